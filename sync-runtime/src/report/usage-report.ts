@@ -25,8 +25,15 @@ export interface AppUsage {
   deleted: boolean;
 }
 
+/** Launches per UTC day in the window (for the dashboard's chart); absent in ground truth. */
+export interface DailyLaunches {
+  date: string; // YYYY-MM-DD
+  launches: number;
+}
+
 export interface UsageReport {
   from: string;
   to: string;
   apps: AppUsage[];
+  daily?: DailyLaunches[];
 }
