@@ -1,0 +1,32 @@
+/**
+ * `report --format json`: the usage report contract, byte-stable. Objects are rebuilt field by
+ * field so the key order is the contract's whatever order the caller built them in, and fields
+ * outside the contract never leak into the output.
+ */
+import type { AppUsage, UsageReport } from "./usage-report";
+
+function contractApp(app: AppUsage): AppUsage {
+  return {
+    appId: app.appId,
+    appName: app.appName,
+    environmentId: app.environmentId,
+    launches: app.launches,
+    uniqueUsers: app.uniqueUsers,
+    lastLaunchedAt: app.lastLaunchedAt,
+    lastLaunchedBy: app.lastLaunchedBy,
+    deleted: app.deleted,
+  };
+}
+
+/** 2-space indented JSON with a trailing newline; `daily` only when the report carries it. */
+export function renderJson(report: UsageReport): string {
+  const contract: UsageReport = {
+    from: report.from,
+    to: report.to,
+    apps: report.apps.map(contractApp),
+  };
+  if (report.daily !== undefined) {
+    contract.daily = report.daily.map((day) => ({ date: day.date, launches: day.launches }));
+  }
+  return `${JSON.stringify(contract, null, 2)}\n`;
+}

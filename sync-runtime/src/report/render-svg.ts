@@ -1,0 +1,99 @@
+/**
+ * Inline SVG bar charts for the dashboard: no library and no external file, so the dashboard
+ * stays one self-contained file. Every bar carries a <title> (a tooltip and a screen-reader
+ * label), and each chart a <title>/<desc> summarising it in words.
+ */
+import { escapeHtml } from "./render-escape";
+import { formatCount, truncateToWidth } from "./render-text";
+
+export interface Bar {
+  label: string;
+  value: number;
+  /** Full text for the bar's tooltip, e.g. "Expenses: 120 launches". */
+  tooltip: string;
+}
+
+export interface ChartText {
+  id: string;
+  title: string;
+  description: string;
+  testId: string;
+}
+
+const LABEL_WIDTH = 190;
+const BAR_AREA = 260;
+const VALUE_WIDTH = 60;
+const ROW_HEIGHT = 26;
+// Roughly what fits in LABEL_WIDTH at the chart's font size; the tooltip has the full name.
+const LABEL_MAX_CHARS = 24;
+
+function barLength(value: number, max: number, area: number): number {
+  if (value <= 0 || max <= 0) return 0;
+  return Math.max(2, Math.round((value / max) * area));
+}
+
+function chartOpen(text: ChartText, width: number, height: number): string {
+  return (
+    `<svg class="chart" data-testid="${escapeHtml(text.testId)}" role="img" ` +
+    `aria-labelledby="${escapeHtml(text.id)}-title ${escapeHtml(text.id)}-desc" ` +
+    `viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">` +
+    `<title id="${escapeHtml(text.id)}-title">${escapeHtml(text.title)}</title>` +
+    `<desc id="${escapeHtml(text.id)}-desc">${escapeHtml(text.description)}</desc>`
+  );
+}
+
+/** Horizontal bars, one row per item, label on the left and the value after the bar. */
+export function horizontalBarChart(bars: readonly Bar[], text: ChartText): string {
+  const width = LABEL_WIDTH + BAR_AREA + VALUE_WIDTH;
+  const height = bars.length * ROW_HEIGHT + 4;
+  const max = Math.max(0, ...bars.map((bar) => bar.value));
+  const rows = bars.map((bar, index) => {
+    const y = index * ROW_HEIGHT + 2;
+    const length = barLength(bar.value, max, BAR_AREA);
+    const middle = y + ROW_HEIGHT / 2;
+    return (
+      `<g class="bar" data-testid="chart-bar">` +
+      `<title>${escapeHtml(bar.tooltip)}</title>` +
+      `<text class="label" x="${LABEL_WIDTH - 8}" y="${middle}" text-anchor="end" dominant-baseline="middle">` +
+      `${escapeHtml(truncateToWidth(bar.label, LABEL_MAX_CHARS))}</text>` +
+      `<rect x="${LABEL_WIDTH}" y="${y + 4}" width="${length}" height="${ROW_HEIGHT - 8}" rx="3"></rect>` +
+      `<text class="value" x="${LABEL_WIDTH + length + 6}" y="${middle}" dominant-baseline="middle">` +
+      `${escapeHtml(formatCount(bar.value))}</text>` +
+      `</g>`
+    );
+  });
+  return `${chartOpen(text, width, height)}${rows.join("")}</svg>`;
+}
+
+/** Vertical bars over time (one per day), with a date label under every few bars. */
+export function columnChart(bars: readonly Bar[], text: ChartText): string {
+  const plotHeight = 180;
+  const axis = 24;
+  const top = 18;
+  const slot = Math.max(8, Math.min(40, Math.floor(1000 / Math.max(1, bars.length))));
+  const left = 24;
+  const width = Math.max(300, left + bars.length * slot + 24);
+  const height = top + plotHeight + axis;
+  const max = Math.max(0, ...bars.map((bar) => bar.value));
+  // Label about eight dates whatever the window length, so labels never overlap.
+  const labelEvery = Math.max(1, Math.ceil(bars.length / 8));
+  const columns = bars.map((bar, index) => {
+    const length = barLength(bar.value, max, plotHeight);
+    const x = left + index * slot;
+    const y = top + plotHeight - length;
+    const label =
+      index % labelEvery === 0
+        ? `<text class="axis" x="${x + slot / 2}" y="${top + plotHeight + 16}" text-anchor="middle">${escapeHtml(bar.label)}</text>`
+        : "";
+    return (
+      `<g class="bar" data-testid="chart-bar">` +
+      `<title>${escapeHtml(bar.tooltip)}</title>` +
+      `<rect x="${x + 1}" y="${y}" width="${slot - 2}" height="${length}" rx="2"></rect>` +
+      label +
+      `</g>`
+    );
+  });
+  const baseline = `<line class="baseline" x1="0" x2="${width}" y1="${top + plotHeight + 0.5}" y2="${top + plotHeight + 0.5}"></line>`;
+  const maxLabel = `<text class="axis" x="${left}" y="12">${escapeHtml(`max ${formatCount(max)}`)}</text>`;
+  return `${chartOpen(text, width, height)}${maxLabel}${columns.join("")}${baseline}</svg>`;
+}
