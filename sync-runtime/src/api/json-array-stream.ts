@@ -1,0 +1,126 @@
+/**
+ * Splits a JSON array arriving in chunks into its elements, parsing one element at a time, so a
+ * content blob of tens of MB never exists as one string (only the element being read is held).
+ * It only tracks nesting and strings to find element boundaries; JSON.parse does the rest, so
+ * every element is validated exactly as a whole-document parse would.
+ */
+export class JsonArraySplitter {
+  private state: "before" | "between" | "element" | "after" = "before";
+  private depth = 0;
+  private inString = false;
+  private escape = false;
+  private pending = "";
+  private position = 0;
+
+  /** Feeds the next chunk of text; returns the elements it completed. */
+  push(chunk: string): unknown[] {
+    const items: unknown[] = [];
+    let start = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk.charCodeAt(i);
+      switch (this.state) {
+        case "before":
+          if (c === 0x5b /* [ */) this.state = "between";
+          else if (!isSpace(c) && c !== 0xfeff) this.fail(i, "expected the array to start with [");
+          break;
+        case "between":
+          if (c === 0x5d /* ] */) this.state = "after";
+          else if (c === 0x2c /* , */ || isSpace(c)) break;
+          else {
+            this.state = "element";
+            start = i;
+            this.depth = 0;
+            i = this.scanElement(chunk, i, items, start) - 1;
+            if (this.state === "element") i = chunk.length; // Element continues in the next chunk.
+          }
+          break;
+        case "element":
+          // Only reached at the start of a chunk when an element spans chunks.
+          i = this.scanElement(chunk, i, items, i) - 1;
+          if (this.state === "element") i = chunk.length;
+          break;
+        case "after":
+          if (!isSpace(c)) this.fail(i, "unexpected data after the closing ]");
+          break;
+      }
+    }
+    this.position += chunk.length;
+    return items;
+  }
+
+  /** Call after the last chunk: a missing closing bracket means the body was truncated. */
+  end(): void {
+    if (this.state !== "after") {
+      throw new SyntaxError(
+        `JSON array ended early after ${this.position} characters (truncated body)`,
+      );
+    }
+  }
+
+  /**
+   * Scans from `from` until the current element ends (returning the index after it, with the
+   * state back to "between"/"after") or the chunk ends (saving the partial element).
+   */
+  private scanElement(chunk: string, from: number, items: unknown[], start: number): number {
+    for (let i = from; i < chunk.length; i++) {
+      const c = chunk.charCodeAt(i);
+      if (this.inString) {
+        if (this.escape) this.escape = false;
+        else if (c === 0x5c /* \ */) this.escape = true;
+        else if (c === 0x22 /* " */) this.inString = false;
+        continue;
+      }
+      if (c === 0x22) this.inString = true;
+      else if (c === 0x7b /* { */ || c === 0x5b /* [ */) this.depth++;
+      else if (c === 0x7d /* } */ || (c === 0x5d && this.depth > 0)) {
+        this.depth--;
+        if (this.depth === 0) {
+          this.emit(chunk.slice(start, i + 1), items);
+          this.state = "between";
+          return i + 1;
+        }
+      } else if (this.depth === 0 && (c === 0x2c || c === 0x5d)) {
+        // A scalar element ends at the separator or the closing bracket.
+        this.emit(chunk.slice(start, i), items);
+        this.state = c === 0x5d ? "after" : "between";
+        return i + 1;
+      }
+    }
+    this.pending += chunk.slice(start);
+    return chunk.length;
+  }
+
+  private emit(tail: string, items: unknown[]): void {
+    const text = this.pending + tail;
+    this.pending = "";
+    items.push(JSON.parse(text));
+  }
+
+  private fail(index: number, what: string): never {
+    throw new SyntaxError(`Invalid JSON array at character ${this.position + index}: ${what}`);
+  }
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/**
+ * Reads a byte stream holding a JSON array and calls `onItems` with each batch of elements as it
+ * completes. Multi-byte UTF-8 characters split across chunks are decoded correctly.
+ */
+export async function forEachArrayItem(
+  body: AsyncIterable<Uint8Array | string>,
+  onItems: (items: unknown[]) => void | Promise<void>,
+): Promise<void> {
+  const splitter = new JsonArraySplitter();
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  for await (const chunk of body) {
+    const text = typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+    const items = splitter.push(text);
+    if (items.length) await onItems(items);
+  }
+  const rest = splitter.push(decoder.decode());
+  if (rest.length) await onItems(rest);
+  splitter.end();
+}

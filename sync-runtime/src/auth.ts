@@ -1,0 +1,98 @@
+import { ConfidentialClientApplication, LogLevel } from "@azure/msal-node";
+import { AuthError } from "./errors";
+import type { HttpClient } from "./http/client";
+import { msalNetworkModule } from "./http/msal-network";
+
+export interface TokenProvider {
+  /** A valid access token; `fresh` bypasses the cache (after the API refused the cached one). */
+  getToken(fresh?: boolean): Promise<string>;
+}
+
+export interface AuthSettings {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  authority: string;
+  audience: string;
+}
+
+/** OAuth error codes that mean the credentials or request are wrong: retrying cannot help. */
+const PERMANENT = new Set([
+  "invalid_client",
+  "invalid_request",
+  "unauthorized_client",
+  "invalid_scope",
+  "invalid_grant",
+  "invalid_tenant",
+]);
+
+/**
+ * Client credentials through msal-node. The authority host goes into `knownAuthorities`, so msal
+ * trusts it without Microsoft's instance discovery: that is what makes sovereign clouds and the
+ * local emulator work with the same code. msal caches the token and renews it shortly before it
+ * expires; concurrent callers share one in-flight request.
+ */
+export function createTokenProvider(settings: AuthSettings, http: HttpClient): TokenProvider {
+  const authority = `${settings.authority}/${settings.tenantId}`;
+  const app = new ConfidentialClientApplication({
+    auth: {
+      clientId: settings.clientId,
+      clientSecret: settings.clientSecret,
+      authority,
+      knownAuthorities: [new URL(settings.authority).host],
+    },
+    system: {
+      networkClient: msalNetworkModule(http),
+      loggerOptions: {
+        logLevel: LogLevel.Error,
+        piiLoggingEnabled: false,
+        loggerCallback: () => {},
+      },
+    },
+  });
+  const scopes = [`${settings.audience}/.default`];
+  let inFlight: Promise<string> | undefined;
+
+  const acquire = async (fresh: boolean): Promise<string> => {
+    try {
+      const result = await app.acquireTokenByClientCredential({ scopes, skipCache: fresh });
+      if (!result?.accessToken) throw new Error("the token endpoint returned no access token");
+      return result.accessToken;
+    } catch (cause) {
+      const code = (cause as { errorCode?: string }).errorCode ?? "";
+      const message = cause instanceof Error ? cause.message : String(cause);
+      const permanent = PERMANENT.has(code) || /AADSTS\d+/.test(message);
+      throw new AuthError(
+        `Could not get a token from ${authority} for ${settings.audience} (${code || "error"}: ${firstLine(message)}). ` +
+          (permanent
+            ? "Check AUDIT_TENANT_ID, AUDIT_CLIENT_ID and AUDIT_CLIENT_SECRET (the secret VALUE; it may have expired), and that AUDIT_AUTHORITY/AUDIT_AUDIENCE match the tenant's cloud."
+            : "The token endpoint may be unreachable; it is retried."),
+        { cause, transient: !permanent },
+      );
+    }
+  };
+
+  return {
+    getToken(fresh = false) {
+      if (fresh || !inFlight) {
+        const attempt = http.retrying("token", () => acquire(fresh));
+        inFlight = attempt;
+        // Forget failures and let msal's own cache decide next time whether to call the endpoint.
+        attempt.then(
+          () => {
+            if (inFlight === attempt) inFlight = undefined;
+          },
+          () => {
+            if (inFlight === attempt) inFlight = undefined;
+          },
+        );
+        return attempt;
+      }
+      return inFlight;
+    },
+  };
+}
+
+function firstLine(s: string): string {
+  return s.split("\n")[0].slice(0, 300);
+}

@@ -1,0 +1,122 @@
+/**
+ * A minimal Prometheus registry: counters and gauges with optional labels, rendered in the text
+ * exposition format. The runtime's needs are small enough that a client library would be weight.
+ */
+type Labels = Record<string, string>;
+
+interface Series {
+  name: string;
+  help: string;
+  type: "counter" | "gauge";
+  values: Map<string, { labels: Labels; value: number }>;
+}
+
+export class Metrics {
+  private readonly series = new Map<string, Series>();
+
+  constructor() {
+    for (const [name, help, type] of DEFINITIONS) {
+      this.series.set(name, { name, help, type, values: new Map() });
+    }
+  }
+
+  inc(name: MetricName, labels: Labels = {}, by = 1): void {
+    const entry = this.entry(name, labels);
+    entry.value += by;
+  }
+
+  set(name: MetricName, value: number, labels: Labels = {}): void {
+    this.entry(name, labels).value = value;
+  }
+
+  get(name: MetricName, labels: Labels = {}): number {
+    return this.series.get(name)!.values.get(key(labels))?.value ?? 0;
+  }
+
+  render(): string {
+    const lines: string[] = [];
+    for (const s of this.series.values()) {
+      lines.push(`# HELP ${s.name} ${s.help}`, `# TYPE ${s.name} ${s.type}`);
+      for (const { labels, value } of s.values.values()) {
+        lines.push(`${s.name}${formatLabels(labels)} ${value}`);
+      }
+    }
+    return lines.join("\n") + "\n";
+  }
+
+  private entry(name: MetricName, labels: Labels) {
+    const s = this.series.get(name);
+    if (!s) throw new Error(`Unknown metric ${name}`);
+    const k = key(labels);
+    let entry = s.values.get(k);
+    if (!entry) {
+      entry = { labels, value: 0 };
+      s.values.set(k, entry);
+    }
+    return entry;
+  }
+}
+
+const DEFINITIONS = [
+  ["audit_records_processed_total", "Audit records read from content blobs.", "counter"],
+  ["audit_blobs_processed_total", "Content blobs downloaded, archived and applied.", "counter"],
+  [
+    "audit_blobs_skipped_total",
+    "Listed content blobs skipped because they were already processed.",
+    "counter",
+  ],
+  [
+    "audit_blobs_expired_total",
+    "Listed content blobs that had expired before they could be fetched (AF20052).",
+    "counter",
+  ],
+  [
+    "audit_duplicate_records_total",
+    "Records whose Id this process had already seen (dropped by de-duplication).",
+    "counter",
+  ],
+  [
+    "audit_unparsed_records_total",
+    "Power Apps records with no recognisable app id (counted, archived, not dropped silently).",
+    "counter",
+  ],
+  ["audit_launches_total", "LaunchPowerApp records written.", "counter"],
+  ["audit_deletes_total", "DeletePowerApp records written.", "counter"],
+  [
+    "audit_http_requests_total",
+    "HTTP requests sent to the Management Activity API and token endpoint.",
+    "counter",
+  ],
+  [
+    "audit_http_retries_total",
+    "HTTP requests retried after 5xx, network errors or throttling.",
+    "counter",
+  ],
+  ["audit_throttled_total", "Throttled answers (HTTP 429 or 403 AF429).", "counter"],
+  [
+    "audit_gaps_total",
+    "Unrecoverable intervals detected (checkpoint older than the API's 7 days).",
+    "counter",
+  ],
+  ["audit_gap_seconds_total", "Total length of unrecoverable intervals, in seconds.", "counter"],
+  ["audit_passes_total", "Sync passes by result.", "counter"],
+  ["audit_last_success_timestamp_seconds", "Unix time of the last successful pass.", "gauge"],
+  ["audit_lag_seconds", "Now minus the newest record CreationTime seen.", "gauge"],
+  ["audit_pass_running", "1 while a sync pass runs.", "gauge"],
+] as const;
+
+export type MetricName = (typeof DEFINITIONS)[number][0];
+
+function key(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(",");
+}
+
+function formatLabels(labels: Labels): string {
+  const keys = Object.keys(labels).sort();
+  if (keys.length === 0) return "";
+  const escape = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+  return `{${keys.map((k) => `${k}="${escape(labels[k])}"`).join(",")}}`;
+}
