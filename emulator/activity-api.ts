@@ -1,0 +1,297 @@
+/**
+ * The Office 365 Management Activity API under /api/v1.0/{tenant}/activity/feed/: subscriptions,
+ * content listing with NextPageUri paging, and blob retrieval. Authentication, quota and faults
+ * are applied by the server before these handlers run.
+ */
+import type { EmulatorClock } from "./clock";
+import { afError, json, queryParam, type Reply } from "./http";
+import { formatApiTime, listingWindow } from "./listing-rules";
+import { CONTENT_TYPES, type ResolvedOptions } from "./options";
+import type { PlannedBlob, Tenant } from "./tenant/generator";
+import { noiseRecord, powerAppsRecord } from "./tenant/records";
+
+const DAY = 86_400_000;
+const RETENTION_DAYS = 7;
+
+interface Subscription {
+  status: "enabled" | "disabled";
+  firstStartedMs: number;
+}
+
+export interface ApiCounters {
+  listings: number;
+  blobsServed: number;
+  recordsServed: number;
+}
+
+export class ActivityApi {
+  private readonly subscriptions = new Map<string, Subscription>();
+  readonly counters: ApiCounters = { listings: 0, blobsServed: 0, recordsServed: 0 };
+
+  constructor(
+    private readonly origin: string,
+    private readonly tenant: Tenant,
+    private readonly clock: EmulatorClock,
+    private readonly options: ResolvedOptions,
+  ) {}
+
+  /** `path` is what follows /activity/feed/ ; `url` is the full request URL. */
+  handle(method: string, path: string, url: URL): Reply {
+    if (path === "subscriptions/start")
+      return method === "POST" ? this.start(url) : notAllowed(method);
+    if (path === "subscriptions/stop")
+      return method === "POST" ? this.stop(url) : notAllowed(method);
+    if (path === "subscriptions/list") return method === "GET" ? this.list() : notAllowed(method);
+    if (path === "subscriptions/content")
+      return method === "GET" ? this.content(url) : notAllowed(method);
+    if (path.startsWith("audit/"))
+      return method === "GET" ? this.blob(decodeURIComponent(path.slice(6))) : notAllowed(method);
+    return notFound(url);
+  }
+
+  private contentType(url: URL): { value: string } | { error: Reply } {
+    const value = queryParam(url, "contentType");
+    if (!value) return { error: afError(400, "AF20001", "Missing parameter: contentType.") };
+    if (value.includes(","))
+      return {
+        error: afError(400, "AF20053", "Only one content type can be specified in the request."),
+      };
+    const known = CONTENT_TYPES.find((t) => t.toLowerCase() === value.toLowerCase());
+    if (!known)
+      return {
+        error: afError(400, "AF20020", `The specified content type is not valid: ${value}.`),
+      };
+    return { value: known };
+  }
+
+  private start(url: URL): Reply {
+    const ct = this.contentType(url);
+    if ("error" in ct) return ct.error;
+    const existing = this.subscriptions.get(ct.value);
+    if (existing?.status === "enabled")
+      return afError(400, "AF20024", "The subscription is already enabled. No property change.");
+    this.subscriptions.set(ct.value, {
+      status: "enabled",
+      firstStartedMs: existing?.firstStartedMs ?? this.clock.now().getTime(),
+    });
+    return json(200, { contentType: ct.value, status: "enabled", webhook: null });
+  }
+
+  private stop(url: URL): Reply {
+    const ct = this.contentType(url);
+    if ("error" in ct) return ct.error;
+    const existing = this.subscriptions.get(ct.value);
+    if (!existing)
+      return afError(400, "AF20022", "No subscription found for the specified content type.");
+    existing.status = "disabled";
+    return { status: 200, body: "" };
+  }
+
+  private list(): Reply {
+    const items = CONTENT_TYPES.filter((t) => this.subscriptions.has(t)).map((t) => ({
+      contentType: t,
+      status: this.subscriptions.get(t)!.status,
+      webhook: null,
+    }));
+    return json(200, items);
+  }
+
+  private content(url: URL): Reply {
+    const ct = this.contentType(url);
+    if ("error" in ct) return ct.error;
+    const sub = this.subscriptions.get(ct.value);
+    if (!sub)
+      return afError(400, "AF20022", "No subscription found for the specified content type.");
+    if (sub.status === "disabled") return afError(400, "AF20023", "The subscription was disabled.");
+    const nowMs = this.clock.now().getTime();
+
+    let startMs: number;
+    let endMs: number;
+    let after: { createdMs: number; contentId: string } | null = null;
+    const nextPage = queryParam(url, "nextPage");
+    if (nextPage !== undefined) {
+      const token = decodePageToken(nextPage);
+      if (!token || token.ct !== ct.value)
+        return afError(400, "AF20031", `Invalid nextPage Input: ${nextPage}.`);
+      ({ s: startMs, e: endMs } = token);
+      after = { createdMs: token.c, contentId: token.i };
+    } else {
+      const window = listingWindow(
+        queryParam(url, "startTime"),
+        queryParam(url, "endTime"),
+        nowMs,
+        RETENTION_DAYS,
+      );
+      if (!window.ok) return afError(400, "AF20055", window.message);
+      ({ startMs, endMs } = window);
+    }
+
+    const blobs = this.tenant.blobs.get(ct.value) ?? [];
+    const historyFrom =
+      this.options.content.history === "sinceSubscription" ? sub.firstStartedMs : -Infinity;
+    const page: PlannedBlob[] = [];
+    let more = false;
+    for (let i = lowerBound(blobs, startMs); i < blobs.length && blobs[i].createdMs < endMs; i++) {
+      const b = blobs[i];
+      if (b.listedAtMs > nowMs || b.createdMs < historyFrom) continue;
+      if (
+        after &&
+        (b.createdMs < after.createdMs ||
+          (b.createdMs === after.createdMs && b.contentId <= after.contentId))
+      )
+        continue;
+      if (page.length === this.options.pageSize) {
+        more = true;
+        break;
+      }
+      page.push(b);
+    }
+    this.counters.listings++;
+    const headers: Record<string, string> = {};
+    if (more) {
+      const last = page[page.length - 1];
+      const next = new URL(
+        `${this.origin}/api/v1.0/${this.tenant.tenantId}/activity/feed/subscriptions/content`,
+      );
+      next.searchParams.set("contentType", ct.value);
+      next.searchParams.set("startTime", formatApiTime(startMs));
+      next.searchParams.set("endTime", formatApiTime(endMs));
+      const publisher = queryParam(url, "PublisherIdentifier");
+      if (publisher) next.searchParams.set("PublisherIdentifier", publisher);
+      next.searchParams.set(
+        "nextPage",
+        encodePageToken({
+          ct: ct.value,
+          s: startMs,
+          e: endMs,
+          c: last.createdMs,
+          i: last.contentId,
+        }),
+      );
+      headers.NextPageUri = next.toString();
+    }
+    return json(
+      200,
+      page.map((b) => this.item(b)),
+      headers,
+    );
+  }
+
+  contentUri(contentId: string): string {
+    return `${this.origin}/api/v1.0/${this.tenant.tenantId}/activity/feed/audit/${contentId}`;
+  }
+
+  private item(b: PlannedBlob) {
+    return {
+      contentType: b.contentType,
+      contentId: b.contentId,
+      contentUri: this.contentUri(b.contentId),
+      contentCreated: new Date(b.createdMs).toISOString(),
+      contentExpiration: new Date(b.createdMs + RETENTION_DAYS * DAY).toISOString(),
+    };
+  }
+
+  private blob(contentId: string): Reply {
+    const b = this.tenant.blobsById.get(contentId);
+    const nowMs = this.clock.now().getTime();
+    // Unknown, not yet listed and expired content all answer the same way.
+    if (!b || b.listedAtMs > nowMs || nowMs >= b.createdMs + RETENTION_DAYS * DAY)
+      return afError(400, "AF20052", `Content ID ${contentId} in the URL is invalid.`);
+    this.counters.blobsServed++;
+    this.counters.recordsServed += b.events.length + b.noiseCount;
+    return {
+      status: 200,
+      headers: { "Content-Type": "application/json; charset=utf-8" },
+      body: blobChunks(b, this.tenant, this.options.seed),
+    };
+  }
+}
+
+/**
+ * A blob's JSON array, produced in ~64 KB chunks: tenant events spread evenly among noise
+ * records generated on the fly, so a 40 MB blob never exists as one string.
+ */
+function* blobChunks(b: PlannedBlob, tenant: Tenant, seed: string): Generator<string> {
+  const total = b.events.length + b.noiseCount;
+  const positions = new Map<number, number>();
+  b.events.forEach((_, i) => positions.set(Math.floor(((i + 0.5) * total) / b.events.length), i));
+  let chunk = "[";
+  let noiseIndex = 0;
+  for (let pos = 0; pos < total; pos++) {
+    const ei = positions.get(pos);
+    const record =
+      ei !== undefined
+        ? powerAppsRecord(b.events[ei], seed)
+        : noiseRecord(
+            seed,
+            b.contentType,
+            b.contentId,
+            noiseIndex++,
+            b.createdMs,
+            tenant.tenantId,
+            tenant.domain,
+          );
+    chunk += (pos > 0 ? "," : "") + JSON.stringify(record);
+    if (chunk.length >= 65_536) {
+      yield chunk;
+      chunk = "";
+    }
+  }
+  yield `${chunk}]`;
+}
+
+interface PageToken {
+  ct: string;
+  s: number;
+  e: number;
+  c: number;
+  i: string;
+}
+
+function encodePageToken(t: PageToken): string {
+  return Buffer.from(JSON.stringify(t)).toString("base64url");
+}
+
+function decodePageToken(text: string): PageToken | null {
+  try {
+    const t = JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as PageToken;
+    if (
+      typeof t.ct === "string" &&
+      typeof t.s === "number" &&
+      typeof t.e === "number" &&
+      typeof t.c === "number" &&
+      typeof t.i === "string"
+    )
+      return t;
+  } catch {
+    // Falls through: an unreadable token is invalid input.
+  }
+  return null;
+}
+
+function lowerBound(blobs: PlannedBlob[], ms: number): number {
+  let lo = 0;
+  let hi = blobs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (blobs[mid].createdMs < ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function notAllowed(method: string): Reply {
+  return afError(
+    405,
+    "MethodNotAllowed",
+    `The requested resource does not support http method '${method}'.`,
+  );
+}
+
+export function notFound(url: URL): Reply {
+  return afError(
+    404,
+    "NotFound",
+    `No HTTP resource was found that matches the request URI '${url.pathname}'.`,
+  );
+}

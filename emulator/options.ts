@@ -1,0 +1,301 @@
+/** Every knob of the emulator, its default, and the validation of what a caller passes. */
+
+export const POWER_APPS_CONTENT_TYPE = "Audit.General";
+export const NOISE_CONTENT_TYPES = [
+  "Audit.SharePoint",
+  "Audit.Exchange",
+  "Audit.AzureActiveDirectory",
+  "DLP.All",
+] as const;
+export const CONTENT_TYPES = [POWER_APPS_CONTENT_TYPE, ...NOISE_CONTENT_TYPES] as const;
+
+export interface TenantOptions {
+  /** Days of activity before the clock's start time. Default 7. */
+  days?: number;
+  /** Days of activity after the clock's start time (what a running client sees arrive). Default 7. */
+  futureDays?: number;
+  /** Power Apps in the tenant. Default 25. */
+  apps?: number;
+  /** Environments the apps live in. Default 3. */
+  environments?: number;
+  /** Users who launch apps. Default 60. */
+  users?: number;
+  /** Mean launches per weekday (weekends see a third). Default 300. */
+  launchesPerDay?: number;
+  /** Apps deleted at some point of the timeline (they stop being launched). Default 3. */
+  deletes?: number;
+  /** Share of Power Apps records in the older RecordType 45 form (AppName/EnvironmentName). Default 0.25. */
+  legacySchemaShare?: number;
+  /** Share of launch records that carry neither app id form (unparsed). Default 0.01. */
+  unparsedShare?: number;
+  /** Noise records from other workloads/operations per blob, [min, max]. Default [0, 20]. */
+  noisePerBlob?: [number, number];
+  /** Domain of the users' UPNs. Default "contoso.onmicrosoft.com". */
+  domain?: string;
+}
+
+export interface ContentOptions {
+  /** Minutes between content blobs of one content type. Default 10. */
+  blobIntervalMinutes?: number;
+  /** Records from the tenant's timeline per blob before it is split. Default 500. */
+  maxRecordsPerBlob?: number;
+  /** Usual delay between an event and its availability, in minutes, [min, max]. Default [60, 90]. */
+  availabilityMinutes?: [number, number];
+  /** Share of records that become available much later, up to maxAvailabilityHours. Default 0.03. */
+  lateAvailabilityShare?: number;
+  /** Default 12. */
+  maxAvailabilityHours?: number;
+  /** Share of blobs that show up in listings only after their contentCreated. Default 0.03. */
+  lateListingShare?: number;
+  /** How late such a blob is listed, in minutes, [min, max]. Default [10, 240]. */
+  lateListingMinutes?: [number, number];
+  /** Share of records served again in a later blob. Default 0.02. */
+  duplicateShare?: number;
+  /** Share of Audit.General blobs padded with noise up to bigBlobBytes. Default 0 (opt in). */
+  bigBlobShare?: number;
+  /** Size range of big blobs in bytes. Default [10 MB, 40 MB]. */
+  bigBlobBytes?: [number, number];
+  /**
+   * "full": once a subscription is started, the whole history is listable (as if it had run for
+   * weeks). "sinceSubscription": only blobs created after the first start (the real first-start
+   * behaviour, which can leave a client waiting up to 12 hours). Default "full".
+   */
+  history?: "full" | "sinceSubscription";
+}
+
+export interface FaultOptions {
+  /** Probability that an API call answers 500 AF50000 or 503. Default 0. */
+  serverErrorRate?: number;
+  /** Probability that an API call's connection is reset before any answer. Default 0. */
+  resetRate?: number;
+  /** Probability that a 200 body is cut off midway (connection closed). Default 0. */
+  truncateRate?: number;
+  /** Probability that a 200 body trickles out slowly. Default 0. */
+  slowBodyRate?: number;
+  /** How long a slow body takes, ms. Default 1500. */
+  slowBodyMs?: number;
+  /** Probability per API call that a throttle storm starts (every caller throttled). Default 0. */
+  throttleStormRate?: number;
+  /** Length of a throttle storm, ms. Default 2000. */
+  throttleStormMs?: number;
+  /** Probability that a token request hits an outage (503 temporarily_unavailable or a reset). Default 0. */
+  tokenOutageRate?: number;
+}
+
+export interface EmulatorOptions {
+  /** Seed of every random choice (tenant, blobs, faults). Default "coe-audit-sync". */
+  seed?: string | number;
+  /** Listening port on 127.0.0.1. Default 0 (a free port). */
+  port?: number;
+  /** Simulated clock start. Giving it makes the clock simulated. Default: real time. */
+  startTime?: Date;
+  /** "simulated" freezes time until clock.set/advance. Default "simulated" if startTime, else "real". */
+  clock?: "real" | "simulated";
+  tenant?: TenantOptions;
+  content?: ContentOptions;
+  faults?: FaultOptions;
+  /** Requests per minute per PublisherIdentifier. Default 2000. */
+  quotaPerMinute?: number;
+  /** Requests per minute shared by every call without PublisherIdentifier. Default quotaPerMinute / 4. */
+  sharedQuotaPerMinute?: number;
+  /** How a throttled call is answered. Default "mixed" (403 AF429 or 429, seeded). */
+  throttleStatus?: 403 | 429 | "mixed";
+  /** Send Retry-After on throttled answers. Default true. */
+  retryAfter?: boolean;
+  /** Access token lifetime (real seconds). Default 3599. */
+  tokenLifetimeSeconds?: number;
+  /** Items per content listing page. Default 200. */
+  pageSize?: number;
+  /** Extra response latency per API call, ms, [min, max]. Default [0, 0]. */
+  latencyMs?: [number, number];
+  /** Tokens carry the ActivityFeed.Read role (admin consent granted). Default true; false gives AF10001. */
+  consentGranted?: boolean;
+  /** Override the generated tenant credentials. */
+  tenantId?: string;
+  clientId?: string;
+  clientSecret?: string;
+}
+
+export interface ResolvedOptions {
+  seed: string;
+  port: number;
+  clockMode: "real" | "simulated";
+  startTime?: Date;
+  tenant: Required<TenantOptions>;
+  content: Required<ContentOptions>;
+  faults: Required<FaultOptions>;
+  quotaPerMinute: number;
+  sharedQuotaPerMinute: number;
+  throttleStatus: 403 | 429 | "mixed";
+  retryAfter: boolean;
+  tokenLifetimeSeconds: number;
+  pageSize: number;
+  latencyMs: [number, number];
+  consentGranted: boolean;
+  tenantId?: string;
+  clientId?: string;
+  clientSecret?: string;
+}
+
+const MB = 1024 * 1024;
+
+export const DEFAULT_TENANT: Required<TenantOptions> = {
+  days: 7,
+  futureDays: 7,
+  apps: 25,
+  environments: 3,
+  users: 60,
+  launchesPerDay: 300,
+  deletes: 3,
+  legacySchemaShare: 0.25,
+  unparsedShare: 0.01,
+  noisePerBlob: [0, 20],
+  domain: "contoso.onmicrosoft.com",
+};
+
+export const DEFAULT_CONTENT: Required<ContentOptions> = {
+  blobIntervalMinutes: 10,
+  maxRecordsPerBlob: 500,
+  availabilityMinutes: [60, 90],
+  lateAvailabilityShare: 0.03,
+  maxAvailabilityHours: 12,
+  lateListingShare: 0.03,
+  lateListingMinutes: [10, 240],
+  duplicateShare: 0.02,
+  bigBlobShare: 0,
+  bigBlobBytes: [10 * MB, 40 * MB],
+  history: "full",
+};
+
+export const DEFAULT_FAULTS: Required<FaultOptions> = {
+  serverErrorRate: 0,
+  resetRate: 0,
+  truncateRate: 0,
+  slowBodyRate: 0,
+  slowBodyMs: 1500,
+  throttleStormRate: 0,
+  throttleStormMs: 2000,
+  tokenOutageRate: 0,
+};
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
+  const tenant = { ...DEFAULT_TENANT, ...definedOnly(options.tenant) };
+  const content = { ...DEFAULT_CONTENT, ...definedOnly(options.content) };
+  const faults = { ...DEFAULT_FAULTS, ...definedOnly(options.faults) };
+  const quotaPerMinute = options.quotaPerMinute ?? 2000;
+  const resolved: ResolvedOptions = {
+    seed: String(options.seed ?? "coe-audit-sync"),
+    port: options.port ?? 0,
+    clockMode: options.clock ?? (options.startTime ? "simulated" : "real"),
+    startTime: options.startTime,
+    tenant,
+    content,
+    faults,
+    quotaPerMinute,
+    sharedQuotaPerMinute:
+      options.sharedQuotaPerMinute ?? Math.max(1, Math.floor(quotaPerMinute / 4)),
+    throttleStatus: options.throttleStatus ?? "mixed",
+    retryAfter: options.retryAfter ?? true,
+    tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3599,
+    pageSize: options.pageSize ?? 200,
+    latencyMs: options.latencyMs ?? [0, 0],
+    consentGranted: options.consentGranted ?? true,
+    tenantId: options.tenantId,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+  };
+  validate(resolved);
+  return resolved;
+}
+
+function definedOnly<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(value ?? {}).filter(([, v]) => v !== undefined),
+  ) as Partial<T>;
+}
+
+function validate(o: ResolvedOptions): void {
+  const problems: string[] = [];
+  const int = (name: string, v: number, min: number) => {
+    if (!Number.isInteger(v) || v < min)
+      problems.push(`${name} must be an integer >= ${min}, got ${v}`);
+  };
+  const num = (name: string, v: number, min: number) => {
+    if (!Number.isFinite(v) || v < min)
+      problems.push(`${name} must be a number >= ${min}, got ${v}`);
+  };
+  const share = (name: string, v: number) => {
+    if (!(v >= 0 && v <= 1)) problems.push(`${name} must be between 0 and 1, got ${v}`);
+  };
+  const range = (name: string, v: [number, number], min: number) => {
+    if (!Array.isArray(v) || v.length !== 2 || !(v[0] >= min) || !(v[1] >= v[0]))
+      problems.push(
+        `${name} must be [min, max] with ${min} <= min <= max, got ${JSON.stringify(v)}`,
+      );
+  };
+  int("port", o.port, 0);
+  if (o.port > 65535) problems.push(`port must be <= 65535, got ${o.port}`);
+  if (o.startTime && !Number.isFinite(o.startTime.getTime()))
+    problems.push("startTime is not a valid Date");
+  if (o.clockMode !== "real" && o.clockMode !== "simulated")
+    problems.push(`clock must be "real" or "simulated", got ${String(o.clockMode)}`);
+  num("tenant.days", o.tenant.days, 0);
+  num("tenant.futureDays", o.tenant.futureDays, 0);
+  int("tenant.apps", o.tenant.apps, 1);
+  int("tenant.environments", o.tenant.environments, 1);
+  int("tenant.users", o.tenant.users, 1);
+  num("tenant.launchesPerDay", o.tenant.launchesPerDay, 0);
+  int("tenant.deletes", o.tenant.deletes, 0);
+  if (o.tenant.deletes > o.tenant.apps) problems.push("tenant.deletes must not exceed tenant.apps");
+  share("tenant.legacySchemaShare", o.tenant.legacySchemaShare);
+  share("tenant.unparsedShare", o.tenant.unparsedShare);
+  range("tenant.noisePerBlob", o.tenant.noisePerBlob, 0);
+  num("content.blobIntervalMinutes", o.content.blobIntervalMinutes, 0.1);
+  int("content.maxRecordsPerBlob", o.content.maxRecordsPerBlob, 1);
+  range("content.availabilityMinutes", o.content.availabilityMinutes, 0);
+  share("content.lateAvailabilityShare", o.content.lateAvailabilityShare);
+  num(
+    "content.maxAvailabilityHours",
+    o.content.maxAvailabilityHours,
+    o.content.availabilityMinutes[1] / 60,
+  );
+  share("content.lateListingShare", o.content.lateListingShare);
+  range("content.lateListingMinutes", o.content.lateListingMinutes, 0);
+  share("content.duplicateShare", o.content.duplicateShare);
+  share("content.bigBlobShare", o.content.bigBlobShare);
+  range("content.bigBlobBytes", o.content.bigBlobBytes, 1);
+  if (o.content.history !== "full" && o.content.history !== "sinceSubscription")
+    problems.push(
+      `content.history must be "full" or "sinceSubscription", got ${String(o.content.history)}`,
+    );
+  for (const key of [
+    "serverErrorRate",
+    "resetRate",
+    "truncateRate",
+    "slowBodyRate",
+    "throttleStormRate",
+    "tokenOutageRate",
+  ] as const)
+    share(`faults.${key}`, o.faults[key]);
+  num("faults.slowBodyMs", o.faults.slowBodyMs, 0);
+  num("faults.throttleStormMs", o.faults.throttleStormMs, 0);
+  int("quotaPerMinute", o.quotaPerMinute, 1);
+  int("sharedQuotaPerMinute", o.sharedQuotaPerMinute, 1);
+  if (![403, 429, "mixed"].includes(o.throttleStatus))
+    problems.push(`throttleStatus must be 403, 429 or "mixed", got ${String(o.throttleStatus)}`);
+  int("tokenLifetimeSeconds", o.tokenLifetimeSeconds, 1);
+  int("pageSize", o.pageSize, 1);
+  range("latencyMs", o.latencyMs, 0);
+  for (const key of ["tenantId", "clientId"] as const) {
+    const v = o[key];
+    if (v !== undefined && !GUID.test(v)) problems.push(`${key} must be a GUID, got ${v}`);
+  }
+  if (o.clientSecret !== undefined && o.clientSecret.length < 8)
+    problems.push("clientSecret must be at least 8 characters");
+  if (problems.length > 0)
+    throw new Error(
+      `Invalid emulator options:\n- ${problems.join("\n- ")}\nSee emulator/README.md for every option and its default.`,
+    );
+}

@@ -1,0 +1,267 @@
+/**
+ * Entra for the client credentials grant: OpenID/instance discovery documents for a
+ * non-Microsoft authority, and the v2 and v1 token endpoints with Entra's error shapes.
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { json, readBody, type Reply } from "./http";
+import { ACTIVITY_FEED_READ, sameAudience, type TokenSigner } from "./tokens";
+
+/** The Office 365 Management APIs application (REFERENCE section 2): "{appId}/.default" is accepted too. */
+export const MANAGEMENT_API_APP_ID = "c5393580-f805-4401-95e8-94b7a6ef2fc2";
+
+export interface TokenEndpointContext {
+  origin: string;
+  audience: string;
+  tenantId: string;
+  domain: string;
+  clientId: string;
+  clientSecret: string;
+  tokenLifetimeSeconds: number;
+  consentGranted: boolean;
+  signer: TokenSigner;
+  counters: { tokenRequests: number; tokensIssued: number; tokenErrors: number };
+}
+
+/** AADSTS error answer as Entra shapes it. */
+export function entraError(
+  status: number,
+  error: string,
+  code: number,
+  description: string,
+): Reply {
+  const traceId = randomUUID();
+  const correlationId = randomUUID();
+  const timestamp = new Date()
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, "Z");
+  return json(status, {
+    error,
+    error_description: `AADSTS${code}: ${description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
+    error_codes: [code],
+    timestamp,
+    trace_id: traceId,
+    correlation_id: correlationId,
+    error_uri: `https://login.microsoftonline.com/error?code=${code}`,
+  });
+}
+
+function knownTenant(ctx: TokenEndpointContext, tenant: string): boolean {
+  const t = tenant.toLowerCase();
+  return t === ctx.tenantId.toLowerCase() || t === ctx.domain.toLowerCase();
+}
+
+function tenantNotFound(tenant: string): Reply {
+  return entraError(
+    400,
+    "invalid_request",
+    90002,
+    `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+  );
+}
+
+/** GET /{tenant}/v2.0/.well-known/openid-configuration (and the v1 form without "v2.0/"). */
+export function openIdConfiguration(ctx: TokenEndpointContext, tenant: string, v2: boolean): Reply {
+  if (!knownTenant(ctx, tenant)) return tenantNotFound(tenant);
+  const base = `${ctx.origin}/${ctx.tenantId}`;
+  const oauth = v2 ? `${base}/oauth2/v2.0` : `${base}/oauth2`;
+  return json(200, {
+    token_endpoint: `${oauth}/token`,
+    token_endpoint_auth_methods_supported: [
+      "client_secret_post",
+      "private_key_jwt",
+      "client_secret_basic",
+    ],
+    jwks_uri: `${base}/discovery/${v2 ? "v2.0/" : ""}keys`,
+    response_modes_supported: ["query", "fragment", "form_post"],
+    subject_types_supported: ["pairwise"],
+    id_token_signing_alg_values_supported: ["RS256"],
+    response_types_supported: ["code", "id_token", "code id_token", "id_token token"],
+    scopes_supported: ["openid", "profile", "email", "offline_access"],
+    issuer: v2 ? `${base}/v2.0` : `${base}/`,
+    request_uri_parameter_supported: false,
+    userinfo_endpoint: `${ctx.origin}/oidc/userinfo`,
+    authorization_endpoint: `${oauth}/authorize`,
+    device_authorization_endpoint: `${oauth}/devicecode`,
+    http_logout_supported: true,
+    frontchannel_logout_supported: true,
+    end_session_endpoint: `${oauth}/logout`,
+    claims_supported: ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "ver"],
+    tenant_region_scope: "EU",
+    cloud_instance_name: "emulator",
+  });
+}
+
+/** Instance discovery, for clients that ask instead of listing the host in knownAuthorities. */
+export function instanceDiscovery(ctx: TokenEndpointContext): Reply {
+  const host = new URL(ctx.origin).host;
+  return json(200, {
+    tenant_discovery_endpoint: `${ctx.origin}/${ctx.tenantId}/v2.0/.well-known/openid-configuration`,
+    "api-version": "1.1",
+    metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
+  });
+}
+
+export function keys(): Reply {
+  return json(200, { keys: [] });
+}
+
+/** POST /{tenant}/oauth2/v2.0/token (scope) or /{tenant}/oauth2/token (resource, v1). */
+export async function token(
+  ctx: TokenEndpointContext,
+  tenant: string,
+  v2: boolean,
+  req: IncomingMessage,
+): Promise<Reply> {
+  ctx.counters.tokenRequests++;
+  const reply = await decide(ctx, tenant, v2, req);
+  if (reply.status === 200) ctx.counters.tokensIssued++;
+  else ctx.counters.tokenErrors++;
+  return reply;
+}
+
+async function decide(
+  ctx: TokenEndpointContext,
+  tenant: string,
+  v2: boolean,
+  req: IncomingMessage,
+): Promise<Reply> {
+  if (!knownTenant(ctx, tenant)) return tenantNotFound(tenant);
+  const contentType = (req.headers["content-type"] ?? "").toLowerCase();
+  if (!contentType.startsWith("application/x-www-form-urlencoded"))
+    return entraError(
+      400,
+      "invalid_request",
+      900144,
+      "The request body must contain the following parameter: 'grant_type'.",
+    );
+  const form = new URLSearchParams(await readBody(req));
+  const basic = basicCredentials(req.headers.authorization);
+  const grantType = form.get("grant_type");
+  const clientId = form.get("client_id") ?? basic?.id ?? null;
+  const secret = form.get("client_secret") ?? basic?.secret ?? null;
+  if (!grantType)
+    return entraError(
+      400,
+      "invalid_request",
+      900144,
+      "The request body must contain the following parameter: 'grant_type'.",
+    );
+  if (grantType !== "client_credentials")
+    return entraError(
+      400,
+      "unsupported_grant_type",
+      70003,
+      `The app requested an unsupported grant type '${grantType}'.`,
+    );
+  if (!clientId)
+    return entraError(
+      400,
+      "invalid_request",
+      900144,
+      "The request body must contain the following parameter: 'client_id'.",
+    );
+  if (clientId.toLowerCase() !== ctx.clientId.toLowerCase())
+    return entraError(
+      400,
+      "unauthorized_client",
+      700016,
+      `Application with identifier '${clientId}' was not found in the directory '${ctx.domain}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+    );
+
+  let resource: string | null;
+  if (v2) {
+    const scope = form.get("scope");
+    if (!scope)
+      return entraError(
+        400,
+        "invalid_request",
+        900144,
+        "The request body must contain the following parameter: 'scope'.",
+      );
+    const scopes = scope.split(" ").filter(Boolean);
+    if (scopes.length !== 1 || !scopes[0].endsWith("/.default"))
+      return entraError(
+        400,
+        "invalid_scope",
+        1002012,
+        `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+      );
+    resource = scopes[0].slice(0, -"/.default".length);
+  } else {
+    resource = form.get("resource");
+    if (!resource)
+      return entraError(
+        400,
+        "invalid_request",
+        900144,
+        "The request body must contain the following parameter: 'resource'.",
+      );
+  }
+  if (!sameAudience(resource, ctx.audience) && resource.toLowerCase() !== MANAGEMENT_API_APP_ID)
+    return entraError(
+      400,
+      "invalid_resource",
+      500011,
+      `The resource principal named ${resource} was not found in the tenant named ${ctx.domain}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
+    );
+
+  if (!secret)
+    return entraError(
+      401,
+      "invalid_client",
+      7000216,
+      "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+    );
+  if (secret !== ctx.clientSecret)
+    return entraError(
+      401,
+      "invalid_client",
+      7000215,
+      `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${ctx.clientId}'.`,
+    );
+
+  const now = Math.floor(Date.now() / 1000);
+  const lifetime = ctx.tokenLifetimeSeconds;
+  const accessToken = ctx.signer.sign({
+    aud: ctx.audience,
+    iss: `${ctx.origin}/${ctx.tenantId}/`,
+    tid: ctx.tenantId,
+    appid: ctx.clientId,
+    roles: ctx.consentGranted ? [ACTIVITY_FEED_READ] : [],
+    iat: now,
+    nbf: now,
+    exp: now + lifetime,
+    ver: "1.0",
+    oid: ctx.clientId,
+    sub: ctx.clientId,
+  });
+  if (v2)
+    return json(200, {
+      token_type: "Bearer",
+      expires_in: lifetime,
+      ext_expires_in: lifetime,
+      access_token: accessToken,
+    });
+  return json(200, {
+    token_type: "Bearer",
+    expires_in: String(lifetime),
+    ext_expires_in: String(lifetime),
+    expires_on: String(now + lifetime),
+    not_before: String(now),
+    resource,
+    access_token: accessToken,
+  });
+}
+
+function basicCredentials(header: string | undefined): { id: string; secret: string } | null {
+  if (!header?.toLowerCase().startsWith("basic ")) return null;
+  const decoded = Buffer.from(header.slice(6), "base64").toString("utf8");
+  const i = decoded.indexOf(":");
+  if (i < 0) return null;
+  return {
+    id: decodeURIComponent(decoded.slice(0, i)),
+    secret: decodeURIComponent(decoded.slice(i + 1)),
+  };
+}

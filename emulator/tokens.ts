@@ -1,0 +1,67 @@
+/**
+ * Access tokens: JWTs signed with a per-run HMAC key. Only the emulator validates them; clients
+ * treat them as opaque, as they must with real Entra tokens. Expiry is real time (clients cache
+ * tokens by their own real clock), independent of the simulated audit clock.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+
+export const ACTIVITY_FEED_READ = "ActivityFeed.Read";
+
+export interface TokenClaims {
+  aud: string;
+  iss: string;
+  tid: string;
+  appid: string;
+  roles: string[];
+  iat: number;
+  nbf: number;
+  exp: number;
+  ver: "1.0";
+  oid: string;
+  sub: string;
+}
+
+export class TokenSigner {
+  private readonly key = randomBytes(32);
+
+  sign(claims: TokenClaims): string {
+    const header = b64url(JSON.stringify({ typ: "JWT", alg: "HS256", kid: "emulator" }));
+    const payload = b64url(JSON.stringify(claims));
+    return `${header}.${payload}.${this.mac(`${header}.${payload}`)}`;
+  }
+
+  /** The claims of a token this emulator signed, or null with the reason it is not acceptable. */
+  verify(token: string): { claims: TokenClaims } | { reason: string } {
+    const parts = token.split(".");
+    if (parts.length !== 3) return { reason: "The access token is malformed." };
+    const expected = Buffer.from(this.mac(`${parts[0]}.${parts[1]}`));
+    const given = Buffer.from(parts[2]);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given))
+      return { reason: "The access token signature is invalid." };
+    let claims: TokenClaims;
+    try {
+      claims = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8")) as TokenClaims;
+    } catch {
+      return { reason: "The access token is malformed." };
+    }
+    const nowSec = Math.floor(Date.now() / 1000);
+    if (typeof claims.exp !== "number" || claims.exp <= nowSec)
+      return { reason: "The access token has expired." };
+    if (typeof claims.nbf === "number" && claims.nbf > nowSec + 300)
+      return { reason: "The access token is not yet valid." };
+    return { claims };
+  }
+
+  private mac(data: string): string {
+    return createHmac("sha256", this.key).update(data).digest("base64url");
+  }
+}
+
+function b64url(text: string): string {
+  return Buffer.from(text, "utf8").toString("base64url");
+}
+
+/** Audiences compare without a trailing slash, as Entra treats both spellings as one resource. */
+export function sameAudience(a: string, b: string): boolean {
+  return a.replace(/\/+$/, "").toLowerCase() === b.replace(/\/+$/, "").toLowerCase();
+}
