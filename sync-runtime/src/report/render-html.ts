@@ -41,7 +41,7 @@ h2 { margin: 0 0 12px; font-size: 1.1rem; }
 .figure { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 14px 16px; }
 .figure dt { color: var(--muted); font-size: .85rem; }
 .figure dd { margin: 2px 0 0; font-size: 1.7rem; font-weight: 600; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 16px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(460px, 100%), 1fr)); gap: 16px; }
 section.card { background: var(--card); border: 1px solid var(--line); border-radius: 10px;
   padding: 16px 18px; margin: 0 0 16px; overflow-x: auto; }
 .note { color: var(--muted); margin: 0 0 10px; font-size: .9rem; }
@@ -235,7 +235,7 @@ function staleSection(summary: ReportSummary): string {
   const list =
     stale.apps.length === 0
       ? `<p class="empty">None.</p>`
-      : `<table data-testid="stale-table"><caption>${plural(stale.apps.length, "app")}, least recently launched last</caption>` +
+      : `<table data-testid="stale-table"><caption>${plural(stale.apps.length, "app")}, longest idle first</caption>` +
         `<thead><tr><th scope="col">App</th><th scope="col">Environment</th><th scope="col">Last launch</th>` +
         `<th scope="col">Last launched by</th><th scope="col">Launches</th></tr></thead><tbody>` +
         stale.apps

@@ -49,15 +49,22 @@ export function validateStaleDays(staleDays: number): number {
 
 /**
  * Non-deleted apps whose latest launch in the window is at least `staleDays` before the window's
- * end. Deleted apps are left out: they are listed as deleted, and "unused" is no news for them.
+ * end, longest idle first. Deleted apps are left out: they are listed as deleted, and "unused" is
+ * no news for them.
  */
 export function findStaleApps(report: UsageReport, staleDays: number): StaleApps {
   const toMs = Date.parse(report.to);
   const cutoffMs = toMs - validateStaleDays(staleDays) * DAY_MS;
-  const apps = report.apps.filter(
-    (app) =>
-      !app.deleted && app.lastLaunchedAt !== null && Date.parse(app.lastLaunchedAt) <= cutoffMs,
-  );
+  const apps = report.apps
+    .filter(
+      (app): app is AppUsage & { lastLaunchedAt: string } =>
+        !app.deleted && app.lastLaunchedAt !== null && Date.parse(app.lastLaunchedAt) <= cutoffMs,
+    )
+    .sort(
+      (a, b) =>
+        Date.parse(a.lastLaunchedAt) - Date.parse(b.lastLaunchedAt) ||
+        (a.appId < b.appId ? -1 : a.appId > b.appId ? 1 : 0),
+    );
   return {
     staleDays,
     cutoff: new Date(cutoffMs).toISOString(),

@@ -93,8 +93,17 @@ export function renderTable(
   }
   lines.push("");
   // Unique users are per app: one person using three apps counts in each, so they are not summed.
-  lines.push(
-    `Total: ${plural(summary.appCount, "app")}, ${plural(summary.totalLaunches, "launch", "launches")}, ${formatCount(summary.deletedApps.length)} deleted, ${formatCount(summary.stale.apps.length)} not launched for ${formatCount(options.staleDays)}+ days`,
-  );
+  // Stale apps are only counted when the window is long enough to show them (see findStaleApps).
+  const totals = [
+    plural(summary.appCount, "app"),
+    plural(summary.totalLaunches, "launch", "launches"),
+    `${formatCount(summary.deletedApps.length)} deleted`,
+  ];
+  if (summary.stale.windowCoversCutoff) {
+    totals.push(
+      `${formatCount(summary.stale.apps.length)} not launched for ${formatCount(options.staleDays)}+ days`,
+    );
+  }
+  lines.push(`Total: ${totals.join(", ")}`);
   return `${lines.join("\n")}\n`;
 }

@@ -5,7 +5,8 @@
  * - table: aligned text for a terminal, in the report's order (launches descending).
  * - json: the contract (usage-report.ts), stable key order, 2-space indent, trailing newline.
  * - csv: RFC 4180 for Power BI / Excel, CRLF line endings, UTF-8 BOM, header of the JSON field
- *   names, and a leading apostrophe on text cells starting with = + - @ (formula injection guard).
+ *   names, and a leading apostrophe on text cells starting with = + - @ tab or CR (formula
+ *   injection guard; the JSON keeps names exact).
  * - html: one self-contained dashboard file (inline CSS/SVG/script, nothing fetched).
  */
 import { renderCsv } from "./render-csv";

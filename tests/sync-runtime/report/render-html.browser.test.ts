@@ -102,6 +102,8 @@ describe.skipIf(skipBrowserTests())("HTML dashboard in headless Chromium", () =>
         (app) =>
           !app.deleted && app.lastLaunchedAt !== null && Date.parse(app.lastLaunchedAt) <= cutoff,
       )
+      // Longest idle first.
+      .sort((a, b) => Date.parse(a.lastLaunchedAt ?? "") - Date.parse(b.lastLaunchedAt ?? ""))
       .map(label);
     expect(stale.length).toBeGreaterThan(0);
     expect(await page.getByTestId("stale-app").locator("th").allTextContents()).toEqual(stale);

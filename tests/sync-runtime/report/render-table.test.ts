@@ -144,6 +144,12 @@ describe("renderReport table", () => {
     );
   });
 
+  it("leaves the stale count out when the window is shorter than the stale threshold", () => {
+    const week = generateReport({ seed: 22, days: 7 });
+    const lastLine = renderReport(week, "table", { staleDays: 30 }).trimEnd().split("\n").at(-1);
+    expect(lastLine).toMatch(/^Total: \d+ apps, [\d,]+ launches, \d+ deleted$/);
+  });
+
   it("says so when the window has no apps", () => {
     const empty = renderReport({ from: report.from, to: report.to, apps: [] }, "table");
     expect(empty).toContain("No Power Apps launches or deletions in this window.");
