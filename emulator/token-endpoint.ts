@@ -10,6 +10,8 @@ import { ACTIVITY_FEED_READ, sameAudience, type TokenSigner } from "./tokens";
 /** The Office 365 Management APIs application (REFERENCE section 2): "{appId}/.default" is accepted too. */
 export const MANAGEMENT_API_APP_ID = "c5393580-f805-4401-95e8-94b7a6ef2fc2";
 
+const GRAPH = "https://graph.microsoft.com";
+
 export interface TokenEndpointContext {
   origin: string;
   audience: string;
@@ -199,7 +201,14 @@ async function decide(
         "The request body must contain the following parameter: 'resource'.",
       );
   }
-  if (!sameAudience(resource, ctx.audience) && resource.toLowerCase() !== MANAGEMENT_API_APP_ID)
+  // A token for Microsoft Graph is issued (the app may hold Graph permissions) but the activity
+  // API refuses it: the classic wrong-scope mistake, visible as a 401 on the API call.
+  const audience = sameAudience(resource, GRAPH) ? GRAPH : ctx.audience;
+  if (
+    !sameAudience(resource, ctx.audience) &&
+    resource.toLowerCase() !== MANAGEMENT_API_APP_ID &&
+    audience !== GRAPH
+  )
     return entraError(
       400,
       "invalid_resource",
@@ -225,7 +234,7 @@ async function decide(
   const now = Math.floor(Date.now() / 1000);
   const lifetime = ctx.tokenLifetimeSeconds;
   const accessToken = ctx.signer.sign({
-    aud: ctx.audience,
+    aud: audience,
     iss: `${ctx.origin}/${ctx.tenantId}/`,
     tid: ctx.tenantId,
     appid: ctx.clientId,

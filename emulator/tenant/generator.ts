@@ -367,12 +367,14 @@ function planBlobs(
   startMs: number,
   endMs: number,
 ): Map<string, PlannedBlob[]> {
-  const interval = Math.round(c.blobIntervalMinutes * MINUTE);
+  // Whole seconds throughout, so a listing window can start or end exactly on a contentCreated.
+  const interval = Math.max(1, Math.round(c.blobIntervalMinutes * 60)) * 1000;
   const lastMs = endMs + Math.ceil(c.maxAvailabilityHours * HOUR) + HOUR;
   const ticks = Math.ceil((lastMs - startMs) / interval);
   const tickTimes = Array.from(
     { length: ticks },
-    (_, k) => startMs + (k + 1) * interval + Math.floor(rng.next() * interval * 0.5),
+    (_, k) =>
+      startMs + (k + 1) * interval + Math.floor((rng.next() * interval * 0.5) / 1000) * 1000,
   );
   const byTick: TenantEvent[][] = Array.from({ length: ticks }, () => []);
   for (const e of events) {
@@ -401,7 +403,7 @@ function planBlobs(
       if (tickEvents.length === 0 && noise === 0) continue;
       const parts = Math.max(1, Math.ceil(tickEvents.length / c.maxRecordsPerBlob));
       for (let p = 0; p < parts; p++) {
-        const createdMs = tickTimes[k] + p;
+        const createdMs = tickTimes[k] + p * 1000;
         const lateListed = rng.chance(c.lateListingShare);
         const listedAtMs = lateListed
           ? createdMs +
