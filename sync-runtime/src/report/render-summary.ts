@@ -2,6 +2,7 @@
  * Figures derived from a usage report for the human-facing formats (table totals, dashboard
  * summary, charts, stale and deleted lists). Pure: the renderers only lay these out.
  */
+import { UsageError } from "../errors";
 import type { AppUsage, DailyLaunches, UsageReport } from "./usage-report";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -40,7 +41,7 @@ export function appLabel(app: AppUsage): string {
 
 export function validateStaleDays(staleDays: number): number {
   if (!Number.isFinite(staleDays) || staleDays <= 0) {
-    throw new RangeError(
+    throw new UsageError(
       `staleDays must be a positive number of days, got ${String(staleDays)}; pass e.g. 30.`,
     );
   }

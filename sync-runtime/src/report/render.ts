@@ -9,6 +9,7 @@
  *   injection guard; the JSON keeps names exact).
  * - html: one self-contained dashboard file (inline CSS/SVG/script, nothing fetched).
  */
+import { UsageError } from "../errors";
 import { renderCsv } from "./render-csv";
 import { renderHtml } from "./render-html";
 import { renderJson } from "./render-json";
@@ -66,7 +67,7 @@ export function renderReport(
       return renderHtml(report, { title, staleDays });
     default:
       // Reached only from untyped callers (e.g. a CLI flag passed through unchecked).
-      throw new RangeError(
+      throw new UsageError(
         `Unknown report format "${String(format)}"; use one of: ${REPORT_FORMATS.join(", ")}.`,
       );
   }

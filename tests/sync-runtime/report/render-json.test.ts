@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { UsageError } from "../../../sync-runtime/src/errors";
 import { renderReport } from "../../../sync-runtime/src/report/render";
 import type { UsageReport } from "../../../sync-runtime/src/report/usage-report";
 import { generateReport } from "./report-fixture";
@@ -57,6 +58,7 @@ describe("renderReport arguments", () => {
   it("rejects an unknown format, naming the formats it accepts", () => {
     const report = generateReport({ seed: 1, apps: 3 });
     expect(() => renderReport(report, "xlsx" as never)).toThrow(/xlsx.*table, json, csv, html/);
+    expect(() => renderReport(report, "xlsx" as never)).toThrow(UsageError);
   });
 
   it("rejects a stale-days value that is not a positive number", () => {
