@@ -88,9 +88,9 @@ export const VARIABLES: readonly VariableSpec[] = [
   },
   {
     name: "AUDIT_OVERLAP_MINUTES",
-    default: "120",
+    default: "360",
     description:
-      "Each pass re-lists this much before the checkpoint, to catch content listed late.",
+      "Each pass re-lists this much before the checkpoint, to catch content listed late (blobs already processed are skipped by content id).",
   },
   {
     name: "AUDIT_FIRST_RUN_HOURS",

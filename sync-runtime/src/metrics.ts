@@ -101,7 +101,16 @@ const DEFINITIONS = [
   ["audit_gap_seconds_total", "Total length of unrecoverable intervals, in seconds.", "counter"],
   ["audit_passes_total", "Sync passes by result.", "counter"],
   ["audit_last_success_timestamp_seconds", "Unix time of the last successful pass.", "gauge"],
-  ["audit_lag_seconds", "Now minus the newest record CreationTime seen.", "gauge"],
+  [
+    "audit_lag_seconds",
+    "Now minus the newest record CreationTime seen (at the last processed blob).",
+    "gauge",
+  ],
+  [
+    "audit_newest_record_timestamp_seconds",
+    "Unix time of the newest record CreationTime seen.",
+    "gauge",
+  ],
   ["audit_pass_running", "1 while a sync pass runs.", "gauge"],
 ] as const;
 

@@ -1,0 +1,127 @@
+import type { Agent } from "node:https";
+import type { TokenCredential } from "@azure/identity";
+import { ActivityApi } from "./api/activity-api";
+import { createTokenProvider } from "./auth";
+import { secretValues, type RuntimeConfig } from "./config";
+import { HttpClient } from "./http/client";
+import { RateLimiter } from "./http/limiter";
+import type { RetryPolicy } from "./http/retry";
+import { createLogger, type Logger } from "./log";
+import { Metrics } from "./metrics";
+import type { ProgressSnapshot } from "./progress/progress-snapshot";
+import { WrittenIds } from "./records/dedupe";
+import type { UsageReport } from "./report/usage-report";
+import { AppsSink } from "./sinks/apps";
+import { Checkpoints } from "./state/checkpoints";
+import { ContentIds } from "./state/content-ids";
+import { Gaps } from "./state/gaps";
+import { openStorage, type Storage } from "./state/storage";
+import { runPass, type ContentTypeResult, type SyncStore } from "./sync/pass";
+import { buildUsageReport } from "./usage/report";
+
+/** What tests (and only tests, mostly) inject; the CLI uses the defaults. */
+export interface RuntimeDeps {
+  /** An https.Agent trusting a private CA (the emulator's), for in-process use. */
+  agent?: Agent;
+  /** The clock that decides windows and checkpoints; tests pass the emulator's simulated clock. */
+  now?: () => Date;
+  logger?: Logger;
+  metrics?: Metrics;
+  credential?: TokenCredential;
+  retry?: Partial<RetryPolicy>;
+}
+
+export interface SyncRequest {
+  from?: Date;
+  to?: Date;
+  onProgress?: (snapshot: ProgressSnapshot) => void;
+  signal?: AbortSignal;
+}
+
+export interface Runtime {
+  config: RuntimeConfig;
+  api: ActivityApi;
+  storage: Storage;
+  store: SyncStore;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => Date;
+  /** Creates the tables and containers once; every other method calls it first. */
+  ready(): Promise<void>;
+  sync(request?: SyncRequest): Promise<ContentTypeResult[]>;
+  report(window: { from: Date; to: Date }): Promise<UsageReport>;
+}
+
+/** Wires configuration into the clients, stores and the sync pass. No I/O until called. */
+export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Runtime {
+  const metrics = deps.metrics ?? new Metrics();
+  const logger =
+    deps.logger ?? createLogger({ level: config.logLevel, secrets: secretValues(config) });
+  const now = deps.now ?? (() => new Date());
+  const http = new HttpClient({
+    agent: deps.agent,
+    timeoutMs: config.httpTimeoutMs,
+    limiter: new RateLimiter(config.rateLimitPerMinute),
+    retry: { maxRetries: config.maxRetries, ...deps.retry },
+    metrics,
+    logger,
+  });
+  const tokens = createTokenProvider(config, http);
+  const api = new ActivityApi({
+    audience: config.audience,
+    tenantId: config.tenantId,
+    publisherId: config.publisherId,
+    http,
+    tokens,
+  });
+  const storage = openStorage(config.storage, deps.credential);
+  const store: SyncStore = {
+    checkpoints: new Checkpoints(storage.table("checkpoints")),
+    contentIds: new ContentIds(storage.table("contentids")),
+    gaps: new Gaps(storage.table("gaps")),
+    raw: storage.raw,
+    launches: storage.table("launches"),
+    deletes: storage.table("deletes"),
+    apps: new AppsSink(storage.table("apps")),
+  };
+  const writtenIds = new WrittenIds();
+  let ensured: Promise<void> | undefined;
+  const ready = () => {
+    ensured ??= storage.ensure().catch((err) => {
+      ensured = undefined;
+      throw err;
+    });
+    return ensured;
+  };
+
+  return {
+    config,
+    api,
+    storage,
+    store,
+    metrics,
+    logger,
+    now,
+    ready,
+    async sync(request = {}) {
+      await ready();
+      return runPass(
+        { api, store, metrics, logger, now, writtenIds },
+        {
+          contentTypes: config.contentTypes,
+          from: request.from,
+          to: request.to,
+          overlapMs: config.overlapMs,
+          firstRunMs: config.firstRunMs,
+          blobConcurrency: config.blobConcurrency,
+          onProgress: request.onProgress,
+          signal: request.signal,
+        },
+      );
+    },
+    async report(window) {
+      await ready();
+      return buildUsageReport({ launches: store.launches, deletes: store.deletes }, window);
+    },
+  };
+}
