@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ContentTypeResult } from "../../sync-runtime/src/sync/pass";
 import { comparable, DAY, HOUR, startTestEnv, type TestEnv } from "./harness";
 
 /**
@@ -46,7 +47,7 @@ describe("a simulated week synced in passes", () => {
 
   it("gives a report equal to the ground truth, under faults", async () => {
     const runtime = t.runtime();
-    const results = [];
+    const results: ContentTypeResult[] = [];
     // The first pass covers the first-run period (24 h); then every 6 h until a week has passed.
     results.push(...(await runtime.sync()));
     for (
