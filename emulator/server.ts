@@ -247,11 +247,13 @@ async function write(
       return cutOff(req, res);
     }
     if (fault === "slowBody") {
-      const pieces = 10;
+      // The whole body takes slowMs, however small it is.
+      const pieces = Math.max(1, Math.min(10, bytes.length));
       const size = Math.ceil(bytes.length / pieces);
+      res.flushHeaders();
       for (let i = 0; i < bytes.length; i += size) {
-        if (!(await send(res, bytes.subarray(i, i + size)))) return;
         await sleep(slowMs / pieces);
+        if (!(await send(res, bytes.subarray(i, i + size)))) return;
       }
       res.end();
       return;
@@ -260,15 +262,19 @@ async function write(
     return;
   }
   res.writeHead(reply.status, headers);
+  const startedMs = Date.now();
+  if (fault === "slowBody") res.flushHeaders();
   let index = 0;
   for (const chunk of body) {
     if (fault === "truncate") {
       res.write(chunk.slice(0, Math.floor(chunk.length / 2)));
       return cutOff(req, res);
     }
-    if (!(await send(res, chunk))) return;
     if (fault === "slowBody" && index++ < 10) await sleep(slowMs / 10);
+    if (!(await send(res, chunk))) return;
   }
+  // A slow body is not complete before slowMs, whatever its number of chunks.
+  if (fault === "slowBody") await sleep(Math.max(0, slowMs - (Date.now() - startedMs)));
   res.end();
 }
 
