@@ -1,0 +1,129 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  renderReport,
+  REPORT_CONTENT_TYPES,
+  REPORT_FILE_EXTENSIONS,
+  type ReportFormat,
+} from "./report/render";
+import type { UsageReport } from "./report/usage-report";
+import { sleep } from "./http/retry";
+import type { Runtime } from "./runtime";
+
+export interface ServeOptions {
+  port: number;
+  intervalMs: number;
+  reportDays: number;
+  /** Stops the scheduler; the pass in flight finishes its current blobs and stops. */
+  signal: AbortSignal;
+}
+
+export interface RunningService {
+  port: number;
+  /** Resolves when the scheduler has stopped (after the signal) and the server is closed. */
+  done: Promise<void>;
+}
+
+/** The report files written after each pass, in the `reports` container. */
+export const REPORT_FILES: readonly ReportFormat[] = ["json", "csv", "html"];
+export const reportBlobName = (format: ReportFormat) =>
+  `latest/usage-report.${REPORT_FILE_EXTENSIONS[format]}`;
+
+/**
+ * `serve`: passes on a fixed schedule (a pass starts `intervalMs` after the previous one started,
+ * or right after it ended if it ran longer: passes never overlap), plus /healthz, /readyz and
+ * /metrics. After each successful pass the latest report files go to the reports container.
+ */
+export async function serve(runtime: Runtime, options: ServeOptions): Promise<RunningService> {
+  const { metrics, logger } = runtime;
+  const state = { ready: false, lastPass: "none" as "none" | "ok" | "failed", lastError: "" };
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { Allow: "GET, HEAD" }).end();
+    } else if (path === "/healthz") {
+      const ok = !options.signal.aborted;
+      res
+        .writeHead(ok ? 200 : 503, { "Content-Type": "text/plain" })
+        .end(ok ? "ok\n" : "stopping\n");
+    } else if (path === "/readyz") {
+      const ok = state.ready && !options.signal.aborted;
+      res
+        .writeHead(ok ? 200 : 503, { "Content-Type": "application/json" })
+        .end(
+          JSON.stringify({
+            ready: ok,
+            lastPass: state.lastPass,
+            lastError: state.lastError || undefined,
+          }) + "\n",
+        );
+    } else if (path === "/metrics") {
+      res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4" }).end(metrics.render());
+    } else {
+      res.writeHead(404, { "Content-Type": "text/plain" }).end("not found\n");
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info("serving", { port, intervalMinutes: options.intervalMs / 60_000 });
+
+  const loop = async () => {
+    // Bounded by the signal: each iteration is one pass and one wait, until stop is requested.
+    while (!options.signal.aborted) {
+      const started = Date.now();
+      try {
+        await runtime.ready();
+        state.ready = true;
+        metrics.set("audit_pass_running", 1);
+        const results = await runtime.sync({ signal: options.signal });
+        metrics.inc("audit_passes_total", { result: "ok" });
+        metrics.set("audit_last_success_timestamp_seconds", Math.floor(Date.now() / 1000));
+        state.lastPass = "ok";
+        state.lastError = "";
+        logger.info("pass completed", { results });
+        await writeReportFiles(runtime, options.reportDays);
+      } catch (err) {
+        if (options.signal.aborted) break;
+        metrics.inc("audit_passes_total", { result: "failed" });
+        state.lastPass = "failed";
+        state.lastError = (err as Error).message ?? String(err);
+        logger.error("pass failed; the next pass retries from the checkpoint", {
+          error: err as Error,
+        });
+      } finally {
+        metrics.set("audit_pass_running", 0);
+      }
+      const wait = Math.max(0, started + options.intervalMs - Date.now());
+      await sleep(wait, options.signal).catch(() => undefined);
+    }
+  };
+
+  const done = loop().then(
+    () =>
+      new Promise<void>((resolve) => {
+        logger.info("stopped");
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
+  return { port, done };
+}
+
+/** Renders the report for the last `days` days in every file format and uploads it. */
+export async function writeReportFiles(runtime: Runtime, days: number): Promise<UsageReport> {
+  const to = runtime.now();
+  const report = await runtime.report({ from: new Date(to.getTime() - days * 86_400_000), to });
+  for (const format of REPORT_FILES) {
+    const body = Buffer.from(renderReport(report, format), "utf8");
+    await runtime.storage.reports.getBlockBlobClient(reportBlobName(format)).uploadData(body, {
+      blobHTTPHeaders: { blobContentType: REPORT_CONTENT_TYPES[format] },
+    });
+  }
+  return report;
+}
