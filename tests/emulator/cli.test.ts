@@ -1,0 +1,71 @@
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { send } from "./helpers";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+function cli(args: string[]) {
+  const child = spawn(process.execPath, ["--import", "tsx", "emulator/cli.ts", ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, exited, out: () => out, err: () => err };
+}
+
+describe("npm run emulator", () => {
+  it("prints usage for --help and a clear error for a bad option", async () => {
+    const help = cli(["--help"]);
+    expect(await help.exited).toBe(0);
+    expect(help.out()).toMatch(/^Usage: npm run emulator/);
+    const bad = cli(["--quota", "lots"]);
+    expect(await bad.exited).toBe(2);
+    expect(bad.err()).toContain('--quota must be a number, got "lots"');
+  });
+
+  it("starts, prints its URL, CA path, credentials and AUDIT_* lines, and stops cleanly on SIGTERM", async () => {
+    const run = cli(["--seed", "cli", "--days", "1", "--future-days", "0"]);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no banner: ${run.out()} ${run.err()}`)),
+        20_000,
+      );
+      run.child.stdout.on("data", () => {
+        if (run.out().includes("Ctrl-C to stop")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const text = run.out();
+    const env = Object.fromEntries(
+      [...text.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2].replace(/^'|'$/g, "")]),
+    );
+    expect(Object.keys(env).sort()).toEqual([
+      "AUDIT_AUDIENCE",
+      "AUDIT_AUTHORITY",
+      "AUDIT_CLIENT_ID",
+      "AUDIT_CLIENT_SECRET",
+      "AUDIT_CONTENT_TYPES",
+      "AUDIT_PUBLISHER_ID",
+      "AUDIT_TENANT_ID",
+      "NODE_EXTRA_CA_CERTS",
+    ]);
+    expect(text).toContain(`client secret   ${env.AUDIT_CLIENT_SECRET}`);
+    const ca = readFileSync(env.NODE_EXTRA_CA_CERTS, "utf8");
+    const res = await send(
+      ca,
+      "GET",
+      `${env.AUDIT_AUTHORITY}/${env.AUDIT_TENANT_ID}/v2.0/.well-known/openid-configuration`,
+    );
+    expect(res.status).toBe(200);
+    run.child.kill("SIGTERM");
+    expect(await run.exited).toBe(0);
+    expect(existsSync(env.NODE_EXTRA_CA_CERTS)).toBe(false);
+  });
+});
