@@ -1,0 +1,167 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as azuread from "@pulumi/azuread";
+import * as time from "@pulumiverse/time";
+
+/** appId of "Office 365 Management APIs"; its service principal exists in every M365 tenant. */
+export const OFFICE365_MANAGEMENT_APP_ID = "c5393580-f805-4401-95e8-94b7a6ef2fc2";
+/** The application permission (app role) the sync needs. */
+export const ACTIVITY_FEED_READ = "ActivityFeed.Read";
+
+export interface AuditAppRegistrationArgs {
+  /** Display name of the app registration. Default: "Microsoft 365 Management" (the seed's). */
+  readonly displayName?: pulumi.Input<string>;
+  /** Object ids owning the application and its service principal. Default: none. */
+  readonly owners?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Days a client secret stays valid (organisation policy). Default: 180. */
+  readonly secretLifetimeDays?: pulumi.Input<number>;
+}
+
+/** The role id for `value`, looked up instead of trusting one cloud's literal. */
+export function findAppRoleId(
+  appRoles: readonly { id: string; value: string }[],
+  value: string,
+): string {
+  const role = appRoles.find((r) => r.value === value);
+  if (!role) {
+    throw new Error(
+      `The Office 365 Management APIs service principal has no app role "${value}" ` +
+        `(found: ${appRoles.map((r) => r.value).join(", ") || "none"}). ` +
+        "Check that the tenant has Microsoft 365 and that the azuread provider targets the right cloud.",
+    );
+  }
+  return role.id;
+}
+
+/**
+ * Days after which a new secret replaces the current one: the last 30 days of its life (half
+ * of it for short lifetimes) are the window in which a `pulumi up --refresh` must run.
+ */
+export function rotationDaysFor(lifetimeDays: number): number {
+  return lifetimeDays - Math.min(30, Math.floor(lifetimeDays / 2));
+}
+
+/** RFC 3339 end date `lifetimeDays` after `startRfc3339`, without milliseconds. */
+export function secretEndDate(startRfc3339: string, lifetimeDays: number): string {
+  const start = Date.parse(startRfc3339);
+  if (Number.isNaN(start)) throw new Error(`Not an RFC 3339 timestamp: ${startRfc3339}`);
+  return new Date(start + lifetimeDays * 86_400_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/**
+ * The Entra side of the seed document: a single-tenant app declaring ActivityFeed.Read on
+ * Office 365 Management APIs, its service principal, admin consent (an app role assignment),
+ * and a rotating client secret.
+ */
+export class AuditAppRegistration extends pulumi.ComponentResource {
+  /** Application (client) id. */
+  public readonly clientId: pulumi.Output<string>;
+  /** Object id of the app's service principal (the principal that holds the consent). */
+  public readonly servicePrincipalObjectId: pulumi.Output<string>;
+  /** ActivityFeed.Read role id as looked up in this tenant. */
+  public readonly activityFeedReadRoleId: pulumi.Output<string>;
+  /** The client secret value, marked secret. */
+  public readonly clientSecret: pulumi.Output<string>;
+  /** Id of the current client secret (safe to show; it is not the value). */
+  public readonly clientSecretKeyId: pulumi.Output<string>;
+  /** When the current client secret expires (RFC 3339). */
+  public readonly clientSecretEndDate: pulumi.Output<string>;
+  /** From when a `pulumi up --refresh` replaces the secret (RFC 3339). */
+  public readonly clientSecretRotatesAt: pulumi.Output<string>;
+
+  constructor(
+    name: string,
+    args: AuditAppRegistrationArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    super("coe-audit-sync:index:AuditAppRegistration", name, {}, opts);
+
+    // Read, never owned: `pulumi destroy` must not touch Microsoft's service principal.
+    const managementApis = azuread.getServicePrincipalOutput(
+      { clientId: OFFICE365_MANAGEMENT_APP_ID },
+      { parent: this },
+    );
+    this.activityFeedReadRoleId = managementApis.appRoles.apply((roles) =>
+      findAppRoleId(roles, ACTIVITY_FEED_READ),
+    );
+
+    const application = new azuread.Application(
+      `${name}-app`,
+      {
+        displayName: args.displayName ?? "Microsoft 365 Management",
+        signInAudience: "AzureADMyOrg",
+        owners: args.owners,
+        // Declares the permission (what the portal shows under "API permissions").
+        requiredResourceAccesses: [
+          {
+            resourceAppId: OFFICE365_MANAGEMENT_APP_ID,
+            resourceAccesses: [{ id: this.activityFeedReadRoleId, type: "Role" }],
+          },
+        ],
+      },
+      { parent: this },
+    );
+
+    const servicePrincipal = new azuread.ServicePrincipal(
+      `${name}-sp`,
+      { clientId: application.clientId, owners: args.owners },
+      { parent: this },
+    );
+
+    // "Grant admin consent" for an application permission is exactly this assignment.
+    new azuread.AppRoleAssignment(
+      `${name}-consent`,
+      {
+        appRoleId: this.activityFeedReadRoleId,
+        principalObjectId: servicePrincipal.objectId,
+        resourceObjectId: managementApis.objectId,
+      },
+      { parent: this },
+    );
+
+    // Rotation without downtime: when the rotating timestamp expires, the password is
+    // replaced. Pulumi creates the replacement before deleting the old one, so the vault
+    // secret and a new Container App revision switch to the new value while the old one is
+    // still valid (tokens already issued stay valid until they expire). A single password
+    // with create-before-delete gives the overlap of a two-slot scheme with half the state.
+    const lifetimeDays = pulumi.output(args.secretLifetimeDays ?? 180);
+    const rotation = new time.Rotating(
+      `${name}-secret-rotation`,
+      { rotationDays: lifetimeDays.apply(rotationDaysFor) },
+      { parent: this },
+    );
+    // The end date derives from the rotation's stored timestamp, not from "now", so it stays
+    // stable between deployments and changes only when the secret is rotated.
+    const endDate = pulumi
+      .all([rotation.rfc3339, lifetimeDays])
+      .apply(([start, days]) => secretEndDate(start, days));
+    const password = new azuread.ApplicationPassword(
+      `${name}-secret`,
+      {
+        applicationId: application.id,
+        displayName: pulumi.interpolate`coe-audit-sync ${rotation.rfc3339}`,
+        startDate: rotation.rfc3339,
+        endDate,
+        rotateWhenChanged: { rotation: rotation.id },
+      },
+      { parent: this },
+    );
+
+    this.clientId = application.clientId;
+    this.servicePrincipalObjectId = servicePrincipal.objectId;
+    // Mocks do not apply the provider's secret marking, so wrap explicitly.
+    this.clientSecret = pulumi.secret(password.value);
+    this.clientSecretKeyId = password.keyId;
+    this.clientSecretEndDate = password.endDate;
+    this.clientSecretRotatesAt = rotation.rotationRfc3339;
+
+    this.registerOutputs({
+      clientId: this.clientId,
+      servicePrincipalObjectId: this.servicePrincipalObjectId,
+      activityFeedReadRoleId: this.activityFeedReadRoleId,
+      clientSecret: this.clientSecret,
+      clientSecretKeyId: this.clientSecretKeyId,
+      clientSecretEndDate: this.clientSecretEndDate,
+      clientSecretRotatesAt: this.clientSecretRotatesAt,
+    });
+  }
+}

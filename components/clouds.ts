@@ -1,0 +1,62 @@
+/**
+ * The four Microsoft 365 clouds as plain data (REFERENCE.md section 1). Switching cloud is a
+ * stack config change only; nothing else in the program branches on the cloud name.
+ */
+export interface CloudProfile {
+  /** Stack config value selecting this profile. */
+  readonly name: CloudName;
+  /** Management Activity API root and token audience (`{audience}/.default`). */
+  readonly audience: string;
+  /** Token authority host; the runtime appends `/{tenantId}`. */
+  readonly authority: string;
+  /** `environment` of the azure-native provider. */
+  readonly azureNativeEnvironment: "public" | "usgovernment";
+  /** `environment` of the azuread provider. */
+  readonly azureadEnvironment: "global" | "usgovernmentl4" | "usgovernmentl5";
+  /** True when the Azure resources must live in an Azure Government region. */
+  readonly governmentRegionsOnly: boolean;
+}
+
+export const CLOUD_NAMES = ["commercial", "gcc", "gcchigh", "dod"] as const;
+export type CloudName = (typeof CLOUD_NAMES)[number];
+
+export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
+  commercial: {
+    name: "commercial",
+    audience: "https://manage.office.com",
+    authority: "https://login.windows.net",
+    azureNativeEnvironment: "public",
+    azureadEnvironment: "global",
+    governmentRegionsOnly: false,
+  },
+  // GCC tenants live in commercial Entra and commercial Azure; only the API host differs.
+  gcc: {
+    name: "gcc",
+    audience: "https://manage-gcc.office.com",
+    authority: "https://login.windows.net",
+    azureNativeEnvironment: "public",
+    azureadEnvironment: "global",
+    governmentRegionsOnly: false,
+  },
+  gcchigh: {
+    name: "gcchigh",
+    audience: "https://manage.office365.us",
+    authority: "https://login.microsoftonline.us",
+    azureNativeEnvironment: "usgovernment",
+    azureadEnvironment: "usgovernmentl4",
+    governmentRegionsOnly: true,
+  },
+  dod: {
+    name: "dod",
+    audience: "https://manage.protection.apps.mil",
+    authority: "https://login.microsoftonline.us",
+    azureNativeEnvironment: "usgovernment",
+    azureadEnvironment: "usgovernmentl5",
+    governmentRegionsOnly: true,
+  },
+};
+
+/** Azure Government region names all start with `usgov` or `usdod` (e.g. usgovvirginia). */
+export function isGovernmentRegion(location: string): boolean {
+  return /^us(gov|dod)/.test(location);
+}

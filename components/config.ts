@@ -1,0 +1,222 @@
+import * as pulumi from "@pulumi/pulumi";
+import { CLOUD_NAMES, CLOUDS, isGovernmentRegion, type CloudProfile } from "./clouds";
+
+/** The Management Activity API content types a subscription can be started for. */
+export const CONTENT_TYPES = [
+  "Audit.AzureActiveDirectory",
+  "Audit.Exchange",
+  "Audit.SharePoint",
+  "Audit.General",
+  "DLP.All",
+] as const;
+
+/** Bounds that keep a typo (e.g. 18000 days) from reaching Entra or the runtime. */
+export const SECRET_LIFETIME_DAYS = { min: 7, max: 730, default: 180 } as const;
+export const SYNC_INTERVAL_MINUTES = { min: 5, max: 1440, default: 60 } as const;
+
+/** Everything the program needs from the stack, validated. */
+export interface StackSettings {
+  readonly cloud: CloudProfile;
+  /** Azure region for every Azure resource (`azure-native:location`). */
+  readonly location: string;
+  /** Optional subscription passed on to the explicit azure-native provider. */
+  readonly subscriptionId?: string;
+  readonly appDisplayName: string;
+  readonly secretLifetimeDays: number;
+  readonly contentTypes: readonly string[];
+  readonly syncIntervalMinutes: number;
+  /** Prebuilt image reference; when absent the image is built from sync-runtime/. */
+  readonly syncImage?: string;
+  /** Entra object ids that own the app registration besides the deployer. */
+  readonly appOwners: readonly string[];
+  readonly grantDataverseKeyVaultAccess: boolean;
+}
+
+/** A stack config value that cannot be used; the message says how to fix it. */
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    readonly value: string | undefined,
+    allowed: string,
+    fix: string,
+  ) {
+    const shown = value === undefined ? "(not set)" : JSON.stringify(value);
+    super(`Invalid stack config "${key}": ${shown}. Allowed: ${allowed}. Fix it with: ${fix}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Reads a config key: bare keys belong to this project, `ns:key` to a provider. */
+export type ConfigReader = (key: string) => string | undefined;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function setCommand(key: string, example: string): string {
+  return `pulumi config set ${key} ${example}`;
+}
+
+function parseInteger(
+  read: ConfigReader,
+  key: string,
+  bounds: { min: number; max: number; default: number },
+): number {
+  const raw = read(key);
+  if (raw === undefined || raw.trim() === "") return bounds.default;
+  const value = Number(raw.trim());
+  if (!Number.isInteger(value) || value < bounds.min || value > bounds.max) {
+    throw new ConfigError(
+      key,
+      raw,
+      `an integer from ${bounds.min} to ${bounds.max} (default ${bounds.default})`,
+      setCommand(key, String(bounds.default)),
+    );
+  }
+  return value;
+}
+
+/** Accepts a comma list or a JSON array (what `pulumi config set --path key[0] v` stores). */
+function parseList(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === "") return [];
+  const text = raw.trim();
+  if (text.startsWith("[")) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (Array.isArray(parsed)) return parsed.map((item) => String(item).trim()).filter(Boolean);
+    } catch {
+      // Falls through to the comma split so the element check names the bad entry.
+    }
+  }
+  return text
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+/**
+ * Validates the whole stack config before any resource exists, so a wrong value fails the
+ * preview with one message naming the key, the value, the valid choices and the fixing command.
+ */
+export function parseStackSettings(read: ConfigReader): StackSettings {
+  const cloudRaw = read("cloud") ?? "commercial";
+  if (!(CLOUD_NAMES as readonly string[]).includes(cloudRaw)) {
+    throw new ConfigError(
+      "cloud",
+      cloudRaw,
+      CLOUD_NAMES.join(" | "),
+      setCommand("cloud", "gcchigh"),
+    );
+  }
+  const cloud = CLOUDS[cloudRaw as keyof typeof CLOUDS];
+
+  const exampleRegion = cloud.governmentRegionsOnly ? "usgovvirginia" : "eastus";
+  const location = read("azure-native:location");
+  if (location === undefined || !/^[a-z0-9]+$/.test(location)) {
+    throw new ConfigError(
+      "azure-native:location",
+      location,
+      "an Azure region name in lower case without spaces (e.g. eastus, usgovvirginia)",
+      setCommand("azure-native:location", exampleRegion),
+    );
+  }
+  if (isGovernmentRegion(location) !== cloud.governmentRegionsOnly) {
+    throw new ConfigError(
+      "azure-native:location",
+      location,
+      cloud.governmentRegionsOnly
+        ? `an Azure Government region (usgov…/usdod…) because cloud is ${cloud.name}`
+        : `a public Azure region (not usgov…/usdod…) because cloud is ${cloud.name}`,
+      setCommand("azure-native:location", exampleRegion),
+    );
+  }
+
+  const subscriptionId = read("azure-native:subscriptionId");
+  if (subscriptionId !== undefined && !GUID.test(subscriptionId)) {
+    throw new ConfigError(
+      "azure-native:subscriptionId",
+      subscriptionId,
+      "a subscription GUID, or unset to use the az login default",
+      "pulumi config rm azure-native:subscriptionId",
+    );
+  }
+
+  const appDisplayName = (read("appDisplayName") ?? "Microsoft 365 Management").trim();
+  if (appDisplayName.length === 0 || appDisplayName.length > 120) {
+    throw new ConfigError(
+      "appDisplayName",
+      read("appDisplayName"),
+      "1 to 120 characters",
+      setCommand("appDisplayName", '"Microsoft 365 Management"'),
+    );
+  }
+
+  const secretLifetimeDays = parseInteger(read, "secretLifetimeDays", SECRET_LIFETIME_DAYS);
+
+  const contentTypesRaw = read("contentTypes");
+  const contentTypes = [...new Set(parseList(contentTypesRaw ?? "Audit.General"))];
+  const unknownType = contentTypes.find((t) => !(CONTENT_TYPES as readonly string[]).includes(t));
+  if (contentTypes.length === 0 || unknownType !== undefined) {
+    throw new ConfigError(
+      "contentTypes",
+      contentTypesRaw,
+      `a comma list of ${CONTENT_TYPES.join(", ")}`,
+      setCommand("contentTypes", "Audit.General"),
+    );
+  }
+
+  const syncIntervalMinutes = parseInteger(read, "syncIntervalMinutes", SYNC_INTERVAL_MINUTES);
+
+  const syncImageRaw = read("syncImage");
+  const syncImage = syncImageRaw?.trim() === "" ? undefined : syncImageRaw;
+  if (syncImage !== undefined && !/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(syncImage)) {
+    throw new ConfigError(
+      "syncImage",
+      syncImage,
+      "an image reference such as myregistry.azurecr.io/coe-audit-sync:1.0.0, or unset to build from sync-runtime/",
+      "pulumi config rm syncImage",
+    );
+  }
+
+  const appOwnersRaw = read("appOwners");
+  const appOwners = parseList(appOwnersRaw);
+  if (appOwners.some((id) => !GUID.test(id))) {
+    throw new ConfigError(
+      "appOwners",
+      appOwnersRaw,
+      "a comma list of Entra object ids (GUIDs) of users or service principals",
+      setCommand("appOwners", "00000000-0000-0000-0000-000000000000"),
+    );
+  }
+
+  const grantRaw = read("grantDataverseKeyVaultAccess") ?? "false";
+  if (grantRaw !== "true" && grantRaw !== "false") {
+    throw new ConfigError(
+      "grantDataverseKeyVaultAccess",
+      grantRaw,
+      "true | false",
+      setCommand("grantDataverseKeyVaultAccess", "true"),
+    );
+  }
+
+  return {
+    cloud,
+    location,
+    subscriptionId,
+    appDisplayName,
+    secretLifetimeDays,
+    contentTypes,
+    syncIntervalMinutes,
+    syncImage,
+    appOwners,
+    grantDataverseKeyVaultAccess: grantRaw === "true",
+  };
+}
+
+/** Reads the stack's config through pulumi.Config and validates it. */
+export function loadStackSettings(): StackSettings {
+  const project = new pulumi.Config();
+  return parseStackSettings((key) => {
+    const split = key.indexOf(":");
+    if (split < 0) return project.get(key);
+    return new pulumi.Config(key.slice(0, split)).get(key.slice(split + 1));
+  });
+}

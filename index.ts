@@ -1,0 +1,135 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as azuread from "@pulumi/azuread";
+import { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
+import * as resources from "@pulumi/azure-native/resources";
+import { loadStackSettings } from "./components/config";
+import { AuditAppRegistration } from "./components/audit-app-registration";
+import { AuditKeyVault } from "./components/audit-key-vault";
+import { AuditStorage } from "./components/audit-storage";
+import { SyncImage } from "./components/sync-image";
+import { SyncService } from "./components/sync-service";
+
+// 1. Config, validated before any resource exists.
+const settings = loadStackSettings();
+const cloud = settings.cloud;
+const stackName = pulumi.getStack();
+
+// 2. Providers for the cloud. Explicit providers make `cloud` the only switch: the stack file
+//    cannot leave azure-native on public Azure while Entra points at Azure Government.
+const azureProvider = new AzureNativeProvider("azure", {
+  environment: cloud.azureNativeEnvironment,
+  location: settings.location,
+  subscriptionId: settings.subscriptionId,
+});
+const entraProvider = new azuread.Provider("entra", { environment: cloud.azureadEnvironment });
+const providers = [azureProvider, entraProvider];
+
+const deployer = azuread.getClientConfigOutput({ provider: entraProvider });
+const tenantId = deployer.tenantId;
+
+// 3. The Entra app: permission declared and consented, rotating client secret.
+const registration = new AuditAppRegistration(
+  "audit-app",
+  {
+    displayName: settings.appDisplayName,
+    // The deployer stays an owner so a later `pulumi up` can rotate the secret even with
+    // only Application.ReadWrite.OwnedBy.
+    owners: deployer.objectId.apply((id) => [...new Set([id, ...settings.appOwners])]),
+    secretLifetimeDays: settings.secretLifetimeDays,
+  },
+  { providers },
+);
+
+// 4. Azure resources, all in one autonamed resource group whose name seeds the names that
+//    Azure's limits force us to choose (vault, storage account, registry).
+const tags = { "coe-audit-sync-stack": stackName };
+const group = new resources.ResourceGroup(
+  "coe-audit-sync",
+  { location: settings.location, tags },
+  { provider: azureProvider },
+);
+const inGroup = { resourceGroupName: group.name, location: settings.location, stackName };
+
+const vault = new AuditKeyVault(
+  "audit-vault",
+  {
+    ...inGroup,
+    resourceGroupId: group.id,
+    nameSeed: group.name,
+    tenantId,
+    clientSecret: registration.clientSecret,
+    clientSecretEndDate: registration.clientSecretEndDate,
+    grantDataverseAccess: settings.grantDataverseKeyVaultAccess,
+  },
+  { providers },
+);
+
+const storage = new AuditStorage("audit-data", { ...inGroup, nameSeed: group.name }, { providers });
+
+const image = new SyncImage(
+  "sync-image",
+  { ...inGroup, nameSeed: group.name, prebuiltImage: settings.syncImage, tags },
+  { providers },
+);
+
+const service = new SyncService(
+  "sync",
+  {
+    resourceGroupName: group.name,
+    resourceGroupId: group.id,
+    location: settings.location,
+    runtime: {
+      tenantId,
+      clientId: registration.clientId,
+      authority: cloud.authority,
+      audience: cloud.audience,
+      contentTypes: settings.contentTypes,
+      syncIntervalMinutes: settings.syncIntervalMinutes,
+      blobEndpoint: storage.blobEndpoint,
+      tableEndpoint: storage.tableEndpoint,
+    },
+    storageAccountId: storage.accountId,
+    vaultId: vault.vaultId,
+    clientSecretUri: vault.secretUriWithVersion,
+    clientSecretVersion: vault.secretVersion,
+    image: image.imageRef,
+    registry:
+      settings.syncImage === undefined
+        ? {
+            server: image.registryServer.apply((s) => s ?? ""),
+            id: image.registryId.apply((s) => s ?? ""),
+          }
+        : undefined,
+  },
+  { providers },
+);
+
+// 5. Outputs. The secret value is never exported; only where it lives and when it expires.
+export const cloudName = cloud.name;
+export const tenant = tenantId;
+export const clientId = registration.clientId;
+export const audience = cloud.audience;
+export const authority = cloud.authority;
+export const keyVaultName = vault.vaultName;
+export const keyVaultUri = vault.vaultUri;
+export const clientSecretName = vault.secretName;
+export const clientSecretExpiresAt = registration.clientSecretEndDate;
+export const clientSecretRotatesAt = registration.clientSecretRotatesAt;
+export const resourceGroupName = group.name;
+export const storageAccountName = storage.accountName;
+export const blobEndpoint = storage.blobEndpoint;
+export const tableEndpoint = storage.tableEndpoint;
+export const containerAppName = service.containerAppName;
+export const runtimeIdentityClientId = service.identityClientId;
+export const registryName = image.registryName;
+export const syncImage = image.imageRef;
+// The CoE Starter Kit environment variables, named as in the seed document, so an admin who
+// keeps the CoE flows can copy them (the secret itself is reached through Key Vault).
+export const coeEnvironmentVariables = {
+  "Audit Logs - Use Graph API": "No",
+  "Audit Logs - Audience": cloud.audience,
+  "Audit Logs - Authority": cloud.authority,
+  "Audit Logs - ClientID": registration.clientId,
+  "Audit Logs - Client Azure Secret": vault.dataverseSecretReference,
+  "Audit Logs - Client Secret": "",
+};

@@ -1,0 +1,266 @@
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+/** Marker the Pulumi runtime puts around secret values it serialises. */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+export const MOCK = {
+  subscriptionId: "11111111-1111-1111-1111-111111111111",
+  tenantId: "22222222-2222-2222-2222-222222222222",
+  deployerObjectId: "33333333-3333-3333-3333-333333333333",
+  managementApisObjectId: "44444444-4444-4444-4444-444444444444",
+  dataverseObjectId: "55555555-5555-5555-5555-555555555555",
+  // Deliberately not the commercial literal 594c1fb6-…: proves the program looks the id up.
+  activityFeedReadRoleId: "66666666-6666-6666-6666-666666666666",
+  activityFeedReadDlpRoleId: "77777777-7777-7777-7777-777777777777",
+  passwordValue: "Mock~PasswordValue.0123456789abcdefXYZ",
+  passwordKeyId: "88888888-8888-8888-8888-888888888888",
+  rotationBase: "2026-11-25T14:00:00Z",
+  workspaceSharedKey: "mock-workspace-shared-key==",
+} as const;
+
+export interface RecordedResource {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, any>;
+  readonly provider?: string;
+  readonly custom: boolean;
+  /** Inputs merged with the filled output properties, as the program sees them. */
+  state: Record<string, any>;
+}
+
+export interface RecordedInvoke {
+  readonly token: string;
+  readonly inputs: Record<string, any>;
+  readonly provider?: string;
+}
+
+/** True when `value` is the runtime's serialised form of a secret. */
+export function isSerialisedSecret(value: unknown): value is { value: unknown } {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG
+  );
+}
+
+function stableId(...parts: string[]): string {
+  return createHash("sha256").update(parts.join("/")).digest("hex");
+}
+
+function guidFrom(...parts: string[]): string {
+  const h = stableId(...parts);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * Mocks for the whole program: records every resource and invoke, fills the output-only
+ * properties the program reads, answers only the invokes the program is known to make and
+ * throws on any other (so an unexpected lookup, i.e. a network call in real life, fails).
+ */
+export class ProgramMocks implements pulumi.runtime.Mocks {
+  readonly resources: RecordedResource[] = [];
+  readonly invokes: RecordedInvoke[] = [];
+  /** "start:<name>" when a registration reaches the mocks, "done:<name>" when it is answered. */
+  readonly events: string[] = [];
+
+  /** @param delays milliseconds to hold the answer for resources of a type token. */
+  constructor(private readonly delays: Readonly<Record<string, number>> = {}) {}
+
+  async newResource(
+    args: pulumi.runtime.MockResourceArgs,
+  ): Promise<{ id: string; state: Record<string, any> }> {
+    this.events.push(`start:${args.name}`);
+    const { id, state } = this.outputsFor(args);
+    const merged = { ...args.inputs, ...state };
+    this.resources.push({
+      type: args.type,
+      name: args.name,
+      inputs: args.inputs,
+      provider: args.provider,
+      custom: args.custom ?? false,
+      state: merged,
+    });
+    const delay = this.delays[args.type];
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+    this.events.push(`done:${args.name}`);
+    return { id, state: merged };
+  }
+
+  call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+    this.invokes.push({ token: args.token, inputs: args.inputs, provider: args.provider });
+    switch (args.token) {
+      case "azuread:index/getClientConfig:getClientConfig":
+        return {
+          tenantId: MOCK.tenantId,
+          objectId: MOCK.deployerObjectId,
+          clientId: "99999999-9999-9999-9999-999999999999",
+        };
+      case "azuread:index/getServicePrincipal:getServicePrincipal":
+        if (args.inputs.clientId === "c5393580-f805-4401-95e8-94b7a6ef2fc2") {
+          return {
+            objectId: MOCK.managementApisObjectId,
+            clientId: args.inputs.clientId,
+            appRoles: [
+              { id: MOCK.activityFeedReadDlpRoleId, value: "ActivityFeed.ReadDlp" },
+              { id: MOCK.activityFeedReadRoleId, value: "ActivityFeed.Read" },
+              { id: guidFrom("ServiceHealth.Read"), value: "ServiceHealth.Read" },
+            ],
+          };
+        }
+        if (args.inputs.clientId === "00000007-0000-0000-c000-000000000000") {
+          return { objectId: MOCK.dataverseObjectId, clientId: args.inputs.clientId, appRoles: [] };
+        }
+        throw new Error(`Unexpected service principal lookup: ${JSON.stringify(args.inputs)}`);
+      case "azure-native:operationalinsights:getSharedKeys":
+        return { primarySharedKey: MOCK.workspaceSharedKey };
+      default:
+        throw new Error(`Unexpected invoke ${args.token}: the mocks answer only the program's own`);
+    }
+  }
+
+  /** Recorded custom resources of one type token. */
+  ofType(type: string): RecordedResource[] {
+    return this.resources.filter((r) => r.type === type);
+  }
+
+  /** The single recorded resource of a type (fails if there are none or several). */
+  one(type: string): RecordedResource {
+    const found = this.ofType(type);
+    if (found.length !== 1) throw new Error(`Expected one ${type}, found ${found.length}`);
+    return found[0];
+  }
+
+  private outputsFor(args: pulumi.runtime.MockResourceArgs): {
+    id: string;
+    state: Record<string, any>;
+  } {
+    const inputs = args.inputs;
+    const rg = `/subscriptions/${MOCK.subscriptionId}/resourceGroups/${inputs.resourceGroupName}`;
+    switch (args.type) {
+      case "azuread:index/application:Application": {
+        const objectId = guidFrom("app", args.name);
+        return {
+          id: `/applications/${objectId}`,
+          state: { objectId, clientId: guidFrom("client", args.name) },
+        };
+      }
+      case "azuread:index/servicePrincipal:ServicePrincipal": {
+        const objectId = guidFrom("sp", args.name);
+        return { id: `/servicePrincipals/${objectId}`, state: { objectId } };
+      }
+      case "azuread:index/applicationPassword:ApplicationPassword":
+        return {
+          id: `${inputs.applicationId}/password/${MOCK.passwordKeyId}`,
+          state: { value: MOCK.passwordValue, keyId: MOCK.passwordKeyId },
+        };
+      case "time:index/rotating:Rotating": {
+        const base = inputs.rfc3339 ?? MOCK.rotationBase;
+        const rotates = new Date(Date.parse(base) + inputs.rotationDays * 86_400_000).toISOString();
+        return { id: base, state: { rfc3339: base, rotationRfc3339: rotates } };
+      }
+      case "azure-native:resources:ResourceGroup": {
+        // Autonaming appends a random suffix; a fixed one keeps tests deterministic.
+        const name = inputs.resourceGroupName ?? `${args.name}a1b2c3d4`;
+        return {
+          id: `/subscriptions/${MOCK.subscriptionId}/resourceGroups/${name}`,
+          state: { name },
+        };
+      }
+      case "azure-native:keyvault:Vault": {
+        const name = inputs.vaultName;
+        return {
+          id: `${rg}/providers/Microsoft.KeyVault/vaults/${name}`,
+          state: {
+            name,
+            properties: { ...inputs.properties, vaultUri: `https://${name}.vault.azure.net/` },
+          },
+        };
+      }
+      case "azure-native:keyvault:Secret": {
+        const version = stableId("secret-version", JSON.stringify(inputs)).slice(0, 32);
+        const uri = `https://${inputs.vaultName}.vault.azure.net/secrets/${inputs.secretName}`;
+        // A secret nested in `properties` makes the runtime send all of `properties` as secret.
+        const sent = isSerialisedSecret(inputs.properties)
+          ? inputs.properties.value
+          : inputs.properties;
+        // ARM never returns a secret's value: only its URIs and attributes come back.
+        const { value: _value, ...properties } = sent as Record<string, unknown>;
+        return {
+          id: `${rg}/providers/Microsoft.KeyVault/vaults/${inputs.vaultName}/secrets/${inputs.secretName}`,
+          state: {
+            name: inputs.secretName,
+            properties: {
+              ...properties,
+              secretUri: uri,
+              secretUriWithVersion: `${uri}/${version}`,
+            },
+          },
+        };
+      }
+      case "azure-native:storage:StorageAccount": {
+        const name = inputs.accountName;
+        return {
+          id: `${rg}/providers/Microsoft.Storage/storageAccounts/${name}`,
+          state: {
+            name,
+            primaryEndpoints: {
+              blob: `https://${name}.blob.core.windows.net/`,
+              table: `https://${name}.table.core.windows.net/`,
+            },
+          },
+        };
+      }
+      case "azure-native:containerregistry:Registry": {
+        const name = inputs.registryName;
+        return {
+          id: `${rg}/providers/Microsoft.ContainerRegistry/registries/${name}`,
+          state: { name, loginServer: `${name}.azurecr.io` },
+        };
+      }
+      case "docker-build:index:Image": {
+        const digest = `sha256:${stableId("image", JSON.stringify(inputs))}`;
+        return {
+          id: digest,
+          state: { digest, ref: `${String(inputs.tags[0]).split(":latest")[0]}@${digest}` },
+        };
+      }
+      case "azure-native:managedidentity:UserAssignedIdentity": {
+        const name = `${args.name}-mock`;
+        return {
+          id: `${rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`,
+          state: {
+            name,
+            clientId: guidFrom("mi-client", args.name),
+            principalId: guidFrom("mi-principal", args.name),
+          },
+        };
+      }
+      case "azure-native:operationalinsights:Workspace":
+        return {
+          id: `${rg}/providers/Microsoft.OperationalInsights/workspaces/${args.name}-mock`,
+          state: { name: `${args.name}-mock`, customerId: guidFrom("workspace", args.name) },
+        };
+      default: {
+        const name = `${args.name}-mock`;
+        return { id: `${rg}/providers/mock/${name}`, state: { name } };
+      }
+    }
+  }
+}
+
+/** Resolves an Output's value in tests (never assert inside a bare apply). */
+export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply((value) => resolve(value)));
+}
+
+/** Waits until the runtime has sent every pending registration to the mocks. */
+export async function settle(): Promise<void> {
+  // waitForRPCs is exported by the runtime but not typed: it drains the RPC queue, which is
+  // what "all resources recorded" means under mocks.
+  const runtime = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
+  if (typeof runtime.waitForRPCs !== "function")
+    throw new Error("pulumi.runtime.waitForRPCs missing");
+  await runtime.waitForRPCs();
+}

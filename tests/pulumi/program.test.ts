@@ -1,0 +1,432 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
+import { CLOUDS, type CloudName } from "../../components/clouds";
+import { rotationDaysFor, secretEndDate } from "../../components/audit-app-registration";
+import { ROLES } from "../../components/roles";
+import { BLOB_CONTAINERS, TABLES } from "../../components/storage-layout";
+import {
+  MOCK,
+  ProgramMocks,
+  isSerialisedSecret,
+  promiseOf,
+  settle,
+  type RecordedResource,
+} from "./mocks";
+import { PROJECT, STACK_FILES, readStackConfig } from "./stack-files";
+
+const T = {
+  azureProvider: "pulumi:providers:azure-native",
+  entraProvider: "pulumi:providers:azuread",
+  application: "azuread:index/application:Application",
+  servicePrincipal: "azuread:index/servicePrincipal:ServicePrincipal",
+  consent: "azuread:index/appRoleAssignment:AppRoleAssignment",
+  password: "azuread:index/applicationPassword:ApplicationPassword",
+  rotation: "time:index/rotating:Rotating",
+  vault: "azure-native:keyvault:Vault",
+  vaultSecret: "azure-native:keyvault:Secret",
+  storage: "azure-native:storage:StorageAccount",
+  container: "azure-native:storage:BlobContainer",
+  table: "azure-native:storage:Table",
+  roleAssignment: "azure-native:authorization:RoleAssignment",
+  identity: "azure-native:managedidentity:UserAssignedIdentity",
+  registry: "azure-native:containerregistry:Registry",
+  image: "docker-build:index:Image",
+  environment: "azure-native:app:ManagedEnvironment",
+  containerApp: "azure-native:app:ContainerApp",
+} as const;
+
+type Program = typeof import("../../index");
+
+const savedConfigEnv = process.env.PULUMI_CONFIG;
+const savedSecretKeysEnv = process.env.PULUMI_CONFIG_SECRET_KEYS;
+afterAll(() => {
+  // setAllConfig stores the config in process.env; put it back as it was.
+  for (const [key, value] of [
+    ["PULUMI_CONFIG", savedConfigEnv],
+    ["PULUMI_CONFIG_SECRET_KEYS", savedSecretKeysEnv],
+  ] as const) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+});
+
+/** Sets mocks first, then config, then imports a fresh copy of the program. */
+async function runProgram(
+  stack: string,
+  config: Record<string, string>,
+): Promise<{ mocks: ProgramMocks; program: Program }> {
+  // Role assignments answer late: if the app did not wait for them, it would register first.
+  const mocks = new ProgramMocks({ [T.roleAssignment]: 25 });
+  await pulumi.runtime.setMocks(mocks, PROJECT, stack);
+  pulumi.runtime.setAllConfig(config);
+  vi.resetModules();
+  const program = await import("../../index");
+  await settle();
+  return { mocks, program };
+}
+
+function envOf(app: RecordedResource): Record<string, { value?: string; secretRef?: string }> {
+  const env: { name: string; value?: string; secretRef?: string }[] =
+    app.inputs.template.containers[0].env;
+  return Object.fromEntries(env.map(({ name, ...rest }) => [name, rest]));
+}
+
+/** Every exported value, resolved (Outputs inside objects included). */
+async function exportedValues(program: Program): Promise<Record<string, unknown>> {
+  const entries = Object.entries(program);
+  const values = await Promise.all(entries.map(([, v]) => promiseOf(pulumi.output(v))));
+  return Object.fromEntries(entries.map(([k], i) => [k, values[i]]));
+}
+
+describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
+  const config = readStackConfig(file);
+  const cloudName = config["coe-audit-sync:cloud"] as CloudName;
+  const cloud = CLOUDS[cloudName];
+  let mocks: ProgramMocks;
+  let program: Program;
+
+  beforeAll(async () => {
+    ({ mocks, program } = await runProgram(stack, config));
+  });
+
+  it("ships a valid cloud and location in the stack file", () => {
+    expect(cloud, `unknown cloud in ${file}`).toBeDefined();
+    expect(config["azure-native:location"]).toMatch(/^[a-z0-9]+$/);
+  });
+
+  it("configures both providers for the cloud's Azure and Entra environment", () => {
+    const azure = mocks.one(T.azureProvider);
+    expect(azure.inputs.environment).toBe(cloud.azureNativeEnvironment);
+    expect(azure.inputs.location).toBe(config["azure-native:location"]);
+    expect(mocks.one(T.entraProvider).inputs.environment).toBe(cloud.azureadEnvironment);
+  });
+
+  it("creates every Azure and Entra resource and lookup through those providers", () => {
+    const cloudResources = mocks.resources.filter(
+      (r) => r.custom && /^(azure-native|azuread):/.test(r.type),
+    );
+    expect(cloudResources.length).toBeGreaterThan(10);
+    for (const r of cloudResources) {
+      const expected = r.type.startsWith("azuread:")
+        ? "pulumi:providers:azuread::entra"
+        : "pulumi:providers:azure-native::azure";
+      expect(r.provider, `${r.type} ${r.name}`).toContain(expected);
+    }
+    for (const call of mocks.invokes.filter((c) => c.token.startsWith("azuread:"))) {
+      expect(call.provider, call.token).toContain("pulumi:providers:azuread::entra");
+    }
+  });
+
+  it("makes no lookup the mocks do not answer (no network call)", () => {
+    expect(new Set(mocks.invokes.map((c) => c.token))).toEqual(
+      new Set([
+        "azuread:index/getClientConfig:getClientConfig",
+        "azuread:index/getServicePrincipal:getServicePrincipal",
+        "azure-native:operationalinsights:getSharedKeys",
+      ]),
+    );
+  });
+
+  it("passes the cloud's audience and authority to the runtime and the outputs", async () => {
+    const env = envOf(mocks.one(T.containerApp));
+    expect(env.AUDIT_AUDIENCE.value).toBe(cloud.audience);
+    expect(env.AUDIT_AUTHORITY.value).toBe(cloud.authority);
+    expect(await promiseOf(pulumi.output(program.audience))).toBe(cloud.audience);
+    expect(await promiseOf(pulumi.output(program.authority))).toBe(cloud.authority);
+    const coe = await promiseOf(pulumi.output(program.coeEnvironmentVariables));
+    expect(coe["Audit Logs - Audience"]).toBe(cloud.audience);
+    expect(coe["Audit Logs - Authority"]).toBe(cloud.authority);
+  });
+
+  it("declares ActivityFeed.Read with the looked-up role id and grants consent with it", () => {
+    const app = mocks.one(T.application);
+    expect(app.inputs.signInAudience).toBe("AzureADMyOrg");
+    expect(app.inputs.requiredResourceAccesses).toEqual([
+      {
+        resourceAppId: "c5393580-f805-4401-95e8-94b7a6ef2fc2",
+        resourceAccesses: [{ id: MOCK.activityFeedReadRoleId, type: "Role" }],
+      },
+    ]);
+    const sp = mocks.one(T.servicePrincipal);
+    expect(sp.inputs.clientId).toBe(app.state.clientId);
+    const consent = mocks.one(T.consent);
+    expect(consent.inputs).toEqual({
+      appRoleId: MOCK.activityFeedReadRoleId,
+      principalObjectId: sp.state.objectId,
+      resourceObjectId: MOCK.managementApisObjectId,
+    });
+  });
+
+  it("reads the Microsoft-owned service principal instead of managing it", () => {
+    expect(mocks.ofType(T.servicePrincipal).map((r) => r.inputs.clientId)).not.toContain(
+      "c5393580-f805-4401-95e8-94b7a6ef2fc2",
+    );
+    expect(
+      mocks.invokes.some((c) => c.inputs.clientId === "c5393580-f805-4401-95e8-94b7a6ef2fc2"),
+    ).toBe(true);
+  });
+
+  it("gives the client secret the configured lifetime and a rotation before it ends", () => {
+    const days = Number(config["coe-audit-sync:secretLifetimeDays"] ?? 180);
+    const rotation = mocks.one(T.rotation);
+    expect(rotation.inputs.rotationDays).toBe(rotationDaysFor(days));
+    expect(rotation.inputs.rotationDays).toBeLessThan(days);
+    const password = mocks.one(T.password);
+    expect(password.inputs.endDate).toBe(secretEndDate(MOCK.rotationBase, days));
+    expect(password.inputs.rotateWhenChanged).toEqual({ rotation: MOCK.rotationBase });
+    expect(password.inputs.applicationId).toBe(
+      `/applications/${mocks.one(T.application).state.objectId}`,
+    );
+  });
+
+  it("stores the password's value as a secret in the vault and nowhere else", async () => {
+    const secret = mocks.one(T.vaultSecret);
+    // The runtime sends the whole `properties` object as secret when a value inside is secret.
+    expect(isSerialisedSecret(secret.inputs.properties)).toBe(true);
+    expect(secret.inputs.properties.value.value).toBe(MOCK.passwordValue);
+    for (const r of mocks.resources.filter((r) => r !== secret)) {
+      expect(JSON.stringify(r.inputs), `${r.type} ${r.name}`).not.toContain(MOCK.passwordValue);
+    }
+    expect(JSON.stringify(mocks.invokes)).not.toContain(MOCK.passwordValue);
+    const exported = await exportedValues(program);
+    expect(JSON.stringify(exported)).not.toContain(MOCK.passwordValue);
+    for (const [name, value] of Object.entries(program)) {
+      expect(await pulumi.isSecret(pulumi.output(value)), name).toBe(false);
+    }
+  });
+
+  it("creates an RBAC vault with soft delete, purge protection and a name within 24 chars", () => {
+    const vault = mocks.one(T.vault);
+    expect(vault.inputs.properties).toMatchObject({
+      tenantId: MOCK.tenantId,
+      enableRbacAuthorization: true,
+      enableSoftDelete: true,
+      enablePurgeProtection: true,
+    });
+    expect(vault.inputs.properties.accessPolicies).toBeUndefined();
+    expect(vault.inputs.vaultName.length).toBeLessThanOrEqual(24);
+    expect(vault.inputs.vaultName).toMatch(/^[a-z][a-z0-9-]*[a-z0-9]$/);
+  });
+
+  it("grants the runtime identity exactly its roles, the vault role on the vault only", () => {
+    const identity = mocks.one(T.identity);
+    const vault = mocks.one(T.vault);
+    const storage = mocks.one(T.storage);
+    const registry = mocks.one(T.registry);
+    const grants = mocks
+      .ofType(T.roleAssignment)
+      .filter((r) => r.inputs.principalId === identity.state.principalId)
+      .map((r) => [r.inputs.roleDefinitionId, r.inputs.scope, r.inputs.principalType]);
+    const role = (guid: string) =>
+      `/subscriptions/${MOCK.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
+    expect(grants).toEqual(
+      expect.arrayContaining([
+        [
+          role(ROLES.storageBlobDataContributor),
+          storage.state.id ?? expect.any(String),
+          "ServicePrincipal",
+        ],
+      ]),
+    );
+    const byRole = Object.fromEntries(grants.map(([roleId, scope]) => [roleId, scope]));
+    expect(byRole).toEqual({
+      [role(ROLES.storageBlobDataContributor)]: expect.stringContaining(
+        `/storageAccounts/${storage.state.name}`,
+      ),
+      [role(ROLES.storageTableDataContributor)]: expect.stringContaining(
+        `/storageAccounts/${storage.state.name}`,
+      ),
+      [role(ROLES.keyVaultSecretsUser)]: expect.stringMatching(
+        new RegExp(`/vaults/${vault.state.name}$`),
+      ),
+      [role(ROLES.acrPull)]: expect.stringMatching(
+        new RegExp(`/registries/${registry.state.name}$`),
+      ),
+    });
+    expect(grants).toHaveLength(4);
+  });
+
+  it("registers the Container App only after all its role assignments exist", () => {
+    const appStart = mocks.events.indexOf(`start:${mocks.one(T.containerApp).name}`);
+    const grantsDone = mocks
+      .ofType(T.roleAssignment)
+      .map((r) => mocks.events.indexOf(`done:${r.name}`));
+    expect(grantsDone.length).toBeGreaterThan(0);
+    for (const done of grantsDone) expect(done).toBeGreaterThanOrEqual(0);
+    expect(appStart).toBeGreaterThan(Math.max(...grantsDone));
+  });
+
+  it("runs one replica without public ingress, the secret from Key Vault", () => {
+    const app = mocks.one(T.containerApp);
+    const identityId: string = app.inputs.identity.userAssignedIdentities[0];
+    expect(app.inputs.identity.type).toBe("UserAssigned");
+    expect(app.inputs.configuration.ingress).toBeUndefined();
+    expect(app.inputs.template.scale).toMatchObject({ minReplicas: 1, maxReplicas: 1 });
+    const [secretRef] = app.inputs.configuration.secrets;
+    expect(secretRef).toEqual({
+      name: "audit-client-secret",
+      keyVaultUrl: mocks.one(T.vaultSecret).state.properties.secretUriWithVersion,
+      identity: identityId,
+    });
+    const env = envOf(app);
+    expect(env.AUDIT_CLIENT_SECRET).toEqual({ secretRef: "audit-client-secret" });
+    const probes = app.inputs.template.containers[0].probes;
+    expect(probes.map((p: { httpGet: { path: string; port: number } }) => p.httpGet)).toEqual([
+      { path: "/healthz", port: 8080 },
+      { path: "/readyz", port: 8080 },
+    ]);
+    expect(env.PORT.value).toBe("8080");
+  });
+
+  it("fills the runtime's environment contract", async () => {
+    const env = envOf(mocks.one(T.containerApp));
+    const storage = mocks.one(T.storage);
+    const identity = mocks.one(T.identity);
+    expect(env.AUDIT_TENANT_ID.value).toBe(MOCK.tenantId);
+    expect(env.AUDIT_PUBLISHER_ID.value).toBe(MOCK.tenantId);
+    expect(env.AUDIT_CLIENT_ID.value).toBe(mocks.one(T.application).state.clientId);
+    expect(env.AUDIT_CONTENT_TYPES.value).toBe(
+      config["coe-audit-sync:contentTypes"] ?? "Audit.General",
+    );
+    expect(env.AUDIT_BLOB_ENDPOINT.value).toBe(storage.state.primaryEndpoints.blob);
+    expect(env.AUDIT_TABLE_ENDPOINT.value).toBe(storage.state.primaryEndpoints.table);
+    expect(env.AZURE_CLIENT_ID.value).toBe(identity.state.clientId);
+    expect(env.AUDIT_SYNC_INTERVAL_MINUTES.value).toBe(
+      config["coe-audit-sync:syncIntervalMinutes"] ?? "60",
+    );
+    expect(await promiseOf(program.runtimeIdentityClientId)).toBe(identity.state.clientId);
+    expect(env.AUDIT_STORAGE_CONNECTION_STRING).toBeUndefined();
+  });
+
+  it("ties a revision-scoped variable to the secret version so rotation starts a new revision", () => {
+    const env = envOf(mocks.one(T.containerApp));
+    const uri: string = mocks.one(T.vaultSecret).state.properties.secretUriWithVersion;
+    expect(env.AUDIT_CLIENT_SECRET_VERSION.value).toBe(uri.split("/").pop());
+  });
+
+  it("keeps storage to Entra auth: shared keys and public blobs off, TLS 1.2", () => {
+    const account = mocks.one(T.storage);
+    expect(account.inputs).toMatchObject({
+      allowSharedKeyAccess: false,
+      allowBlobPublicAccess: false,
+      minimumTlsVersion: "TLS1_2",
+      enableHttpsTrafficOnly: true,
+    });
+    expect(account.inputs.accountName).toMatch(/^[a-z0-9]{3,24}$/);
+    expect(
+      mocks
+        .ofType(T.container)
+        .map((c) => c.inputs.containerName)
+        .sort(),
+    ).toEqual(Object.values(BLOB_CONTAINERS).sort());
+    expect(
+      mocks
+        .ofType(T.table)
+        .map((t) => t.inputs.tableName)
+        .sort(),
+    ).toEqual(Object.values(TABLES).sort());
+  });
+
+  it("builds the image from the repository root with sync-runtime/Dockerfile, registry admin off", () => {
+    const image = mocks.one(T.image);
+    expect(image.inputs.context).toEqual({ location: "." });
+    expect(image.inputs.dockerfile).toEqual({ location: "sync-runtime/Dockerfile" });
+    expect(image.inputs.push).toBe(true);
+    const registry = mocks.one(T.registry);
+    expect(registry.inputs.adminUserEnabled).toBe(false);
+    expect(image.inputs.tags[0]).toBe(`${registry.state.loginServer}/coe-audit-sync:latest`);
+    const app = mocks.one(T.containerApp);
+    expect(app.inputs.template.containers[0].image).toBe(image.state.ref);
+    expect(app.inputs.configuration.registries).toEqual([
+      {
+        server: registry.state.loginServer,
+        identity: app.inputs.identity.userAssignedIdentities[0],
+      },
+    ]);
+  });
+
+  it("exports the ids a CoE admin needs, with the Dataverse Key Vault reference", async () => {
+    const vault = mocks.one(T.vault);
+    const out = await exportedValues(program);
+    expect(out.tenant).toBe(MOCK.tenantId);
+    expect(out.clientId).toBe(mocks.one(T.application).state.clientId);
+    expect(out.keyVaultUri).toBe(vault.state.properties.vaultUri);
+    expect(out.clientSecretName).toBe("audit-client-secret");
+    expect(out.containerAppName).toBe(mocks.one(T.containerApp).state.name);
+    expect(out.blobEndpoint).toBe(mocks.one(T.storage).state.primaryEndpoints.blob);
+    const coe = out.coeEnvironmentVariables as Record<string, string>;
+    expect(coe["Audit Logs - ClientID"]).toBe(out.clientId);
+    expect(coe["Audit Logs - Client Azure Secret"]).toBe(
+      `/subscriptions/${MOCK.subscriptionId}/resourceGroups/${vault.inputs.resourceGroupName}/providers/Microsoft.KeyVault/vaults/${vault.state.name}/secrets/audit-client-secret`,
+    );
+    expect(coe["Audit Logs - Client Secret"]).toBe("");
+    // Without the flag, Dataverse gets nothing.
+    expect(
+      mocks.invokes.some((c) => c.inputs.clientId === "00000007-0000-0000-c000-000000000000"),
+    ).toBe(false);
+  });
+});
+
+describe("stack options", () => {
+  const dev = readStackConfig(STACK_FILES.dev);
+
+  it("runs a prebuilt syncImage without building or a registry", async () => {
+    const { mocks } = await runProgram("prebuilt", {
+      ...dev,
+      "coe-audit-sync:syncImage": "example.azurecr.io/coe-audit-sync:1.0.0",
+    });
+    expect(mocks.ofType(T.image)).toHaveLength(0);
+    expect(mocks.ofType(T.registry)).toHaveLength(0);
+    const app = mocks.one(T.containerApp);
+    expect(app.inputs.template.containers[0].image).toBe("example.azurecr.io/coe-audit-sync:1.0.0");
+    expect(app.inputs.configuration.registries).toBeUndefined();
+    expect(mocks.ofType(T.roleAssignment).map((r) => r.inputs.roleDefinitionId)).not.toContainEqual(
+      expect.stringContaining(ROLES.acrPull),
+    );
+  });
+
+  it("grants Dataverse Key Vault Secrets User on the vault when asked", async () => {
+    const { mocks } = await runProgram("dataverse", {
+      ...dev,
+      "coe-audit-sync:grantDataverseKeyVaultAccess": "true",
+    });
+    const vault = mocks.one(T.vault);
+    const grant = mocks
+      .ofType(T.roleAssignment)
+      .filter((r) => r.inputs.principalId === MOCK.dataverseObjectId);
+    expect(grant).toHaveLength(1);
+    expect(grant[0].inputs.scope).toBe(vault.state.id ?? grant[0].inputs.scope);
+    expect(grant[0].inputs.scope).toMatch(new RegExp(`/vaults/${vault.state.name}$`));
+    expect(grant[0].inputs.roleDefinitionId).toContain(ROLES.keyVaultSecretsUser);
+  });
+
+  it("adds configured owners to the deployer as owners of the app", async () => {
+    const owner = "abcdefab-1234-4abc-8def-0123456789ab";
+    const { mocks } = await runProgram("owners", { ...dev, "coe-audit-sync:appOwners": owner });
+    expect(mocks.one(T.application).inputs.owners).toEqual([MOCK.deployerObjectId, owner]);
+  });
+
+  it("fails before creating anything when the config is wrong, naming key, value and fix", async () => {
+    const mocks = new ProgramMocks();
+    await pulumi.runtime.setMocks(mocks, PROJECT, "broken");
+    pulumi.runtime.setAllConfig({ ...dev, "coe-audit-sync:cloud": "gcc-high" });
+    vi.resetModules();
+    await expect(import("../../index")).rejects.toThrow(
+      /"cloud": "gcc-high".*commercial \| gcc \| gcchigh \| dod.*pulumi config set cloud/,
+    );
+    expect(mocks.resources).toHaveLength(0);
+  });
+});
+
+describe("AuditAppRegistration outputs", () => {
+  it("marks the client secret as secret", async () => {
+    const mocks = new ProgramMocks();
+    await pulumi.runtime.setMocks(mocks, PROJECT, "component");
+    vi.resetModules();
+    const { AuditAppRegistration } = await import("../../components/audit-app-registration");
+    const registration = new AuditAppRegistration("reg", { secretLifetimeDays: 30 });
+    expect(await pulumi.isSecret(registration.clientSecret)).toBe(true);
+    expect(await promiseOf(registration.clientSecret)).toBe(MOCK.passwordValue);
+    expect(await pulumi.isSecret(registration.clientId)).toBe(false);
+  });
+});
