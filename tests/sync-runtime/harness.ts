@@ -26,11 +26,21 @@ export interface TestEnv {
 /** Fast retries for tests: same policy shape, milliseconds instead of seconds. */
 export const FAST_RETRY = { minDelayMs: 5, maxDelayMs: 50, maxRetryAfterMs: 1_000 };
 
+/** Tests that never touch storage pass `{ storage: false }` and skip starting Azurite. */
+const NO_AZURITE = {
+  connectionString: "UseDevelopmentStorage=true",
+  stop: async () => {},
+};
+
 export async function startTestEnv(
   emulatorOptions: EmulatorOptions,
   runtimeEnv: Record<string, string> = {},
+  options: { storage?: boolean } = {},
 ): Promise<TestEnv> {
-  const [emulator, azurite] = await Promise.all([startEmulator(emulatorOptions), startAzurite()]);
+  const [emulator, azurite] = await Promise.all([
+    startEmulator(emulatorOptions),
+    options.storage === false ? NO_AZURITE : startAzurite(),
+  ]);
   const env = {
     ...emulator.env,
     AUDIT_STORAGE_CONNECTION_STRING: azurite.connectionString,
