@@ -32,7 +32,7 @@ describe("serve", () => {
     let ready: { ready: boolean; lastPass: string } = { ready: false, lastPass: "none" };
     for (let i = 0; i < 200 && ready.lastPass === "none"; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      ready = await (await fetch(`${base}/readyz`)).json();
+      ready = (await (await fetch(`${base}/readyz`)).json()) as typeof ready;
     }
     expect(ready).toMatchObject({ ready: true, lastPass: "ok" });
 
