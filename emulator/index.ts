@@ -14,6 +14,7 @@ import { Quota } from "./quota";
 import { createEmulatorServer, type ServerParts } from "./server";
 import { generateTenant } from "./tenant/generator";
 import {
+  completeAt,
   groundTruth,
   unparsedCount,
   type TruthOptions,
@@ -64,6 +65,11 @@ export interface RunningEmulator {
   clock: EmulatorClock;
   /** What a correct client reports for the window (usage report semantics). */
   groundTruth(window: TruthWindow, options?: TruthOptions): UsageReport;
+  /**
+   * When the window's last record is first listed (null if it has none). A client that has synced
+   * up to a clock past this time can match groundTruth(window) exactly.
+   */
+  windowCompleteAt(window: TruthWindow): Date | null;
   /** Launch records in the window with neither app id form. */
   unparsedRecords(window: TruthWindow, options?: { asOf?: Date }): number;
   stats(): EmulatorStats;
@@ -145,6 +151,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     },
     clock,
     groundTruth: (window, truthOptions) => groundTruth(tenant.events, window, truthOptions),
+    windowCompleteAt: (window) => completeAt(tenant.events, window),
     unparsedRecords: (window, o) => unparsedCount(tenant.events, window, o?.asOf),
     stats: () => ({
       requests: parts.counters.requests,

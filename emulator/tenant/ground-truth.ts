@@ -154,3 +154,10 @@ export function unparsedCount(
 ): number {
   return eventsInWindow(events, window, asOf).filter((e) => e.appId === null).length;
 }
+
+/** When the last record of the window is first listed: advance a simulated clock past it to make the window complete. */
+export function completeAt(events: readonly TenantEvent[], window: TruthWindow): Date | null {
+  let latest = -Infinity;
+  for (const e of eventsInWindow(events, window)) latest = Math.max(latest, e.firstListedAtMs);
+  return latest === -Infinity ? null : new Date(latest);
+}

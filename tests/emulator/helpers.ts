@@ -15,7 +15,7 @@ const agents = new Map<string, Agent>();
 function agentFor(ca: string): Agent {
   let agent = agents.get(ca);
   if (!agent) {
-    agent = new Agent({ ca, keepAlive: false });
+    agent = new Agent({ ca, keepAlive: true });
     agents.set(ca, agent);
   }
   return agent;
