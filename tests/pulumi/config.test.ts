@@ -1,0 +1,103 @@
+import { describe, expect, it } from "vitest";
+import { CLOUDS } from "../../components/clouds";
+import { ConfigError, parseStackSettings, type ConfigReader } from "../../components/config";
+
+function reader(values: Record<string, string>): ConfigReader {
+  return (key) => values[key];
+}
+
+const minimal = { "azure-native:location": "eastus" };
+
+function failure(values: Record<string, string>): ConfigError {
+  try {
+    parseStackSettings(reader(values));
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("parseStackSettings", () => {
+  it("applies the documented defaults", () => {
+    const settings = parseStackSettings(reader(minimal));
+    expect(settings).toMatchObject({
+      cloud: CLOUDS.commercial,
+      location: "eastus",
+      appDisplayName: "Microsoft 365 Management",
+      secretLifetimeDays: 180,
+      contentTypes: ["Audit.General"],
+      syncIntervalMinutes: 60,
+      syncImage: undefined,
+      appOwners: [],
+      grantDataverseKeyVaultAccess: false,
+    });
+  });
+
+  it("treats the empty defaults Pulumi.yaml passes as unset", () => {
+    const settings = parseStackSettings(reader({ ...minimal, syncImage: "", appOwners: "" }));
+    expect(settings.syncImage).toBeUndefined();
+    expect(settings.appOwners).toEqual([]);
+  });
+
+  it("reads lists as comma lists or JSON arrays, de-duplicating content types", () => {
+    const owner = "abcdefab-1234-4abc-8def-0123456789ab";
+    const settings = parseStackSettings(
+      reader({
+        ...minimal,
+        contentTypes: "Audit.General, DLP.All,Audit.General",
+        appOwners: JSON.stringify([owner]),
+      }),
+    );
+    expect(settings.contentTypes).toEqual(["Audit.General", "DLP.All"]);
+    expect(settings.appOwners).toEqual([owner]);
+  });
+
+  it("names key, value, allowed values and the fixing command for a wrong cloud", () => {
+    const error = failure({ ...minimal, cloud: "gcc-high" });
+    expect(error.key).toBe("cloud");
+    expect(error.message).toBe(
+      'Invalid stack config "cloud": "gcc-high". Allowed: commercial | gcc | gcchigh | dod. ' +
+        "Fix it with: pulumi config set cloud gcchigh",
+    );
+  });
+
+  it("requires azure-native:location and says how to set it", () => {
+    const error = failure({});
+    expect(error.key).toBe("azure-native:location");
+    expect(error.message).toContain("(not set)");
+    expect(error.message).toContain("pulumi config set azure-native:location eastus");
+  });
+
+  it("rejects a public region for a government cloud and the reverse", () => {
+    const gov = failure({ cloud: "gcchigh", "azure-native:location": "eastus" });
+    expect(gov.message).toContain("Azure Government region");
+    expect(gov.message).toContain("pulumi config set azure-native:location usgovvirginia");
+    const pub = failure({ cloud: "gcc", "azure-native:location": "usgovvirginia" });
+    expect(pub.message).toContain("public Azure region");
+    expect(
+      parseStackSettings(reader({ cloud: "dod", "azure-native:location": "usdodeast" })).location,
+    ).toBe("usdodeast");
+  });
+
+  it.each([
+    ["secretLifetimeDays", "0", "an integer from 7 to 730"],
+    ["secretLifetimeDays", "731", "an integer from 7 to 730"],
+    ["secretLifetimeDays", "90.5", "an integer from 7 to 730"],
+    ["secretLifetimeDays", "six months", "an integer from 7 to 730"],
+    ["syncIntervalMinutes", "1", "an integer from 5 to 1440"],
+    ["contentTypes", "Audit.General,Audit.PowerApps", "Audit.AzureActiveDirectory"],
+    ["contentTypes", " , ", "Audit.General"],
+    ["appOwners", "alice@contoso.com", "Entra object ids"],
+    ["grantDataverseKeyVaultAccess", "yes", "true | false"],
+    ["syncImage", "my image:latest", "image reference"],
+    ["appDisplayName", "   ", "1 to 120 characters"],
+    ["azure-native:subscriptionId", "my-subscription", "subscription GUID"],
+  ])("rejects %s=%j with the allowed values", (key, value, allowed) => {
+    const error = failure({ ...minimal, [key]: value });
+    expect(error.key).toBe(key);
+    expect(error.message).toContain(JSON.stringify(value));
+    expect(error.message).toContain(allowed);
+    expect(error.message).toMatch(/Fix it with: pulumi config (set|rm) /);
+  });
+});
