@@ -27,6 +27,21 @@ const PERMANENT = new Set([
 ]);
 
 /**
+ * Entra errors that mean the configuration is wrong (bad or expired secret, unknown app or
+ * tenant, wrong resource). Anything else, e.g. AADSTS90033 "transient error", is retried.
+ */
+const PERMANENT_AADSTS = new Set([
+  "7000215", // invalid client secret (often the secret id pasted instead of the value)
+  "7000222", // client secret expired
+  "700016", // application not found in the tenant
+  "90002", // tenant not found
+  "900023", // invalid tenant identifier
+  "70011", // invalid scope
+  "500011", // resource principal not found (wrong audience for the cloud)
+  "700024", // client assertion not valid
+]);
+
+/**
  * Client credentials through msal-node. The authority host goes into `knownAuthorities`, so msal
  * trusts it without Microsoft's instance discovery: that is what makes sovereign clouds and the
  * local emulator work with the same code. msal caches the token and renews it shortly before it
@@ -60,8 +75,17 @@ export function createTokenProvider(settings: AuthSettings, http: HttpClient): T
       return result.accessToken;
     } catch (cause) {
       const code = (cause as { errorCode?: string }).errorCode ?? "";
+      const status = (cause as { status?: number }).status;
       const message = cause instanceof Error ? cause.message : String(cause);
-      const permanent = PERMANENT.has(code) || /AADSTS\d+/.test(message);
+      // Outages (5xx, 429, "temporarily_unavailable", no answer at all) are worth a retry;
+      // a refusal of the credentials or the request is not.
+      const outage =
+        (status !== undefined && (status >= 500 || status === 429)) ||
+        code === "temporarily_unavailable" ||
+        code === "service_unavailable";
+      const aadsts = /AADSTS(\d+)/.exec(message)?.[1];
+      const permanent =
+        !outage && (PERMANENT.has(code) || (aadsts !== undefined && PERMANENT_AADSTS.has(aadsts)));
       throw new AuthError(
         `Could not get a token from ${authority} for ${settings.audience} (${code || "error"}: ${firstLine(message)}). ` +
           (permanent

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ActivityApi } from "../../sync-runtime/src/api/activity-api";
-import { ApiError, ThrottledError } from "../../sync-runtime/src/errors";
+import { ApiError, AuthError, ThrottledError } from "../../sync-runtime/src/errors";
 import { HttpClient } from "../../sync-runtime/src/http/client";
 import { startTestEnv, type TestEnv } from "./harness";
 
@@ -97,6 +97,38 @@ describe("Management Activity API errors against the emulator", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
     expect(t.emulator.stats().throttled).toBe(3);
     expect(runtime.metrics.get("audit_throttled_total")).toBe(3);
+  });
+});
+
+describe("token endpoint failures", () => {
+  let t: TestEnv | undefined;
+  afterEach(async () => {
+    await t?.stop();
+    t = undefined;
+  });
+
+  it("retries a token endpoint outage", async () => {
+    t = await startTestEnv(
+      { seed: "tok5", faults: { tokenOutageRate: 0.5 } },
+      {},
+      { storage: false },
+    );
+    const runtime = t.runtime({ AUDIT_MAX_RETRIES: "20" });
+    await runtime.api.listSubscriptions();
+    const stats = t.emulator.stats();
+    expect(stats.faults.tokenOutage).toBeGreaterThan(0);
+    expect(stats.tokensIssued).toBe(1);
+  });
+
+  it("fails at once, without the secret in the message, when the secret is wrong", async () => {
+    t = await startTestEnv({ seed: "tok2" }, {}, { storage: false });
+    const runtime = t.runtime({ AUDIT_CLIENT_SECRET: "wrong~secret-value" });
+    const err = await runtime.api.listSubscriptions().catch((e) => e);
+    expect(err).toBeInstanceOf(AuthError);
+    expect(err.transient).toBe(false);
+    expect(err.message).toMatch(/AUDIT_CLIENT_SECRET/);
+    expect(err.message).not.toContain("wrong~secret-value");
+    expect(t.emulator.stats().tokenRequests).toBe(1);
   });
 });
 

@@ -76,6 +76,9 @@ describe("a simulated week synced in passes", () => {
     const stats = t.emulator.stats();
     expect(stats.throttled).toBeGreaterThan(0);
     expect(runtime.metrics.get("audit_http_retries_total")).toBeGreaterThan(0);
+    // PublisherIdentifier on every call (listing and blobs), and one cached token throughout.
+    expect(Object.keys(stats.requestsByPublisher)).toEqual([t.env.AUDIT_TENANT_ID.toLowerCase()]);
+    expect(stats.tokensIssued).toBe(1);
     expect(sum("duplicates")).toBeGreaterThan(0);
     expect(sum("blobsSkipped")).toBeGreaterThan(0);
     // Unparsed records are counted once each over everything synced (not silently dropped).
