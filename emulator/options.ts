@@ -80,6 +80,12 @@ export interface FaultOptions {
   throttleStormMs?: number;
   /** Probability that a token request hits an outage (503 temporarily_unavailable or a reset). Default 0. */
   tokenOutageRate?: number;
+  /**
+   * Retry-After seconds on an outage's 503; 0 sends none. msal-node treats a 5xx from the token
+   * endpoint as a throttle and refuses further token calls for Retry-After seconds (60 without
+   * the header), so this decides how long an msal-based client is locked out. Default 0.
+   */
+  tokenOutageRetryAfterSeconds?: number;
 }
 
 export interface EmulatorOptions {
@@ -176,6 +182,7 @@ export const DEFAULT_FAULTS: Required<FaultOptions> = {
   throttleStormRate: 0,
   throttleStormMs: 2000,
   tokenOutageRate: 0,
+  tokenOutageRetryAfterSeconds: 0,
 };
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -281,6 +288,7 @@ function validate(o: ResolvedOptions): void {
     share(`faults.${key}`, o.faults[key]);
   num("faults.slowBodyMs", o.faults.slowBodyMs, 0);
   num("faults.throttleStormMs", o.faults.throttleStormMs, 0);
+  int("faults.tokenOutageRetryAfterSeconds", o.faults.tokenOutageRetryAfterSeconds, 0);
   int("quotaPerMinute", o.quotaPerMinute, 1);
   int("sharedQuotaPerMinute", o.sharedQuotaPerMinute, 1);
   if (![403, 429, "mixed"].includes(o.throttleStatus))

@@ -108,12 +108,15 @@ async function handleIdentity(
     if (outage === "unavailable") {
       ctx.counters.tokenRequests++;
       ctx.counters.tokenErrors++;
-      return entraError(
+      const reply = entraError(
         503,
         "temporarily_unavailable",
         90033,
         "A transient error has occurred. Please try again.",
       );
+      const retryAfter = parts.options.faults.tokenOutageRetryAfterSeconds;
+      if (retryAfter > 0) reply.headers = { ...reply.headers, "Retry-After": String(retryAfter) };
+      return reply;
     }
     return token(ctx, tenant, rest === "oauth2/v2.0/token", req);
   }

@@ -18,6 +18,7 @@ describe("options", () => {
       throttleStatus: "mixed",
     });
     expect(Object.values(o.faults).filter((v) => v > 0)).toEqual([1500, 2000]);
+    expect(o.faults.tokenOutageRetryAfterSeconds).toBe(0);
     expect(resolveOptions({ startTime: new Date() }).clockMode).toBe("simulated");
   });
 

@@ -166,32 +166,36 @@ describe("faults (each off by default, opt in by rate)", () => {
   });
 
   it("makes the token endpoint unavailable at tokenOutageRate", async () => {
-    await withEmulator({ faults: { tokenOutageRate: 1 } }, async (emu) => {
-      const t = emu.tenant;
-      const outcomes = new Set<string>();
-      for (let i = 0; i < 10; i++) {
-        try {
-          const res = await send(
-            emu.caCertPem,
-            "POST",
-            `${emu.authority}/${t.tenantId}/oauth2/v2.0/token`,
-            form({
-              grant_type: "client_credentials",
-              client_id: t.clientId,
-              client_secret: t.clientSecret,
-              scope: `${emu.audience}/.default`,
-            }),
-          );
-          expect(res.status).toBe(503);
-          expect(JSON.parse(res.body).error).toBe("temporarily_unavailable");
-          outcomes.add("503");
-        } catch {
-          outcomes.add("reset");
+    await withEmulator(
+      { faults: { tokenOutageRate: 1, tokenOutageRetryAfterSeconds: 2 } },
+      async (emu) => {
+        const t = emu.tenant;
+        const outcomes = new Set<string>();
+        for (let i = 0; i < 10; i++) {
+          try {
+            const res = await send(
+              emu.caCertPem,
+              "POST",
+              `${emu.authority}/${t.tenantId}/oauth2/v2.0/token`,
+              form({
+                grant_type: "client_credentials",
+                client_id: t.clientId,
+                client_secret: t.clientSecret,
+                scope: `${emu.audience}/.default`,
+              }),
+            );
+            expect(res.status).toBe(503);
+            expect(res.headers["retry-after"]).toBe("2");
+            expect(JSON.parse(res.body).error).toBe("temporarily_unavailable");
+            outcomes.add("503");
+          } catch {
+            outcomes.add("reset");
+          }
         }
-      }
-      expect([...outcomes].sort()).toEqual(["503", "reset"]);
-      expect(emu.stats().faults.tokenOutage).toBe(10);
-    });
+        expect([...outcomes].sort()).toEqual(["503", "reset"]);
+        expect(emu.stats().faults.tokenOutage).toBe(10);
+      },
+    );
   });
 
   it("draws the same faults for the same seed and request sequence", async () => {
