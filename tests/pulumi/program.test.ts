@@ -112,8 +112,11 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
         : "pulumi:providers:azure-native::azure";
       expect(r.provider, `${r.type} ${r.name}`).toContain(expected);
     }
-    for (const call of mocks.invokes.filter((c) => c.token.startsWith("azuread:"))) {
-      expect(call.provider, call.token).toContain("pulumi:providers:azuread::entra");
+    for (const call of mocks.invokes) {
+      const expected = call.token.startsWith("azuread:")
+        ? "pulumi:providers:azuread::entra"
+        : "pulumi:providers:azure-native::azure";
+      expect(call.provider, call.token).toContain(expected);
     }
   });
 
