@@ -4,7 +4,7 @@
  * are applied by the server before these handlers run.
  */
 import type { EmulatorClock } from "./clock";
-import { afError, json, queryParam, type Reply } from "./http";
+import { afError, json, queryParam, safeDecode, type Reply } from "./http";
 import { formatApiTime, listingWindow } from "./listing-rules";
 import { CONTENT_TYPES, type ResolvedOptions } from "./options";
 import type { PlannedBlob, Tenant } from "./tenant/generator";
@@ -45,7 +45,7 @@ export class ActivityApi {
     if (path === "subscriptions/content")
       return method === "GET" ? this.content(url) : notAllowed(method);
     if (path.startsWith("audit/"))
-      return method === "GET" ? this.blob(decodeURIComponent(path.slice(6))) : notAllowed(method);
+      return method === "GET" ? this.blob(safeDecode(path.slice(6))) : notAllowed(method);
     return notFound(url);
   }
 

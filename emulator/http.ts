@@ -44,3 +44,12 @@ export async function readBody(req: IncomingMessage, limitBytes = 1024 * 1024): 
   }
   return Buffer.concat(chunks).toString("utf8");
 }
+
+/** decodeURIComponent that leaves a malformed escape as it is instead of throwing. */
+export function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { ActivityApi, notFound } from "./activity-api";
 import type { EmulatorCertificates } from "./tls";
 import type { Faults } from "./faults";
-import { afError, queryParam, type Reply } from "./http";
+import { afError, queryParam, safeDecode, type Reply } from "./http";
 import type { ResolvedOptions } from "./options";
 import { Quota, SHARED_PUBLISHER } from "./quota";
 import {
@@ -74,7 +74,7 @@ async function handle(
   const url = new URL(req.url ?? "/", "https://127.0.0.1");
   const method = req.method ?? "GET";
   const api = API_PREFIX.exec(url.pathname);
-  if (api) return handleApi(req, res, parts, url, method, decodeURIComponent(api[1]), api[2]);
+  if (api) return handleApi(req, res, parts, url, method, safeDecode(api[1]), api[2]);
   const reply = await handleIdentity(req, parts, url, method);
   if (reply === "reset") {
     req.socket.destroy();

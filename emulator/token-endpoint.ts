@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { json, readBody, type Reply } from "./http";
+import { json, readBody, safeDecode, type Reply } from "./http";
 import { ACTIVITY_FEED_READ, sameAudience, type TokenSigner } from "./tokens";
 
 /** The Office 365 Management APIs application (REFERENCE section 2): "{appId}/.default" is accepted too. */
@@ -270,7 +270,7 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
   const i = decoded.indexOf(":");
   if (i < 0) return null;
   return {
-    id: decodeURIComponent(decoded.slice(0, i)),
-    secret: decodeURIComponent(decoded.slice(i + 1)),
+    id: safeDecode(decoded.slice(0, i)),
+    secret: safeDecode(decoded.slice(i + 1)),
   };
 }

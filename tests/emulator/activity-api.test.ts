@@ -252,6 +252,7 @@ describe("blob retrieval", () => {
       const c = await apiClient(local);
       await c.post(feedUrl(local, "subscriptions/start", { contentType: "Audit.General" }));
       expectError(await c.get(feedUrl(local, "audit/20260101000000000$nothing")), 400, "AF20052");
+      expectError(await c.get(feedUrl(local, "audit/%E0%A4%A")), 400, "AF20052");
       const [item] = JSON.parse(
         (await c.get(feedUrl(local, "subscriptions/content", { contentType: "Audit.General" })))
           .body,
