@@ -164,12 +164,15 @@ export class SyncService extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const probe = (type: "Liveness" | "Readiness", path: string) => ({
-      type,
-      httpGet: { path, port: RUNTIME_PORT },
-      periodSeconds: 30,
-      failureThreshold: 3,
-    });
+    // Startup and liveness use /healthz (the process serves). /readyz ("a pass succeeded") is
+    // deliberately not a readiness gate: without ingress there is no traffic to hold back, and a
+    // first pass that fails because fresh consent has not propagated yet would mark the revision
+    // unhealthy and fail `pulumi up`. /readyz stays available to monitoring.
+    const healthz = { path: "/healthz", port: RUNTIME_PORT };
+    const probes = [
+      { type: "Startup", httpGet: healthz, periodSeconds: 10, failureThreshold: 30 },
+      { type: "Liveness", httpGet: healthz, periodSeconds: 30, failureThreshold: 3 },
+    ];
 
     const containerApp = new app.ContainerApp(
       `${name}-app`,
@@ -195,7 +198,7 @@ export class SyncService extends pulumi.ComponentResource {
               image: args.image,
               env: runtimeEnvironment(args.runtime, identity.clientId, args.clientSecretVersion),
               resources: { cpu: 0.5, memory: "1Gi" },
-              probes: [probe("Liveness", "/healthz"), probe("Readiness", "/readyz")],
+              probes,
             },
           ],
           scale: { minReplicas: 1, maxReplicas: 1 },

@@ -274,9 +274,15 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
     const env = envOf(app);
     expect(env.AUDIT_CLIENT_SECRET).toEqual({ secretRef: "audit-client-secret" });
     const probes = app.inputs.template.containers[0].probes;
-    expect(probes.map((p: { httpGet: { path: string; port: number } }) => p.httpGet)).toEqual([
-      { path: "/healthz", port: 8080 },
-      { path: "/readyz", port: 8080 },
+    expect(
+      probes.map((p: { type: string; httpGet: { path: string; port: number } }) => [
+        p.type,
+        p.httpGet.path,
+        p.httpGet.port,
+      ]),
+    ).toEqual([
+      ["Startup", "/healthz", 8080],
+      ["Liveness", "/healthz", 8080],
     ]);
     expect(env.PORT.value).toBe("8080");
   });
