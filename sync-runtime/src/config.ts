@@ -358,3 +358,18 @@ export function secretValues(config: RuntimeConfig): string[] {
   }
   return values;
 }
+
+/** The variables table of sync-runtime/README.md, generated from VARIABLES (a test keeps them equal). */
+export function variablesMarkdown(): string {
+  const rows = VARIABLES.map((v) => {
+    const need =
+      v.required === "always"
+        ? "required"
+        : v.required === "storage-choice"
+          ? "storage (one option)"
+          : "optional";
+    const def = v.default !== undefined ? `\`${v.default}\`` : "";
+    return `| \`${v.name}\` | ${need} | ${def} | ${v.description.replace(/\|/g, "\\|")} |`;
+  });
+  return ["| Variable | Needed | Default | Meaning |", "|---|---|---|---|", ...rows].join("\n");
+}

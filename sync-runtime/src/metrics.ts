@@ -15,7 +15,7 @@ export class Metrics {
   private readonly series = new Map<string, Series>();
 
   constructor() {
-    for (const [name, help, type] of DEFINITIONS) {
+    for (const [name, help, type] of METRIC_DEFINITIONS) {
       this.series.set(name, { name, help, type, values: new Map() });
     }
   }
@@ -57,7 +57,7 @@ export class Metrics {
   }
 }
 
-const DEFINITIONS = [
+export const METRIC_DEFINITIONS = [
   ["audit_records_processed_total", "Audit records read from content blobs.", "counter"],
   ["audit_blobs_processed_total", "Content blobs downloaded, archived and applied.", "counter"],
   [
@@ -114,7 +114,7 @@ const DEFINITIONS = [
   ["audit_pass_running", "1 while a sync pass runs.", "gauge"],
 ] as const;
 
-export type MetricName = (typeof DEFINITIONS)[number][0];
+export type MetricName = (typeof METRIC_DEFINITIONS)[number][0];
 
 function key(labels: Labels): string {
   return Object.keys(labels)
