@@ -24,8 +24,8 @@ const azureProvider = new AzureNativeProvider("azure", {
 const entraProvider = new azuread.Provider("entra", { environment: cloud.azureadEnvironment });
 const providers = [azureProvider, entraProvider];
 
+// Who runs the deployment, and in which directory (tenant).
 const deployer = azuread.getClientConfigOutput({ provider: entraProvider });
-const tenantId = deployer.tenantId;
 
 // 3. The Entra app: permission declared and consented, rotating client secret.
 const registration = new AuditAppRegistration(
@@ -56,7 +56,7 @@ const vault = new AuditKeyVault(
     ...inGroup,
     resourceGroupId: group.id,
     nameSeed: group.name,
-    tenantId,
+    tenantId: deployer.tenantId,
     clientSecret: registration.clientSecret,
     clientSecretEndDate: registration.clientSecretEndDate,
     grantDataverseAccess: settings.grantDataverseKeyVaultAccess,
@@ -79,7 +79,7 @@ const service = new SyncService(
     resourceGroupId: group.id,
     location: settings.location,
     runtime: {
-      tenantId,
+      tenantId: deployer.tenantId,
       clientId: registration.clientId,
       authority: cloud.authority,
       audience: cloud.audience,
@@ -106,7 +106,7 @@ const service = new SyncService(
 
 // 5. Outputs. The secret value is never exported; only where it lives and when it expires.
 export const cloudName = cloud.name;
-export const tenant = tenantId;
+export const tenantId = deployer.tenantId;
 export const clientId = registration.clientId;
 export const audience = cloud.audience;
 export const authority = cloud.authority;

@@ -357,7 +357,7 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
   it("exports the ids a CoE admin needs, with the Dataverse Key Vault reference", async () => {
     const vault = mocks.one(T.vault);
     const out = await exportedValues(program);
-    expect(out.tenant).toBe(MOCK.tenantId);
+    expect(out.tenantId).toBe(MOCK.tenantId);
     expect(out.clientId).toBe(mocks.one(T.application).state.clientId);
     expect(out.keyVaultUri).toBe(vault.state.properties.vaultUri);
     expect(out.clientSecretName).toBe("audit-client-secret");
