@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { CLOUDS, type CloudName } from "../../components/clouds";
 import { rotationDaysFor, secretEndDate } from "../../components/audit-app-registration";
@@ -36,19 +36,6 @@ const T = {
 } as const;
 
 type Program = typeof import("../../index");
-
-const savedConfigEnv = process.env.PULUMI_CONFIG;
-const savedSecretKeysEnv = process.env.PULUMI_CONFIG_SECRET_KEYS;
-afterAll(() => {
-  // setAllConfig stores the config in process.env; put it back as it was.
-  for (const [key, value] of [
-    ["PULUMI_CONFIG", savedConfigEnv],
-    ["PULUMI_CONFIG_SECRET_KEYS", savedSecretKeysEnv],
-  ] as const) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-});
 
 /** Sets mocks first, then config, then imports a fresh copy of the program. */
 async function runProgram(
