@@ -22,6 +22,7 @@ const T = {
   consent: "azuread:index/appRoleAssignment:AppRoleAssignment",
   password: "azuread:index/applicationPassword:ApplicationPassword",
   rotation: "time:index/rotating:Rotating",
+  resourceGroup: "azure-native:resources:ResourceGroup",
   vault: "azure-native:keyvault:Vault",
   vaultSecret: "azure-native:keyvault:Secret",
   storage: "azure-native:storage:StorageAccount",
@@ -105,6 +106,27 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
         : "pulumi:providers:azure-native::azure";
       expect(call.provider, call.token).toContain(expected);
     }
+  });
+
+  it("groups the resources in components named coe-audit-sync:index:<Class>", () => {
+    const components = mocks.resources.filter((r) => !r.custom).map((r) => [r.type, r.name]);
+    expect(components.sort()).toEqual(
+      [
+        ["coe-audit-sync:index:AuditAppRegistration", "audit-app"],
+        ["coe-audit-sync:index:AuditKeyVault", "audit-vault"],
+        ["coe-audit-sync:index:AuditStorage", "audit-data"],
+        ["coe-audit-sync:index:SyncImage", "sync-image"],
+        ["coe-audit-sync:index:SyncService", "sync"],
+      ].sort(),
+    );
+    const prefixes = components.map(([, name]) => `${name}-`);
+    const loose = mocks.resources.filter(
+      (r) =>
+        r.custom &&
+        !r.type.startsWith("pulumi:providers:") &&
+        !prefixes.some((p) => r.name.startsWith(p)),
+    );
+    expect(loose.map((r) => r.type)).toEqual([T.resourceGroup]);
   });
 
   it("makes no lookup the mocks do not answer (no network call)", () => {
