@@ -48,15 +48,15 @@ describe("serve", () => {
     // Report files land shortly after the pass; compare them with a report computed directly.
     const expected = await runtime.report({ from: new Date(start.getTime() - DAY), to: start });
     expect(expected.apps.length).toBeGreaterThan(0);
-    const blob = runtime.storage.reports.getBlobClient(reportBlobName("json"));
-    for (let i = 0; i < 100 && !(await blob.exists()); i++)
+    // The files are uploaded one after the other (json, csv, html): wait for the last one.
+    const last = runtime.storage.reports.getBlobClient(reportBlobName("html"));
+    for (let i = 0; i < 200 && !(await last.exists()); i++)
       await new Promise((r) => setTimeout(r, 50));
-    expect((await blob.downloadToBuffer()).toString("utf8")).toBe(renderReport(expected, "json"));
-    for (const format of ["csv", "html"] as const) {
-      expect(await runtime.storage.reports.getBlobClient(reportBlobName(format)).exists()).toBe(
-        true,
-      );
-    }
+    const json = runtime.storage.reports.getBlobClient(reportBlobName("json"));
+    expect((await json.downloadToBuffer()).toString("utf8")).toBe(renderReport(expected, "json"));
+    const csv = runtime.storage.reports.getBlobClient(reportBlobName("csv"));
+    expect((await csv.downloadToBuffer()).toString("utf8")).toBe(renderReport(expected, "csv"));
+    expect((await last.getProperties()).contentType).toMatch(/^text\/html/);
 
     // Idle between passes, a stop request closes the server at once.
     controller.abort();
