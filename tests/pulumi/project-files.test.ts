@@ -70,3 +70,15 @@ describe("example stack files", () => {
     expect(readFileSync(`${REPO_ROOT}${file}`, "utf8")).not.toMatch(/secure:/);
   });
 });
+
+describe("README", () => {
+  it("documents every stack output and every project config key", () => {
+    const readme = readFileSync(`${REPO_ROOT}README.md`, "utf8");
+    const index = readFileSync(`${REPO_ROOT}index.ts`, "utf8");
+    const outputs = [...index.matchAll(/^export const (\w+)/gm)].map((m) => m[1]);
+    expect(outputs.length).toBeGreaterThan(10);
+    for (const name of [...outputs, ...projectConfigKeys()]) {
+      expect(readme, name).toContain(`\`${name}\``);
+    }
+  });
+});
