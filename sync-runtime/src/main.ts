@@ -1,8 +1,7 @@
 import { writeFile } from "node:fs/promises";
-import { describeVariables, loadConfig, type RuntimeConfig } from "./config";
+import { describeVariables, loadConfig, secretValues, type RuntimeConfig } from "./config";
 import { ConfigError, SyncError, UsageError } from "./errors";
 import { createLogger, errorFields, type Logger } from "./log";
-import { secretValues } from "./config";
 import { createProgressRenderer } from "./progress/progress-renderer";
 import { isReportFormat, REPORT_FORMATS, renderReport } from "./report/render";
 import { createRuntime, type Runtime } from "./runtime";

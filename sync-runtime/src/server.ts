@@ -48,15 +48,13 @@ export async function serve(runtime: Runtime, options: ServeOptions): Promise<Ru
         .end(ok ? "ok\n" : "stopping\n");
     } else if (path === "/readyz") {
       const ok = state.ready && !options.signal.aborted;
-      res
-        .writeHead(ok ? 200 : 503, { "Content-Type": "application/json" })
-        .end(
-          JSON.stringify({
-            ready: ok,
-            lastPass: state.lastPass,
-            lastError: state.lastError || undefined,
-          }) + "\n",
-        );
+      res.writeHead(ok ? 200 : 503, { "Content-Type": "application/json" }).end(
+        JSON.stringify({
+          ready: ok,
+          lastPass: state.lastPass,
+          lastError: state.lastError || undefined,
+        }) + "\n",
+      );
     } else if (path === "/metrics") {
       res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4" }).end(metrics.render());
     } else {
@@ -87,7 +85,12 @@ export async function serve(runtime: Runtime, options: ServeOptions): Promise<Ru
         state.lastPass = "ok";
         state.lastError = "";
         logger.info("pass completed", { results });
-        await writeReportFiles(runtime, options.reportDays);
+        // A failed report upload is not a failed pass: the data is stored; log it and move on.
+        await writeReportFiles(runtime, options.reportDays).catch((err: Error) =>
+          logger.error("report files not written; they are retried after the next pass", {
+            error: err,
+          }),
+        );
       } catch (err) {
         if (options.signal.aborted) break;
         metrics.inc("audit_passes_total", { result: "failed" });

@@ -37,7 +37,8 @@ export function eventKeys(event: { recordId: string; creationTime: string }): {
  */
 export class WrittenIds {
   private readonly ids = new Set<string>();
-  constructor(private readonly capacity = 500_000) {}
+  // 100k Ids (about 12 MB) cover a week of a large tenant's Power Apps events.
+  constructor(private readonly capacity = 100_000) {}
 
   has(id: string): boolean {
     return this.ids.has(id);

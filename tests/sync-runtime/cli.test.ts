@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOUR, startTestEnv, type TestEnv } from "./harness";
 
@@ -21,7 +24,7 @@ function cli(
     pending += c.toString();
     const lines = pending.split("\n");
     pending = lines.pop() ?? "";
-    for (const line of lines) onStderrLine?.(line, () => child.kill("SIGKILL"));
+    for (const line of lines) onStderrLine?.(line, (s) => child.kill(s));
   });
   return new Promise<{
     code: number | null;
@@ -61,7 +64,7 @@ describe("a CLI pass killed mid-way", () => {
   it("resumes after SIGKILL and reports exactly the ground truth; stdout holds only the report", async () => {
     let processed = 0;
     const killed = await cli(["once"], t.env, (line, kill) => {
-      if (line.includes('"blob processed"') && ++processed === 12) kill();
+      if (line.includes('"blob processed"') && ++processed === 12) kill("SIGKILL");
     });
     expect(killed.signal).toBe("SIGKILL");
     expect(killed.stdout).toBe(""); // it never got to print its summary
@@ -100,5 +103,40 @@ describe("a CLI pass killed mid-way", () => {
     expect(withoutDaily).toEqual(truth);
     // The secret never reaches the logs.
     expect(killed.stderr + resumed.stderr + report.stderr).not.toContain(t.env.AUDIT_CLIENT_SECRET);
+  });
+
+  it("report --out writes the file and leaves stdout empty", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "report-out-"));
+    try {
+      const file = join(dir, "usage.csv");
+      const r = await cli(["report", "--days", "2", "--format", "csv", "--out", file], t.env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe("");
+      expect(await readFile(file, "utf8")).toMatch(/^\uFEFFappId,appName,/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("serve stops gracefully on SIGTERM, exit code 0", async () => {
+    let port = 0;
+    let metrics = "";
+    const served = await cli(
+      ["serve"],
+      { ...t.env, PORT: "0", AUDIT_LOG_LEVEL: "info" },
+      (line, signal) => {
+        const entry = JSON.parse(line) as { msg: string; port?: number };
+        if (entry.msg === "serving") port = entry.port!;
+        if (entry.msg === "pass completed") {
+          fetch(`http://127.0.0.1:${port}/metrics`)
+            .then((r) => r.text())
+            .then((text) => (metrics = text))
+            .finally(() => signal("SIGTERM"));
+        }
+      },
+    );
+    expect(served.code, served.stderr).toBe(0);
+    expect(metrics).toMatch(/^audit_passes_total\{result="ok"\} 1$/m);
+    expect(served.stderr).toContain('"msg":"stopped"');
   });
 });
