@@ -9,7 +9,7 @@ import { HOUR, startTestEnv, type TestEnv } from "./harness";
 function cli(
   args: string[],
   env: Record<string, string>,
-  onStderrLine?: (line: string, kill: () => void) => void,
+  onStderrLine?: (line: string, signal: (s: NodeJS.Signals) => void) => void,
 ) {
   const child = spawn(process.execPath, ["--import", "tsx", "sync-runtime/src/cli.ts", ...args], {
     env: { PATH: process.env.PATH ?? "", ...env },
@@ -24,7 +24,7 @@ function cli(
     pending += c.toString();
     const lines = pending.split("\n");
     pending = lines.pop() ?? "";
-    for (const line of lines) onStderrLine?.(line, (s) => child.kill(s));
+    for (const line of lines) onStderrLine?.(line, (s) => void child.kill(s));
   });
   return new Promise<{
     code: number | null;
