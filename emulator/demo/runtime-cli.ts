@@ -37,15 +37,11 @@ export class RuntimeCli {
   constructor(private readonly options: RuntimeCliOptions) {}
 
   run(args: string[]): Promise<CliRun> {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", "sync-runtime/src/cli.ts", ...args],
-      {
-        cwd: REPO_ROOT,
-        env: childEnv(this.options.env),
-        stdio: ["ignore", "pipe", this.options.showStderr ? "inherit" : "pipe"],
-      },
-    );
+    const child = spawn(process.execPath, ["--import", "tsx", "sync-runtime/src/cli.ts", ...args], {
+      cwd: REPO_ROOT,
+      env: childEnv(this.options.env),
+      stdio: ["ignore", "pipe", this.options.showStderr ? "inherit" : "pipe"],
+    });
     if (child.pid !== undefined) this.pids.push(child.pid);
     this.running.add(child);
     let stdout = "";
