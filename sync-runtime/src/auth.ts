@@ -99,7 +99,9 @@ export function createTokenProvider(settings: AuthSettings, http: HttpClient): T
   return {
     getToken(fresh = false) {
       if (fresh || !inFlight) {
-        const attempt = http.retrying("token", () => acquire(fresh));
+        const attempt = http.retrying("token", () => acquire(fresh), {
+          retryable: (err) => err instanceof AuthError && err.transient,
+        });
         inFlight = attempt;
         // Forget failures and let msal's own cache decide next time whether to call the endpoint.
         attempt.then(

@@ -92,10 +92,12 @@ export class UsageError extends SyncError {
   }
 }
 
-/** Whether an error is worth retrying: throttling, 5xx and transport failures are; the rest not. */
+/**
+ * Whether an API error is worth retrying: throttling, 5xx and transport failures are; the rest
+ * not. Token failures are retried inside auth.ts only, so retries never multiply.
+ */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof ThrottledError || err instanceof TransportError) return true;
-  if (err instanceof AuthError) return err.transient;
   if (err instanceof ApiError) return err.status >= 500 || err.status === 408;
   return false;
 }

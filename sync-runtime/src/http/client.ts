@@ -87,9 +87,14 @@ export class HttpClient {
   }
 
   /** Runs a whole operation under the retry policy, counting and logging each retry. */
-  retrying<T>(what: string, fn: (attempt: number) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  retrying<T>(
+    what: string,
+    fn: (attempt: number) => Promise<T>,
+    options: { signal?: AbortSignal; retryable?: (err: unknown) => boolean } = {},
+  ): Promise<T> {
     return withRetry(this.policy, fn, {
-      signal,
+      signal: options.signal,
+      retryable: options.retryable,
       onRetry: ({ attempt, delayMs, error }) => {
         this.metrics?.inc("audit_http_retries_total");
         this.logger.warn("retrying", {

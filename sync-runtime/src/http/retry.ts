@@ -42,6 +42,8 @@ export interface RetryHooks {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
   signal?: AbortSignal;
+  /** Which errors to retry. Default: isRetryable (throttling, 5xx, transport failures). */
+  retryable?: (err: unknown) => boolean;
 }
 
 /** Runs `fn` until it succeeds, fails with a non-retryable error, or the policy's retries run out. */
@@ -55,7 +57,8 @@ export async function withRetry<T>(
     try {
       return await fn(attempt);
     } catch (err) {
-      if (!isRetryable(err) || attempt >= policy.maxRetries || hooks.signal?.aborted) throw err;
+      const retryable = (hooks.retryable ?? isRetryable)(err);
+      if (!retryable || attempt >= policy.maxRetries || hooks.signal?.aborted) throw err;
       const delayMs = retryDelayMs(policy, attempt + 1, err, hooks.random);
       hooks.onRetry?.({ attempt: attempt + 1, delayMs, error: err });
       await sleepFn(delayMs, hooks.signal);
