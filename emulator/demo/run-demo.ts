@@ -19,11 +19,13 @@ export const DEMO_TENANT: TenantOptions = {
   apps: 40,
   environments: 4,
   users: 400,
-  days: 28,
+  // Three weeks, of which the API still serves the last 7 days (as for a real tenant).
+  days: 21,
   // The clock is real: a day of future activity is plenty for a run of a minute.
   futureDays: 1,
   launchesPerDay: 1500,
-  deletes: 4,
+  // Spread over the timeline; about a third of them fall in the last 7 days.
+  deletes: 6,
 };
 
 /*

@@ -1,0 +1,154 @@
+/**
+ * The demo end to end, as `npm run demo` runs it but with a smaller tenant: the real runtime CLI
+ * in child processes against the emulator and Azurite. Its report must equal the emulator's
+ * ground truth, its files must hold the same figures, and nothing it started may outlive it.
+ */
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parse } from "csv-parse/sync";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runDemo, type DemoResult } from "../../emulator/demo/run-demo";
+import { launchChromium, skipBrowserTests } from "../helpers/browser";
+
+const DAY_MS = 86_400_000;
+
+let result: DemoResult;
+let outDir: string;
+
+beforeAll(async () => {
+  outDir = await mkdtemp(join(tmpdir(), "coe-demo-test-"));
+  result = await runDemo({
+    quiet: true,
+    outDir,
+    seed: "demo-test",
+    // Small enough for a test (a few seconds of backfill), with every kind of realism on: both
+    // schemas, duplicates, late records and listings, unparsable records, noise and deletes.
+    tenant: { apps: 12, users: 80, days: 9, launchesPerDay: 300, deletes: 3 },
+    content: { blobIntervalMinutes: 60 },
+  });
+}, 90_000);
+
+afterAll(async () => {
+  if (outDir) await rm(outDir, { recursive: true, force: true });
+});
+
+describe("npm run demo (runDemo with a small tenant)", () => {
+  it("backfills through the real runtime, with duplicates and unparsable records on the way", () => {
+    expect(result.backfill).toHaveLength(1);
+    const [general] = result.backfill;
+    expect(general.contentType).toBe("Audit.General");
+    expect(general.blobsProcessed).toBeGreaterThan(100);
+    expect(general.blobsExpired).toBe(0);
+    expect(general.duplicates).toBeGreaterThan(0);
+    expect(general.unparsed).toBeGreaterThan(0);
+    expect(general.deletes).toBeGreaterThan(0);
+  });
+
+  it("compares an honest window: nearly the whole week, every record of it listed before the backfill", () => {
+    const from = Date.parse(result.window.from);
+    const to = Date.parse(result.window.to);
+    const backfillStart = Date.parse(result.backfill[0].from);
+    expect(from).toBe(backfillStart);
+    // Records can arrive up to ~16 h late (12 h availability + 4 h late listing), no more.
+    expect(to - from).toBeGreaterThan(6 * DAY_MS - 16 * 3_600_000);
+    expect(to).toBeLessThanOrEqual(Date.parse(result.backfill[0].to));
+  });
+
+  it("reports exactly the emulator's ground truth, app by app and field by field", () => {
+    const { daily, ...report } = result.report;
+    const { daily: truthDaily, ...truth } = result.groundTruth;
+    // The window is worth comparing: many apps, thousands of launches, a deleted app.
+    expect(truth.apps.length).toBeGreaterThanOrEqual(8);
+    expect(truth.apps.reduce((n, a) => n + a.launches, 0)).toBeGreaterThan(1000);
+    expect(truth.apps.some((a) => a.deleted)).toBe(true);
+    expect(report).toEqual(truth);
+    // Launches per day agree too (the report may add days without launches).
+    expect((daily ?? []).filter((d) => d.launches > 0)).toEqual(truthDaily);
+    expect(result.differences).toEqual([]);
+  });
+
+  it("writes a CSV that parses back to the JSON figures", async () => {
+    const rows = parse(await readFile(result.files.csv, "utf8"), {
+      bom: true,
+      columns: true,
+    }) as Record<string, string>[];
+    const json = JSON.parse(await readFile(result.files.json, "utf8")) as DemoResult["report"];
+    expect(json).toEqual(result.report);
+    expect(
+      rows.map((r) => ({
+        appId: r.appId,
+        appName: r.appName === "" ? null : r.appName,
+        environmentId: r.environmentId === "" ? null : r.environmentId,
+        launches: Number(r.launches),
+        uniqueUsers: Number(r.uniqueUsers),
+        lastLaunchedAt: r.lastLaunchedAt === "" ? null : r.lastLaunchedAt,
+        lastLaunchedBy: r.lastLaunchedBy === "" ? null : r.lastLaunchedBy,
+        deleted: r.deleted === "true" ? true : r.deleted === "false" ? false : r.deleted,
+      })),
+    ).toEqual(json.apps);
+  });
+
+  it("printed the runtime's table, led by the top app", () => {
+    const top = result.groundTruth.apps[0];
+    const firstRow = result.table.split("\n").find((line) => /^\s*1\s/.test(line));
+    expect(firstRow).toContain(top.appName ?? top.appId);
+    expect(firstRow).toContain(top.launches.toLocaleString("en-US"));
+  });
+
+  it("leaves nothing behind: ports closed, children gone, temp dirs removed", async () => {
+    const ports = [result.endpoints.emulator, result.endpoints.blob, result.endpoints.table].map(
+      (url) => Number(new URL(url).port),
+    );
+    for (const port of ports) expect(await refuses(port), `port ${port}`).toBe(true);
+    expect(result.childPids.length).toBeGreaterThanOrEqual(6);
+    for (const pid of result.childPids) expect(alive(pid), `pid ${pid}`).toBe(false);
+    expect(result.tempPaths).toHaveLength(2);
+    for (const path of result.tempPaths) expect(existsSync(path), path).toBe(false);
+  });
+});
+
+describe.skipIf(skipBrowserTests())("the demo's dashboard in headless Chromium", () => {
+  it("shows the top app first and lists the deleted apps", async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(pathToFileURL(result.files.html).href, { waitUntil: "load" });
+      const label = (a: { appName: string | null; appId: string }) => a.appName ?? a.appId;
+      const top = result.groundTruth.apps[0];
+      const firstRow = page.getByTestId("app-row").first().locator("th");
+      expect(await firstRow.textContent()).toBe(label(top));
+      expect(await firstRow.isVisible()).toBe(true);
+      const deleted = result.groundTruth.apps.filter((a) => a.deleted).map(label);
+      expect(deleted.length).toBeGreaterThan(0);
+      const listed = await page.getByTestId("deleted-app").locator("strong").allTextContents();
+      expect(listed.sort()).toEqual(deleted.sort());
+      expect(await page.getByTestId("deleted").isVisible()).toBe(true);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+function refuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", () => resolve(true));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
