@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
 import * as containerregistry from "@pulumi/azure-native/containerregistry";
 import * as dockerBuild from "@pulumi/docker-build";
+import { ACR_REFRESH_TOKEN_USERNAME, exchangeForAcrRefreshToken } from "./acr-token";
 import { compactSlug, shortHash } from "./naming";
 
 /** Build context (the repository root, as sync-runtime/Dockerfile expects) and Dockerfile. */
@@ -30,8 +32,9 @@ export function registryName(stackName: string, seed: string): string {
 
 /**
  * The image the Container App runs: either the configured prebuilt image, or one built from
- * the repository with BuildKit and pushed to a registry whose admin user stays off (the
- * Container App pulls with its managed identity; the push uses the deployer's Docker login).
+ * the repository with BuildKit and pushed to a registry whose admin user stays off. The push
+ * logs in as the deployer the way `az acr login` does, so it works in the same run that creates
+ * the registry; the Container App pulls with its managed identity.
  */
 export class SyncImage extends pulumi.ComponentResource {
   /** Image reference to run; pinned to a digest when built here. */
@@ -66,6 +69,19 @@ export class SyncImage extends pulumi.ComponentResource {
         },
         { parent: this },
       );
+      // The deployer's Resource Manager token, from the same provider (and so the same cloud and
+      // sign-in) that created the registry, swapped for a registry refresh token. Previews skip
+      // the exchange: a new registry has no login server yet, and docker-build drops a registry
+      // with an empty password during previews and ignores password changes in its diff.
+      const accessToken = authorization.getClientTokenOutput({}, { parent: this }).token;
+      const tenantId = authorization.getClientConfigOutput({ parent: this }).tenantId;
+      const refreshToken = pulumi
+        .all([registry.loginServer, tenantId, pulumi.secret(accessToken)])
+        .apply(([loginServer, tenant, token]) =>
+          pulumi.runtime.isDryRun()
+            ? ""
+            : exchangeForAcrRefreshToken({ loginServer, tenantId: tenant, accessToken: token }),
+        );
       const image = new dockerBuild.Image(
         `${name}-image`,
         {
@@ -74,6 +90,13 @@ export class SyncImage extends pulumi.ComponentResource {
           platforms: ["linux/amd64"],
           push: true,
           tags: [pulumi.interpolate`${registry.loginServer}/${IMAGE_REPOSITORY}:latest`],
+          registries: [
+            {
+              address: registry.loginServer,
+              username: ACR_REFRESH_TOKEN_USERNAME,
+              password: pulumi.secret(refreshToken),
+            },
+          ],
         },
         { parent: this },
       );

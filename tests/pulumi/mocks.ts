@@ -18,7 +18,19 @@ export const MOCK = {
   passwordKeyId: "88888888-8888-8888-8888-888888888888",
   rotationBase: "2026-11-25T14:00:00Z",
   workspaceSharedKey: "mock-workspace-shared-key==",
+  // What azure-native's getClientToken returns: the deployer's Resource Manager access token.
+  armAccessToken: "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.mock-arm-access-token.signature",
 } as const;
+
+export interface ProgramMocksOptions {
+  /** Milliseconds to hold the answer for resources of a type token. */
+  readonly delays?: Readonly<Record<string, number>>;
+  /**
+   * Login server of every registry. Default `<name>.azurecr.io`; a test that lets the program
+   * log in to the registry points this at a local fake, so no request leaves the machine.
+   */
+  readonly registryLoginServer?: string;
+}
 
 export interface RecordedResource {
   readonly type: string;
@@ -65,8 +77,7 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
   /** "start:<name>" when a registration reaches the mocks, "done:<name>" when it is answered. */
   readonly events: string[] = [];
 
-  /** @param delays milliseconds to hold the answer for resources of a type token. */
-  constructor(private readonly delays: Readonly<Record<string, number>> = {}) {}
+  constructor(private readonly options: ProgramMocksOptions = {}) {}
 
   async newResource(
     args: pulumi.runtime.MockResourceArgs,
@@ -82,7 +93,7 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
       custom: args.custom ?? false,
       state: merged,
     });
-    const delay = this.delays[args.type];
+    const delay = this.options.delays?.[args.type];
     if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
     this.events.push(`done:${args.name}`);
     return { id, state: merged };
@@ -115,6 +126,15 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
         throw new Error(`Unexpected service principal lookup: ${JSON.stringify(args.inputs)}`);
       case "azure-native:operationalinsights:getSharedKeys":
         return { primarySharedKey: MOCK.workspaceSharedKey };
+      case "azure-native:authorization:getClientToken":
+        return { token: MOCK.armAccessToken };
+      case "azure-native:authorization:getClientConfig":
+        return {
+          tenantId: MOCK.tenantId,
+          objectId: MOCK.deployerObjectId,
+          clientId: "99999999-9999-9999-9999-999999999999",
+          subscriptionId: MOCK.subscriptionId,
+        };
       default:
         throw new Error(`Unexpected invoke ${args.token}: the mocks answer only the program's own`);
     }
@@ -216,7 +236,7 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
         const name = inputs.registryName;
         return {
           id: `${rg}/providers/Microsoft.ContainerRegistry/registries/${name}`,
-          state: { name, loginServer: `${name}.azurecr.io` },
+          state: { name, loginServer: this.options.registryLoginServer ?? `${name}.azurecr.io` },
         };
       }
       case "docker-build:index:Image": {

@@ -1,4 +1,5 @@
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import * as https from "node:https";
 import * as pulumi from "@pulumi/pulumi";
 import { CLOUDS, type CloudName } from "../../components/clouds";
 import { rotationDaysFor, secretEndDate } from "../../components/audit-app-registration";
@@ -13,6 +14,7 @@ import {
   type RecordedResource,
 } from "./mocks";
 import { PROJECT, STACK_FILES, readStackConfig } from "./stack-files";
+import { refreshTokenFor, startFakeAcr, type ExchangeCall, type FakeAcr } from "./fake-acr";
 
 const T = {
   azureProvider: "pulumi:providers:azure-native",
@@ -38,19 +40,44 @@ const T = {
 
 type Program = typeof import("../../index");
 
+// The program logs in to the registry it creates through `https://<loginServer>/oauth2/exchange`.
+// The mocks give every registry the login server of a local HTTPS fake, whose CA the process's
+// default agent trusts for this file only, so the real exchange code runs without network.
+let acr: FakeAcr;
+let defaultCa: https.AgentOptions["ca"];
+beforeAll(async () => {
+  acr = await startFakeAcr();
+  defaultCa = https.globalAgent.options.ca;
+  https.globalAgent.options.ca = acr.caCertPem;
+});
+afterAll(async () => {
+  https.globalAgent.options.ca = defaultCa;
+  await acr?.stop();
+});
+
 /** Sets mocks first, then config, then imports a fresh copy of the program. */
 async function runProgram(
   stack: string,
   config: Record<string, string>,
-): Promise<{ mocks: ProgramMocks; program: Program }> {
+  { preview = false } = {},
+): Promise<{ mocks: ProgramMocks; program: Program; exchanges: ExchangeCall[] }> {
   // Role assignments answer late: if the app did not wait for them, it would register first.
-  const mocks = new ProgramMocks({ [T.roleAssignment]: 25 });
-  await pulumi.runtime.setMocks(mocks, PROJECT, stack);
+  const mocks = new ProgramMocks({
+    delays: { [T.roleAssignment]: 25 },
+    registryLoginServer: acr.loginServer,
+  });
+  await pulumi.runtime.setMocks(mocks, PROJECT, stack, preview);
   pulumi.runtime.setAllConfig(config);
+  acr.calls.length = 0;
   vi.resetModules();
   const program = await import("../../index");
   await settle();
-  return { mocks, program };
+  return { mocks, program, exchanges: [...acr.calls] };
+}
+
+/** A recorded input, with the runtime's secret envelope removed if there is one. */
+function revealed(value: unknown): any {
+  return isSerialisedSecret(value) ? value.value : value;
 }
 
 function envOf(app: RecordedResource): Record<string, { value?: string; secretRef?: string }> {
@@ -72,9 +99,10 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
   const cloud = CLOUDS[cloudName];
   let mocks: ProgramMocks;
   let program: Program;
+  let exchanges: ExchangeCall[];
 
   beforeAll(async () => {
-    ({ mocks, program } = await runProgram(stack, config));
+    ({ mocks, program, exchanges } = await runProgram(stack, config));
   });
 
   it("ships a valid cloud and location in the stack file", () => {
@@ -135,6 +163,8 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
         "azuread:index/getClientConfig:getClientConfig",
         "azuread:index/getServicePrincipal:getServicePrincipal",
         "azure-native:operationalinsights:getSharedKeys",
+        "azure-native:authorization:getClientToken",
+        "azure-native:authorization:getClientConfig",
       ]),
     );
   });
@@ -363,6 +393,57 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
     ]);
   });
 
+  it("logs the push in to the new registry as the deployer, without an admin user", async () => {
+    const registry = mocks.one(T.registry);
+    const tokenCalls = mocks.invokes.filter(
+      (c) => c.token === "azure-native:authorization:getClientToken",
+    );
+    expect(tokenCalls).toHaveLength(1);
+    // Default endpoint = Resource Manager, through the provider configured for this cloud.
+    expect(tokenCalls[0].inputs.endpoint).toBeUndefined();
+    expect(tokenCalls[0].provider).toContain("pulumi:providers:azure-native::azure");
+    // The deployer's token went to the registry's exchange endpoint, once, as `az acr login` sends it.
+    expect(exchanges).toEqual([
+      {
+        method: "POST",
+        path: "/oauth2/exchange",
+        contentType: "application/x-www-form-urlencoded",
+        form: {
+          grant_type: "access_token",
+          service: registry.state.loginServer,
+          tenant: MOCK.tenantId,
+          access_token: MOCK.armAccessToken,
+        },
+      },
+    ]);
+    const image = mocks.one(T.image);
+    const registries = revealed(image.inputs.registries);
+    expect(registries).toHaveLength(1);
+    const [login] = registries;
+    expect(login.address).toBe(registry.state.loginServer);
+    expect(login.username).toBe("00000000-0000-0000-0000-000000000000");
+    expect(isSerialisedSecret(login.password) || isSerialisedSecret(image.inputs.registries)).toBe(
+      true,
+    );
+    expect(revealed(login.password)).toBe(refreshTokenFor(exchanges[0].form));
+    expect(registry.inputs.adminUserEnabled).toBe(false);
+  });
+
+  it("keeps the deployer's tokens out of every other input, lookup and output", async () => {
+    const refreshToken = refreshTokenFor(exchanges[0].form);
+    const image = mocks.one(T.image);
+    expect(JSON.stringify(image.inputs)).not.toContain(MOCK.armAccessToken);
+    for (const r of mocks.resources.filter((r) => r !== image)) {
+      const inputs = JSON.stringify(r.inputs);
+      expect(inputs, `${r.type} ${r.name}`).not.toContain(MOCK.armAccessToken);
+      expect(inputs, `${r.type} ${r.name}`).not.toContain(refreshToken);
+    }
+    expect(JSON.stringify(mocks.invokes)).not.toContain(MOCK.armAccessToken);
+    const exported = JSON.stringify(await exportedValues(program));
+    expect(exported).not.toContain(MOCK.armAccessToken);
+    expect(exported).not.toContain(refreshToken);
+  });
+
   it("exports the ids a CoE admin needs, with the Dataverse Key Vault reference", async () => {
     const vault = mocks.one(T.vault);
     const out = await exportedValues(program);
@@ -389,18 +470,32 @@ describe("stack options", () => {
   const dev = readStackConfig(STACK_FILES.dev);
 
   it("runs a prebuilt syncImage without building or a registry", async () => {
-    const { mocks } = await runProgram("prebuilt", {
+    const { mocks, exchanges } = await runProgram("prebuilt", {
       ...dev,
       "coe-audit-sync:syncImage": "example.azurecr.io/coe-audit-sync:1.0.0",
     });
     expect(mocks.ofType(T.image)).toHaveLength(0);
     expect(mocks.ofType(T.registry)).toHaveLength(0);
+    expect(exchanges).toHaveLength(0);
+    expect(mocks.invokes.map((c) => c.token)).not.toContain(
+      "azure-native:authorization:getClientToken",
+    );
     const app = mocks.one(T.containerApp);
     expect(app.inputs.template.containers[0].image).toBe("example.azurecr.io/coe-audit-sync:1.0.0");
     expect(app.inputs.configuration.registries).toBeUndefined();
     expect(mocks.ofType(T.roleAssignment).map((r) => r.inputs.roleDefinitionId)).not.toContainEqual(
       expect.stringContaining(ROLES.acrPull),
     );
+  });
+
+  it("skips the registry login during preview, leaving docker-build nothing to log in with", async () => {
+    const { mocks, exchanges } = await runProgram("preview", dev, { preview: true });
+    expect(exchanges).toHaveLength(0);
+    const registries = revealed(mocks.one(T.image).inputs.registries);
+    expect(registries).toHaveLength(1);
+    // docker-build ignores a registry with an empty password in previews and never diffs passwords.
+    expect(revealed(registries[0].password)).toBe("");
+    expect(registries[0].username).toBe("00000000-0000-0000-0000-000000000000");
   });
 
   it("grants Dataverse Key Vault Secrets User on the vault when asked", async () => {
