@@ -12,7 +12,7 @@ subscription start, a 7-day backfill and its reports, checks the figures against
 ground truth, writes the dashboard (HTML), CSV and JSON, and stops everything again.
 
   --out <dir>       where the report files go (default: out/ in the repository)
-  --seed <s>        seed of the synthetic tenant (default coe-audit-sync-demo)
+  --seed <s>        seed of the synthetic tenant (default coe-demo)
   --apps <n>        apps in the tenant (default 40)
   --users <n>       users (default 400)
   --launches-per-day <n>   mean weekday launches (default 1500)

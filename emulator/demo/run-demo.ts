@@ -24,7 +24,7 @@ export const DEMO_TENANT: TenantOptions = {
   // The clock is real: a day of future activity is plenty for a run of a minute.
   futureDays: 1,
   launchesPerDay: 1500,
-  // Spread over the timeline; about a third of them fall in the last 7 days.
+  // Spread over the timeline; with the default seed four of them fall in the last 7 days.
   deletes: 6,
 };
 
@@ -41,7 +41,7 @@ const RETENTION_MARGIN_MS = 15 * 60_000;
 const DAY_MS = 86_400_000;
 
 export interface DemoOptions {
-  /** Seed of the synthetic tenant. Default "coe-audit-sync-demo". */
+  /** Seed of the synthetic tenant. Default "coe-demo". */
   seed?: string;
   /** Overrides of DEMO_TENANT (size of the tenant). */
   tenant?: TenantOptions;
@@ -152,7 +152,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     say();
     const startedServices = await Promise.allSettled([
       startEmulator({
-        seed: options.seed ?? "coe-audit-sync-demo",
+        seed: options.seed ?? "coe-demo",
         tenant,
         content: { ...DEMO_CONTENT, ...options.content },
       }),
@@ -201,9 +201,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     for (const b of backfill) {
       say(
         `  ${b.contentType}: ${b.windows} windows, ${count.format(b.blobsProcessed)} blobs, ` +
-          `${count.format(b.records)} records -> ${count.format(b.launches)} launches, ` +
-          `${count.format(b.deletes)} deletes; ${count.format(b.duplicates)} duplicates dropped, ` +
-          `${count.format(b.unparsed)} unparsable records archived but not counted`,
+          `${plural(b.records, "record")} -> ${plural(b.launches, "launch", "launches")}, ` +
+          `${plural(b.deletes, "delete")}; ${plural(b.duplicates, "duplicate")} dropped, ` +
+          `${plural(b.unparsed, "unparsable record")} archived but not counted`,
       );
     }
 
@@ -287,6 +287,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     process.removeListener("exit", onExit);
     say(`Stopped the emulator and Azurite and removed their temp dirs (${seconds(started)} s).`);
   }
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${count.format(n)} ${n === 1 ? one : many}`;
 }
 
 function ceilMinute(d: Date): Date {
