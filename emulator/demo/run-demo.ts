@@ -202,8 +202,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       say(
         `  ${b.contentType}: ${b.windows} windows, ${count.format(b.blobsProcessed)} blobs, ` +
           `${plural(b.records, "record")} -> ${plural(b.launches, "launch", "launches")}, ` +
-          `${plural(b.deletes, "delete")}; ${plural(b.duplicates, "duplicate")} dropped, ` +
-          `${plural(b.unparsed, "unparsable record")} archived but not counted`,
+          `${plural(b.deletes, "delete")};`,
+      );
+      say(
+        `  ${plural(b.duplicates, "duplicate")} dropped, ` +
+          `${plural(b.unparsed, "unparsable record")} archived but not counted.`,
       );
     }
 
@@ -235,16 +238,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const launches = groundTruth.apps.reduce((sum, a) => sum + a.launches, 0);
     say();
     say(
-      `Compared window: ${window.from.toISOString()} .. ${window.to.toISOString()}: from the start` +
-        " of the backfill to the last minute whose records had all been listed when it ran" +
-        " (records keep arriving up to 12 hours late, as in a real tenant).",
+      `Compared window: ${window.from.toISOString()} .. ${window.to.toISOString()}, from the start`,
     );
+    say("  of the backfill to the last minute whose records had all been listed when it ran");
+    say("  (records keep arriving up to 12 hours late, as in a real tenant).");
     if (differences.length === 0) {
       say(
         `OK: the report equals the emulator's ground truth: ${groundTruth.apps.length} apps, ` +
-          `${count.format(launches)} launches, and per app unique users, last launch, deleted ` +
-          "flag, name and environment, plus launches per day.",
+          `${count.format(launches)} launches, and per app`,
       );
+      say("  unique users, last launch, deleted flag, name and environment; launches per day.");
     } else {
       say(`MISMATCH: ${differences.length} differences from the emulator's ground truth:`);
       for (const d of differences.slice(0, 20)) say(`  ${d}`);
@@ -255,9 +258,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         `and ${stats.tokensIssued} tokens.`,
     );
     say(
-      `Took ${timings.services} s to start the emulator and Azurite, ${timings.subscription} s to ` +
-        `start the subscription, ${timings.backfill} s to backfill, ${timings.reports} s for the reports.`,
+      `Took ${timings.services} s to start the emulator and Azurite, ${timings.subscription} s ` +
+        `to start the subscription,`,
     );
+    say(`  ${timings.backfill} s to backfill, ${timings.reports} s for the reports.`);
     say();
     say(`Dashboard: ${pathToFileURL(files.html).href}`);
     say(`CSV:       ${files.csv}`);
