@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import type { PowerAppEvent } from "../../../sync-runtime/src/records/normalise";
+import { foldAppState } from "../../../sync-runtime/src/sinks/apps";
+import { archiveBlobName } from "../../../sync-runtime/src/sinks/raw-archive";
+
+const ev = (
+  recordId: string,
+  creationTime: string,
+  kind: "launch" | "delete",
+  extra: Partial<PowerAppEvent> = {},
+): PowerAppEvent => ({
+  kind,
+  recordId,
+  creationTime,
+  appId: "app",
+  appName: null,
+  environmentId: "env",
+  userUpn: `${recordId}@contoso.com`,
+  schema: "purview",
+  ...extra,
+});
+
+describe("foldAppState", () => {
+  const events = [
+    ev("b", "2026-05-19T10:00:00.000Z", "launch", { appName: "Old" }),
+    ev("c", "2026-05-19T12:00:00.000Z", "launch", { appName: "New" }),
+    ev("a", "2026-05-19T12:00:00.000Z", "launch"),
+    ev("d", "2026-05-19T13:00:00.000Z", "delete"),
+  ];
+
+  it("keeps the latest launch (greater Id on ties), latest name and the deletion", () => {
+    expect(foldAppState({ appId: "app" }, events)).toMatchObject({
+      lastLaunchedAt: "2026-05-19T12:00:00.000Z",
+      lastLaunchedBy: "c@contoso.com",
+      appName: "New",
+      deletedAt: "2026-05-19T13:00:00.000Z",
+    });
+  });
+
+  it("gives the same state whatever the order and however often events are applied", () => {
+    const once = foldAppState({ appId: "app" }, events);
+    const reversedTwice = foldAppState(
+      foldAppState({ appId: "app" }, [...events].reverse()),
+      events,
+    );
+    expect(reversedTwice).toEqual(once);
+  });
+});
+
+describe("archiveBlobName", () => {
+  it("is one name per content id, under content type and UTC day, safe for blob paths", () => {
+    expect(
+      archiveBlobName({
+        contentType: "Audit.General",
+        contentId: "2026$a/b?c",
+        contentCreated: "2026-05-19T23:59:59.000Z",
+      }),
+    ).toBe("Audit.General/2026-05-19/2026$a%2fb%3fc.ndjson.gz");
+  });
+});
