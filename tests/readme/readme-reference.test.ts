@@ -1,0 +1,36 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { VARIABLES } from "../../sync-runtime/src/config";
+import {
+  normaliseTable,
+  pulumiConfigDefaults,
+  PULUMI_YAML_PATH,
+  README_PATH,
+  runtimeVariablesBlock,
+  stackTableDefaults,
+  withRuntimeVariables,
+} from "./readme-reference";
+
+const readme = readFileSync(README_PATH, "utf8");
+
+describe("README.md configuration reference", () => {
+  it("has the runtime variables table generated from sync-runtime/src/config.ts", () => {
+    const block = runtimeVariablesBlock(readme);
+    expect(block, "runtime-variables markers in README.md").toBeDefined();
+    const fresh = runtimeVariablesBlock(withRuntimeVariables(readme))!;
+    expect(normaliseTable(block!)).toBe(normaliseTable(fresh));
+    for (const v of VARIABLES) expect(block).toContain(`\`${v.name}\``);
+  });
+
+  it("lists every stack key of Pulumi.yaml with its default", () => {
+    const keys = pulumiConfigDefaults(readFileSync(PULUMI_YAML_PATH, "utf8"));
+    expect([...keys.keys()]).toEqual(expect.arrayContaining(["cloud", "secretLifetimeDays"]));
+    const rows = stackTableDefaults(readme);
+    for (const [key, value] of keys) {
+      expect(rows.has(key), `README row for ${key}`).toBe(true);
+      // An empty default is described in words, e.g. "(none)" or "(build)".
+      if (value === "") expect(rows.get(key), key).toMatch(/^\(.+\)$/);
+      else expect(rows.get(key), key).toBe(`\`${value}\``);
+    }
+  });
+});
