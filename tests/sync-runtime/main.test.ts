@@ -60,6 +60,23 @@ describe("runCli (no network: only paths that fail or answer before any I/O)", (
   });
 });
 
+describe("runCli failures after start", () => {
+  it("exits 1 with the error code and what to do when the token endpoint cannot be reached", async () => {
+    const r = await cli(["subscription", "list"], {
+      ...env,
+      AUDIT_AUTHORITY: "https://127.0.0.1:9",
+      AUDIT_AUDIENCE: "https://127.0.0.1:9",
+      AUDIT_MAX_RETRIES: "0",
+    });
+    expect(r.code).toBe(EXIT.failed);
+    expect(r.stdout).toBe("");
+    const entry = JSON.parse(r.stderr.trim().split("\n").pop()!);
+    expect(entry).toMatchObject({ level: "error", code: "AUTH" });
+    expect(entry.msg).toMatch(/Could not get a token from https:\/\/127\.0\.0\.1:9\//);
+    expect(r.stderr).not.toContain(env.AUDIT_CLIENT_SECRET);
+  });
+});
+
 describe("parseArgs and parseTime", () => {
   it("reads --name value and --name=value", () => {
     const p = parseArgs(["report", "--days=3", "--format", "csv"]);
