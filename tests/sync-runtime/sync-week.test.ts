@@ -70,7 +70,7 @@ describe("a simulated week synced in passes", () => {
     expect(truth.apps.some((a) => a.deleted)).toBe(true);
     expect(comparable(report)).toEqual(comparable(truth));
 
-    const sum = (k: "duplicates" | "unparsed" | "blobsSkipped" | "launches") =>
+    const sum = (k: "duplicates" | "unparsed" | "blobsSkipped") =>
       results.reduce((n, r) => n + r[k], 0);
     // The faults and realism knobs really happened, so the equality above means something.
     const stats = t.emulator.stats();
@@ -86,6 +86,19 @@ describe("a simulated week synced in passes", () => {
     expect(sum("unparsed")).toBeGreaterThan(0);
     expect(sum("unparsed")).toBe(t.emulator.unparsedRecords(synced, { asOf }));
     expect(await runtime.store.gaps.list()).toEqual([]);
-    console.log(JSON.stringify({ stats, passes: results.length, launches: sum("launches") }));
+
+    // The per-app state (all time) agrees with the ground truth over everything listed so far.
+    const allTime = t.emulator.groundTruth(
+      { from: new Date(0), to: new Date(asOf.getTime() + DAY) },
+      { asOf },
+    );
+    const states = new Map((await runtime.store.apps.list()).map((a) => [a.appId, a]));
+    expect([...states.keys()].sort()).toEqual(allTime.apps.map((a) => a.appId).sort());
+    for (const app of allTime.apps) {
+      const state = states.get(app.appId)!;
+      expect(state.lastLaunchedAt ?? null, app.appId).toBe(app.lastLaunchedAt);
+      expect(state.lastLaunchedBy ?? null, app.appId).toBe(app.lastLaunchedBy);
+      expect(state.deletedAt !== undefined, app.appId).toBe(app.deleted);
+    }
   });
 });
