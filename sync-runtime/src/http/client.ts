@@ -1,7 +1,7 @@
 import type { Agent } from "node:https";
 import fetch, { type Response } from "node-fetch";
 import { errorFromResponse, parseRetryAfter, redactUrl } from "../api/api-errors";
-import { TransportError } from "../errors";
+import { ThrottledError, TransportError } from "../errors";
 import type { Logger } from "../log";
 import { silentLogger } from "../log";
 import type { Metrics } from "../metrics";
@@ -82,7 +82,7 @@ export class HttpClient {
       url,
       retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), Date.now()),
     });
-    if (error.name === "ThrottledError") this.metrics?.inc("audit_throttled_total");
+    if (error instanceof ThrottledError) this.metrics?.inc("audit_throttled_total");
     throw error;
   }
 
