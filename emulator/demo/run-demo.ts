@@ -4,6 +4,7 @@
  * It backfills the last 7 days, writes the report files, and checks the figures against the
  * emulator's ground truth. Everything it starts is stopped again, also when interrupted.
  */
+import { rmSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -140,8 +141,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   let cli: RuntimeCli | undefined;
   const onAbort = () => void cli?.stopAll();
   signal.addEventListener("abort", onAbort, { once: true });
-  // Should the process end without the finally below (a second Ctrl-C), no child outlives it.
-  const onExit = () => cli?.killAllNow();
+  // Should the process end without the finally below (a second Ctrl-C), no child outlives it
+  // and no temp dir stays behind (Azurite's own exit hook kills it).
+  const onExit = () => {
+    cli?.killAllNow();
+    for (const dir of [emulator && dirname(emulator.caCertPath), azurite?.location]) {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
+  };
   process.once("exit", onExit);
 
   try {
