@@ -13,7 +13,7 @@ import {
 
 const readme = readFileSync(README_PATH, "utf8");
 
-describe("README.md configuration reference", () => {
+describe("README.md", () => {
   it("has the runtime variables table generated from sync-runtime/src/config.ts", () => {
     const block = runtimeVariablesBlock(readme);
     expect(block, "runtime-variables markers in README.md").toBeDefined();
@@ -32,5 +32,14 @@ describe("README.md configuration reference", () => {
       if (value === "") expect(rows.get(key), key).toMatch(/^\(.+\)$/);
       else expect(rows.get(key), key).toBe(`\`${value}\``);
     }
+  });
+
+  it("gives the two set-up commands, both backed by npm scripts", () => {
+    const tryIt = readme.split(/^## Try it\s*$/m)[1]?.split(/^## /m)[0] ?? "";
+    const commands = [...tryIt.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1].trim());
+    expect(commands).toEqual(["npm install && npm run demo", "npm test"]);
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+    expect(pkg.scripts.demo).toBe("tsx emulator/demo/main.ts");
+    expect(pkg.scripts.test).toContain("vitest run");
   });
 });
