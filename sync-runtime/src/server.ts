@@ -36,7 +36,7 @@ export const reportBlobName = (format: ReportFormat) =>
  */
 export async function serve(runtime: Runtime, options: ServeOptions): Promise<RunningService> {
   const { metrics, logger } = runtime;
-  const state = { ready: false, lastPass: "none" as "none" | "ok" | "failed", lastError: "" };
+  const state = { lastPass: "none" as "none" | "ok" | "failed", lastError: "" };
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET" && req.method !== "HEAD") {
@@ -47,7 +47,8 @@ export async function serve(runtime: Runtime, options: ServeOptions): Promise<Ru
         .writeHead(ok ? 200 : 503, { "Content-Type": "text/plain" })
         .end(ok ? "ok\n" : "stopping\n");
     } else if (path === "/readyz") {
-      const ok = state.ready && !options.signal.aborted;
+      // Ready means "the last pass succeeded": monitoring sees a broken secret or lost consent.
+      const ok = state.lastPass === "ok" && !options.signal.aborted;
       res.writeHead(ok ? 200 : 503, { "Content-Type": "application/json" }).end(
         JSON.stringify({
           ready: ok,
@@ -77,7 +78,6 @@ export async function serve(runtime: Runtime, options: ServeOptions): Promise<Ru
       const started = Date.now();
       try {
         await runtime.ready();
-        state.ready = true;
         metrics.set("audit_pass_running", 1);
         const results = await runtime.sync({ signal: options.signal });
         metrics.inc("audit_passes_total", { result: "ok" });
