@@ -18,7 +18,10 @@ describe("README.md", () => {
     const block = runtimeVariablesBlock(readme);
     expect(block, "runtime-variables markers in README.md").toBeDefined();
     const fresh = runtimeVariablesBlock(withRuntimeVariables(readme))!;
-    expect(normaliseTable(block!)).toBe(normaliseTable(fresh));
+    expect(
+      normaliseTable(block!),
+      "README.md is out of date: run `npx tsx tests/readme/readme-reference.ts && npx prettier --write README.md`",
+    ).toBe(normaliseTable(fresh));
     for (const v of VARIABLES) expect(block).toContain(`\`${v.name}\``);
   });
 
