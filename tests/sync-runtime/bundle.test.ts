@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAzurite, startEmulator } from "../../emulator/index";
 
 const run = promisify(execFile);
 
@@ -46,6 +47,30 @@ describe("runtime bundle", () => {
     }).catch((e) => e);
     expect(failure.code).toBe(2);
     expect(failure.stderr).toContain("AUDIT_TENANT_ID");
+  });
+
+  it("syncs against the emulator and Azurite on its own (what the image runs)", async () => {
+    const [emulator, azurite] = await Promise.all([
+      startEmulator({ seed: "bundle", tenant: { days: 1, futureDays: 0, launchesPerDay: 40 } }),
+      startAzurite(),
+    ]);
+    try {
+      const env = {
+        PATH: process.env.PATH,
+        ...emulator.env,
+        AUDIT_STORAGE_CONNECTION_STRING: azurite.connectionString,
+      };
+      // execFile (not the sync variant): the emulator answers from this very process.
+      const { stdout } = await run(process.execPath, [join(dir, "main.mjs"), "once"], {
+        cwd: dir,
+        env,
+      });
+      const [summary] = JSON.parse(stdout) as { blobsProcessed: number; launches: number }[];
+      expect(summary.blobsProcessed).toBeGreaterThan(0);
+      expect(summary.launches).toBeGreaterThan(0);
+    } finally {
+      await Promise.all([emulator.stop(), azurite.stop()]);
+    }
   });
 
   it("is what the Dockerfile builds: root context, bundle only, non-root", async () => {
