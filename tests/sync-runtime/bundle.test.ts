@@ -59,6 +59,7 @@ describe("runtime bundle", () => {
         PATH: process.env.PATH,
         ...emulator.env,
         AUDIT_STORAGE_CONNECTION_STRING: azurite.connectionString,
+        AUDIT_FIRST_RUN_HOURS: "4",
       };
       // execFile (not the sync variant): the emulator answers from this very process.
       const { stdout } = await run(process.execPath, [join(dir, "main.mjs"), "once"], {
