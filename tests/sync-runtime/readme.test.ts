@@ -3,22 +3,9 @@ import { describe, expect, it } from "vitest";
 import { variablesMarkdown } from "../../sync-runtime/src/config";
 import { HELP } from "../../sync-runtime/src/main";
 import { METRIC_DEFINITIONS } from "../../sync-runtime/src/metrics";
+import { normaliseTable } from "../readme/readme-reference";
 
 const readme = readFileSync("sync-runtime/README.md", "utf8");
-
-/** Prettier pads Markdown tables; compare cell contents, not alignment. */
-function normaliseTable(text: string): string {
-  return text
-    .split("\n")
-    .map((line) =>
-      line
-        .split(/(?<!\\)\|/)
-        .map((cell) => cell.trim())
-        .map((cell) => (/^-+$/.test(cell) ? "---" : cell))
-        .join("|"),
-    )
-    .join("\n");
-}
 
 describe("sync-runtime/README.md", () => {
   it("has the variables table generated from config.ts", () => {

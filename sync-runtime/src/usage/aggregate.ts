@@ -1,16 +1,8 @@
-import type { EventKind } from "../records/normalise";
+import type { PowerAppEvent } from "../records/normalise";
 import type { AppUsage, DailyLaunches, UsageReport } from "../report/usage-report";
 
-/** One stored launch or delete, as the usage tables hold it. */
-export interface EventRow {
-  kind: EventKind;
-  recordId: string;
-  creationTime: string;
-  appId: string;
-  appName: string | null;
-  environmentId: string | null;
-  userUpn: string | null;
-}
+/** One stored launch or delete, as the usage tables hold it: the event without its schema. */
+export type EventRow = Omit<PowerAppEvent, "schema">;
 
 interface AppAccumulator {
   appId: string;
