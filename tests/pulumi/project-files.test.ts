@@ -35,7 +35,7 @@ describe("Pulumi.yaml", () => {
     const pkg = JSON.parse(readFileSync(`${REPO_ROOT}package.json`, "utf8"));
     expect(pkg.type).toBe("module");
     expect(pkg.main).toBe("index.ts");
-    expect(pkg.devDependencies.tsx ?? pkg.dependencies.tsx).toBeDefined();
+    expect(pkg.dependencies.tsx).toBeDefined();
   });
 
   it("loads index.ts under plain node with those nodeargs (as the language host does)", async () => {
