@@ -42,10 +42,19 @@ const PERMANENT_AADSTS = new Set([
 ]);
 
 /**
+ * msal-node serves a cached token only while more than this many seconds of it remain, and
+ * fetches a new one otherwise (msal's DEFAULT_TOKEN_RENEWAL_OFFSET_SEC; msal-node 7 does not let
+ * confidential clients change it). So a token presented to the API is valid for at least 5 more
+ * minutes, longer than any single request waits before it is sent. Entra tokens live 60-90 min;
+ * a token lifetime under 5 min would mean a token request per API call (still never an expired one).
+ */
+export const TOKEN_RENEWAL_MARGIN_SECONDS = 300;
+
+/**
  * Client credentials through msal-node. The authority host goes into `knownAuthorities`, so msal
  * trusts it without Microsoft's instance discovery: that is what makes sovereign clouds and the
- * local emulator work with the same code. msal caches the token and renews it shortly before it
- * expires; concurrent callers share one in-flight request.
+ * local emulator work with the same code. msal caches the token and renews it
+ * TOKEN_RENEWAL_MARGIN_SECONDS before it expires; concurrent callers share one in-flight request.
  */
 export function createTokenProvider(settings: AuthSettings, http: HttpClient): TokenProvider {
   const authority = `${settings.authority}/${settings.tenantId}`;
