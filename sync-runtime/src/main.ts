@@ -33,7 +33,8 @@ Commands:
         only the report (or nothing with --out). Launches count once per record Id; unique users
         are distinct UPNs, case-insensitive; the window filters on the records' CreationTime.
   gaps
-        List the recorded unrecoverable intervals (JSON).
+        List what could no longer be fetched (JSON): intervals older than the API's 7 days
+        ({from, to}) and content blobs that expired before download ({contentId, contentCreated}).
   help, --help
         This text.
 

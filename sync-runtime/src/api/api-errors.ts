@@ -13,7 +13,7 @@ const ADVICE: Record<string, string> = {
   AF20024: "The subscription is already enabled (this is not a failure).",
   AF20052:
     "The content id is invalid or the content expired (content is kept 7 days). " +
-    "It cannot be fetched again; the interval it covered is lost.",
+    "It cannot be fetched again: its records are lost, and the runtime records it in the gaps table.",
   AF20055:
     "The start/end time rules were broken (both or neither, at most 24 h apart, not older " +
     "than 7 days). This is a bug in the runtime's window planning: please report it.",
@@ -71,7 +71,8 @@ export function errorFromResponse(init: {
   }
   const advice = afCode ? ADVICE[afCode] : undefined;
   const what = `${describeCall(url)} failed with HTTP ${status}${afCode ? ` ${afCode}` : ""}`;
-  const detail = body.message ? `: ${body.message}` : "";
+  // The API's messages end with a period; ours adds the advice after one.
+  const detail = body.message ? `: ${body.message.trim().replace(/\.+$/, "")}` : "";
   const todo =
     advice ??
     (status >= 500

@@ -261,13 +261,20 @@ async function processBlob(
   } catch (err) {
     writer?.discard();
     if (err instanceof ApiError && err.afCode === "AF20052") {
+      // The API's final word: this content can never be fetched again, so retrying (or failing
+      // the pass, which would retry it forever) cannot help. Record the loss where the 7-day
+      // gaps go, then mark the id so a re-listing does not ask again; the pass goes on.
+      const now = ctx.now();
+      await store.gaps.recordExpiredContent(item, now);
+      await store.contentIds.markProcessed(item, { status: "expired", archiveBlob: "" }, now);
       result.blobsExpired++;
       metrics.inc("audit_blobs_expired_total", labels);
-      await store.contentIds.markProcessed(item, { status: "expired", archiveBlob: "" }, ctx.now());
       logger.error("content expired before it could be fetched; its records are lost", {
         contentType: item.contentType,
         contentId: item.contentId,
         contentCreated: item.contentCreated,
+        contentExpiration: item.contentExpiration,
+        todo: "recorded in the gaps table (`gaps` command); the API keeps content 7 days, so fetch lag (throttling, outage) reached the edge",
       });
       return;
     }
