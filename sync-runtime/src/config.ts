@@ -110,6 +110,12 @@ export const VARIABLES: readonly VariableSpec[] = [
       "serve: days covered by the report files written to the reports container after each pass.",
   },
   {
+    name: "AUDIT_REPORT_STALE_DAYS",
+    default: "30",
+    description:
+      "serve: the report files list apps not launched for this many days (all time, from the apps table).",
+  },
+  {
     name: "AUDIT_HTTP_TIMEOUT_MS",
     default: "120000",
     description: "Timeout of one HTTP request, body included.",
@@ -150,6 +156,7 @@ export interface RuntimeConfig {
   firstRunMs: number;
   syncIntervalMs: number;
   reportDays: number;
+  reportStaleDays: number;
   httpTimeoutMs: number;
   maxRetries: number;
   port: number;
@@ -279,6 +286,7 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
     firstRunMs: int("AUDIT_FIRST_RUN_HOURS", 1, 168) * 3_600_000,
     syncIntervalMs: int("AUDIT_SYNC_INTERVAL_MINUTES", 1, 24 * 60) * 60_000,
     reportDays: int("AUDIT_REPORT_DAYS", 1, 366),
+    reportStaleDays: int("AUDIT_REPORT_STALE_DAYS", 1, 3660),
     httpTimeoutMs: int("AUDIT_HTTP_TIMEOUT_MS", 1_000, 3_600_000),
     maxRetries: int("AUDIT_MAX_RETRIES", 0, 20),
     port: int("PORT", 0, 65_535),

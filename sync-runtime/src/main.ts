@@ -4,6 +4,7 @@ import { ConfigError, SyncError, UsageError } from "./errors";
 import { createLogger, errorFields, type Logger } from "./log";
 import { createProgressRenderer } from "./progress/progress-renderer";
 import { isReportFormat, REPORT_FORMATS, renderReport } from "./report/render";
+import { DEFAULT_STALE_DAYS } from "./report/render-summary";
 import { createRuntime, type Runtime } from "./runtime";
 import { serve } from "./server";
 
@@ -29,9 +30,13 @@ Commands:
         (json, csv, html) to the "reports" container after each pass, and serve /healthz, /readyz
         and /metrics (Prometheus) on PORT. SIGTERM/SIGINT stop it gracefully.
   report [--days N | --from ISO --to ISO] [--format ${REPORT_FORMATS.join("|")}] [--out FILE]
+         [--stale-days N]
         Usage per app for the window (default: the last 7 days), read from storage. stdout holds
         only the report (or nothing with --out). Launches count once per record Id; unique users
         are distinct UPNs, case-insensitive; the window filters on the records' CreationTime.
+        Also lists the apps not launched for --stale-days days (default ${DEFAULT_STALE_DAYS}), over all
+        time synced, not only the window: json (inactiveApps), table and html; csv holds the
+        window's apps only.
   gaps
         List what could no longer be fetched (JSON): intervals older than the API's 7 days
         ({from, to}) and content blobs that expired before download ({contentId, contentCreated}).
@@ -60,7 +65,7 @@ interface Parsed {
   flags: Map<string, string>;
 }
 
-const FLAGS_WITH_VALUES = new Set(["from", "to", "days", "format", "out"]);
+const FLAGS_WITH_VALUES = new Set(["from", "to", "days", "format", "out", "stale-days"]);
 
 export function parseArgs(argv: string[]): Parsed {
   const command: string[] = [];
@@ -94,6 +99,18 @@ export function parseTime(flag: string, value: string): Date {
     );
   }
   return new Date(ms);
+}
+
+/** `--stale-days N`: whole days, like --days. */
+export function parseStaleDays(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_STALE_DAYS;
+  const days = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isInteger(days) || days < 1 || days > 3660) {
+    throw new UsageError(
+      `--stale-days ${raw} is not a whole number of days between 1 and 3660; pass e.g. --stale-days 30.`,
+    );
+  }
+  return days;
 }
 
 function allowOnly(parsed: Parsed, allowed: string[]): void {
@@ -137,6 +154,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           port: config.port,
           intervalMs: config.syncIntervalMs,
           reportDays: config.reportDays,
+          staleDays: config.reportStaleDays,
           signal: io.signal,
         });
         await service.done;
@@ -144,7 +162,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
       case "report":
         if (sub) throw new UsageError(`Unexpected argument "${sub}".`);
-        allowOnly(parsed, ["from", "to", "days", "format", "out"]);
+        allowOnly(parsed, ["from", "to", "days", "format", "out", "stale-days"]);
         return await reportCommand(runtime, parsed, io);
       case "gaps":
         allowOnly(parsed, []);
@@ -256,7 +274,8 @@ async function reportCommand(runtime: Runtime, parsed: Parsed, io: CliIo): Promi
     const to = runtime.now();
     window = { from: new Date(to.getTime() - days * 86_400_000), to };
   }
-  const text = renderReport(await runtime.report(window), format);
+  const staleDays = parseStaleDays(parsed.flags.get("stale-days"));
+  const text = renderReport(await runtime.report(window, { staleDays }), format);
   const out = parsed.flags.get("out");
   if (out) {
     await writeFile(out, text);

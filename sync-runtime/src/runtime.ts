@@ -17,6 +17,7 @@ import { ContentIds } from "./state/content-ids";
 import { Gaps } from "./state/gaps";
 import { openStorage, type Storage } from "./state/storage";
 import { runPass, type ContentTypeResult, type SyncStore } from "./sync/pass";
+import { findInactiveApps } from "./usage/inactive";
 import { buildUsageReport } from "./usage/report";
 
 /** What tests (and only tests, mostly) inject; the CLI uses the defaults. */
@@ -49,7 +50,11 @@ export interface Runtime {
   /** Creates the tables and containers once; every other method calls it first. */
   ready(): Promise<void>;
   sync(request?: SyncRequest): Promise<ContentTypeResult[]>;
-  report(window: { from: Date; to: Date }): Promise<UsageReport>;
+  /**
+   * The usage report of the window; with `staleDays`, also the all-time inactiveApps (one scan of
+   * the apps table) and the staleDays they were computed with.
+   */
+  report(window: { from: Date; to: Date }, options?: { staleDays?: number }): Promise<UsageReport>;
 }
 
 /** Wires configuration into the clients, stores and the sync pass. No I/O until called. */
@@ -119,9 +124,15 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
         },
       );
     },
-    async report(window) {
+    async report(window, options = {}) {
       await ready();
-      return buildUsageReport({ launches: store.launches, deletes: store.deletes }, window);
+      const report = await buildUsageReport(
+        { launches: store.launches, deletes: store.deletes },
+        window,
+      );
+      if (options.staleDays === undefined) return report;
+      const inactiveApps = findInactiveApps(await store.apps.list(), window.to, options.staleDays);
+      return { ...report, staleDays: options.staleDays, inactiveApps };
     },
   };
 }

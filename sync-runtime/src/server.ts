@@ -6,6 +6,7 @@ import {
   REPORT_FILE_EXTENSIONS,
   type ReportFormat,
 } from "./report/render";
+import { DEFAULT_STALE_DAYS } from "./report/render-summary";
 import type { UsageReport } from "./report/usage-report";
 import { sleep } from "./http/retry";
 import type { Runtime } from "./runtime";
@@ -14,6 +15,8 @@ export interface ServeOptions {
   port: number;
   intervalMs: number;
   reportDays: number;
+  /** "Not launched for N days" in the report files (all-time inactiveApps). Default 30. */
+  staleDays?: number;
   /** Stops the scheduler; the pass in flight finishes its current blobs and stops. */
   signal: AbortSignal;
 }
@@ -86,7 +89,7 @@ export async function serve(runtime: Runtime, options: ServeOptions): Promise<Ru
         state.lastError = "";
         logger.info("pass completed", { results });
         // A failed report upload is not a failed pass: the data is stored; log it and move on.
-        await writeReportFiles(runtime, options.reportDays).catch((err: Error) =>
+        await writeReportFiles(runtime, options.reportDays, options.staleDays).catch((err: Error) =>
           logger.error("report files not written; they are retried after the next pass", {
             error: err,
           }),
@@ -118,10 +121,20 @@ export async function serve(runtime: Runtime, options: ServeOptions): Promise<Ru
   return { port, done };
 }
 
-/** Renders the report for the last `days` days in every file format and uploads it. */
-export async function writeReportFiles(runtime: Runtime, days: number): Promise<UsageReport> {
+/**
+ * Renders the report for the last `days` days, with the apps not launched for `staleDays` days
+ * (all time), in every file format and uploads it.
+ */
+export async function writeReportFiles(
+  runtime: Runtime,
+  days: number,
+  staleDays: number = DEFAULT_STALE_DAYS,
+): Promise<UsageReport> {
   const to = runtime.now();
-  const report = await runtime.report({ from: new Date(to.getTime() - days * 86_400_000), to });
+  const report = await runtime.report(
+    { from: new Date(to.getTime() - days * 86_400_000), to },
+    { staleDays },
+  );
   for (const format of REPORT_FILES) {
     const body = Buffer.from(renderReport(report, format), "utf8");
     await runtime.storage.reports.getBlockBlobClient(reportBlobName(format)).uploadData(body, {

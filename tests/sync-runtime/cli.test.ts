@@ -99,8 +99,12 @@ describe("a CLI pass killed mid-way", () => {
     const parsed = JSON.parse(report.stdout);
     const truth = t.emulator.groundTruth(window);
     expect(truth.apps.length).toBeGreaterThan(2);
-    const { daily: _daily, ...withoutDaily } = parsed;
+    // The window's figures are the ground truth's; inactiveApps (all time, default 30 days) are
+    // compared with the emulator's expectation in sync-week and the demo test.
+    const { daily: _daily, staleDays, inactiveApps, ...withoutDaily } = parsed;
     expect(withoutDaily).toEqual(truth);
+    expect(staleDays).toBe(30);
+    expect(Array.isArray(inactiveApps)).toBe(true);
     // The secret never reaches the logs.
     expect(killed.stderr + resumed.stderr + report.stderr).not.toContain(t.env.AUDIT_CLIENT_SECRET);
   });

@@ -1,6 +1,13 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { EXIT, HELP, parseArgs, parseTime, runCli } from "../../sync-runtime/src/main";
+import {
+  EXIT,
+  HELP,
+  parseArgs,
+  parseStaleDays,
+  parseTime,
+  runCli,
+} from "../../sync-runtime/src/main";
 
 const env = {
   AUDIT_TENANT_ID: "11111111-2222-3333-4444-555555555555",
@@ -50,6 +57,12 @@ describe("runCli (no network: only paths that fail or answer before any I/O)", (
       [["once", "--from", "2026-01-02", "--to", "2026-01-01"], /before --to/],
       [["once", "--days", "2"], /does not apply/],
       [["once", "--verbose"], /Unknown option --verbose/],
+      [["report", "--stale-days", "0"], /--stale-days 0 is not a whole number of days/],
+      [["report", "--stale-days", "1.5"], /--stale-days 1.5 is not a whole number/],
+      [["report", "--stale-days", "thirty"], /--stale-days thirty .*e\.g\. --stale-days 30/],
+      [["report", "--stale-days", "3661"], /between 1 and 3660/],
+      [["report", "--stale-days"], /--stale-days needs a value/],
+      [["once", "--stale-days", "3"], /--stale-days does not apply to "once"/],
     ];
     for (const [argv, message] of cases) {
       const r = await cli(argv);
@@ -74,6 +87,22 @@ describe("runCli failures after start", () => {
     expect(entry).toMatchObject({ level: "error", code: "AUTH" });
     expect(entry.msg).toMatch(/Could not get a token from https:\/\/127\.0\.0\.1:9\//);
     expect(r.stderr).not.toContain(env.AUDIT_CLIENT_SECRET);
+  });
+});
+
+describe("parseStaleDays", () => {
+  it("defaults to 30 and reads whole days", () => {
+    expect(parseStaleDays(undefined)).toBe(30);
+    expect(parseStaleDays("3")).toBe(3);
+    expect(parseStaleDays("3660")).toBe(3660);
+    for (const bad of ["", " ", "-1", "0", "2.5", "1e2", "0x10", "3661"]) {
+      expect(() => parseStaleDays(bad), JSON.stringify(bad)).toThrow(/--stale-days/);
+    }
+  });
+
+  it("is explained in --help", () => {
+    expect(HELP).toContain("--stale-days");
+    expect(HELP).toContain("AUDIT_REPORT_STALE_DAYS");
   });
 });
 

@@ -23,6 +23,7 @@ describe("serve", () => {
       port: 0,
       intervalMs: 60_000,
       reportDays: 1,
+      staleDays: 2,
       signal: controller.signal,
     });
     const base = `http://127.0.0.1:${service.port}`;
@@ -46,8 +47,14 @@ describe("serve", () => {
     expect(metrics).not.toContain(t.env.AUDIT_CLIENT_SECRET);
 
     // Report files land shortly after the pass; compare them with a report computed directly.
-    const expected = await runtime.report({ from: new Date(start.getTime() - DAY), to: start });
+    const expected = await runtime.report(
+      { from: new Date(start.getTime() - DAY), to: start },
+      { staleDays: 2 },
+    );
     expect(expected.apps.length).toBeGreaterThan(0);
+    // The files carry the all-time inactive apps, computed with the service's stale days.
+    expect(expected.staleDays).toBe(2);
+    expect(Array.isArray(expected.inactiveApps)).toBe(true);
     // The files are uploaded one after the other (json, csv, html): wait for the last one.
     const last = runtime.storage.reports.getBlobClient(reportBlobName("html"));
     for (let i = 0; i < 200 && !(await last.exists()); i++)

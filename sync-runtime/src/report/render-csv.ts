@@ -3,7 +3,9 @@
  * choice, and what Excel writes), a UTF-8 byte order mark (without it Excel opens UTF-8 as the
  * local ANSI code page and mangles accented or CJK app names; Power BI and csv-parse's
  * `bom: true` skip it), and a header row of the JSON field names. Nulls are empty fields, booleans
- * `true`/`false`, times ISO 8601 UTC as in the JSON.
+ * `true`/`false`, times ISO 8601 UTC as in the JSON. The CSV is the window's apps table only: a
+ * report's inactiveApps (all time, other columns) would need a second table, so they are in the
+ * JSON and the dashboard instead.
  */
 import type { AppUsage, UsageReport } from "./usage-report";
 

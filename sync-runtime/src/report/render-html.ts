@@ -121,7 +121,7 @@ function figure(testId: string, label: string, value: string): string {
   return `<div class="figure" data-testid="${testId}"><dt>${escapeHtml(label)}</dt><dd>${escapeHtml(value)}</dd></div>`;
 }
 
-function summarySection(report: UsageReport, summary: ReportSummary, staleDays: number): string {
+function summarySection(report: UsageReport, summary: ReportSummary): string {
   return (
     `<section aria-labelledby="summary-heading" data-testid="summary">` +
     `<h2 id="summary-heading">Summary</h2>` +
@@ -131,7 +131,7 @@ function summarySection(report: UsageReport, summary: ReportSummary, staleDays: 
     figure("figure-deleted", "Deleted apps", formatCount(summary.deletedApps.length)) +
     figure(
       "figure-stale",
-      `Not launched for ${formatCount(staleDays)}+ days`,
+      `Not launched for ${formatCount(summary.stale.staleDays)}+ days`,
       summary.stale.windowCoversCutoff ? formatCount(summary.stale.apps.length) : NULL_MARK,
     ) +
     `</dl>` +
@@ -226,30 +226,41 @@ function dailySection(report: UsageReport): string {
 
 function staleSection(summary: ReportSummary): string {
   const { stale } = summary;
-  const explanation = stale.windowCoversCutoff
-    ? `Apps still present whose last launch in this report is on or before ${formatUtcDateTime(stale.cutoff)}.`
-    : `This report covers ${formatCount(Math.round(summary.windowDays * 10) / 10)} days, fewer than ` +
-      `${formatCount(stale.staleDays)}: it only holds apps active in its window, so it cannot show an ` +
-      `app idle for ${formatCount(stale.staleDays)} days. Run the report over at least ` +
-      `${formatCount(stale.staleDays)} days (report --days ${formatCount(Math.ceil(stale.staleDays))}), or choose fewer stale days.`;
+  const days = formatCount(stale.staleDays);
+  const explanation =
+    stale.source === "all-time"
+      ? `Every app this service has seen since it started syncing, not deleted, whose last launch ` +
+        `ever is on or before ${formatUtcDateTime(stale.cutoff)} (or that was never launched).`
+      : stale.windowCoversCutoff
+        ? `Apps still present whose last launch in this report is on or before ${formatUtcDateTime(stale.cutoff)}.`
+        : `This report covers ${formatCount(Math.round(summary.windowDays * 10) / 10)} days, fewer than ` +
+          `${days}: it only holds apps active in its window, so it cannot show an ` +
+          `app idle for ${days} days. Run the report over at least ` +
+          `${days} days (report --days ${formatCount(Math.ceil(stale.staleDays))}), or choose fewer stale days.`;
+  const allTime = stale.source === "all-time";
+  const lastColumn = allTime ? `<th scope="col">Days idle</th>` : `<th scope="col">Launches</th>`;
   const list =
     stale.apps.length === 0
       ? `<p class="empty">None.</p>`
       : `<table data-testid="stale-table"><caption>${plural(stale.apps.length, "app")}, longest idle first</caption>` +
         `<thead><tr><th scope="col">App</th><th scope="col">Environment</th><th scope="col">Last launch</th>` +
-        `<th scope="col">Last launched by</th><th scope="col">Launches</th></tr></thead><tbody>` +
+        `<th scope="col">Last launched by</th>${lastColumn}</tr></thead><tbody>` +
         stale.apps
           .map(
             (app) =>
               `<tr data-testid="stale-app"><th scope="row">${escapeHtml(appLabel(app))}</th>` +
               `<td class="id">${text(app.environmentId)}</td><td>${time(app.lastLaunchedAt)}</td>` +
-              `<td>${text(app.lastLaunchedBy)}</td><td class="num">${formatCount(app.launches)}</td></tr>`,
+              `<td>${text(app.lastLaunchedBy)}</td>` +
+              (allTime
+                ? `<td class="num" data-testid="stale-idle-days">${app.idleDays === null ? "never launched" : formatCount(app.idleDays)}</td>`
+                : `<td class="num">${formatCount(app.launches ?? 0)}</td>`) +
+              `</tr>`,
           )
           .join("") +
         `</tbody></table>`;
   return (
-    `<section class="card" aria-labelledby="stale-heading" data-testid="stale">` +
-    `<h2 id="stale-heading">Not launched for ${formatCount(stale.staleDays)} days</h2>` +
+    `<section class="card" aria-labelledby="stale-heading" data-testid="stale" data-source="${stale.source}">` +
+    `<h2 id="stale-heading">Not launched for ${days} days</h2>` +
     `<p class="note">${escapeHtml(explanation)}</p>${list}</section>`
   );
 }
@@ -332,7 +343,7 @@ export function renderHtml(
       `<p class="window" data-testid="window">Power Apps launches and deletions from the Microsoft 365 audit log, ` +
       `${escapeHtml(windowText)}</p></header>`,
     "<main>",
-    summarySection(report, summary, options.staleDays),
+    summarySection(report, summary),
     topChartsSection(report),
     dailySection(report),
     staleSection(summary),

@@ -3,7 +3,7 @@
  * field so the key order is the contract's whatever order the caller built them in, and fields
  * outside the contract never leak into the output.
  */
-import type { AppUsage, UsageReport } from "./usage-report";
+import type { AppUsage, InactiveApp, UsageReport } from "./usage-report";
 
 function contractApp(app: AppUsage): AppUsage {
   return {
@@ -18,7 +18,20 @@ function contractApp(app: AppUsage): AppUsage {
   };
 }
 
-/** 2-space indented JSON with a trailing newline; `daily` only when the report carries it. */
+function contractInactiveApp(app: InactiveApp): InactiveApp {
+  return {
+    appId: app.appId,
+    appName: app.appName,
+    environmentId: app.environmentId,
+    lastLaunchedAt: app.lastLaunchedAt,
+    lastLaunchedBy: app.lastLaunchedBy,
+  };
+}
+
+/**
+ * 2-space indented JSON with a trailing newline, keys in the order from, to, apps, daily,
+ * staleDays, inactiveApps; the optional ones only when the report carries them.
+ */
 export function renderJson(report: UsageReport): string {
   const contract: UsageReport = {
     from: report.from,
@@ -27,6 +40,10 @@ export function renderJson(report: UsageReport): string {
   };
   if (report.daily !== undefined) {
     contract.daily = report.daily.map((day) => ({ date: day.date, launches: day.launches }));
+  }
+  if (report.staleDays !== undefined) contract.staleDays = report.staleDays;
+  if (report.inactiveApps !== undefined) {
+    contract.inactiveApps = report.inactiveApps.map(contractInactiveApp);
   }
   return `${JSON.stringify(contract, null, 2)}\n`;
 }

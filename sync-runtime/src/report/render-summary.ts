@@ -3,7 +3,7 @@
  * summary, charts, stale and deleted lists). Pure: the renderers only lay these out.
  */
 import { UsageError } from "../errors";
-import type { AppUsage, DailyLaunches, UsageReport } from "./usage-report";
+import type { AppUsage, DailyLaunches, InactiveApp, UsageReport } from "./usage-report";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -14,16 +14,29 @@ export const DEFAULT_STALE_DAYS = 30;
 // years still charts the days it has, just without the zero days in between.
 const MAX_FILLED_DAYS = 366;
 
+/** A stale app as the dashboard and table list it; `launches` only for the window fallback. */
+export interface StaleApp extends InactiveApp {
+  launches?: number;
+  /** Whole days between the last launch and the report's end; null when never launched. */
+  idleDays: number | null;
+}
+
 export interface StaleApps {
   staleDays: number;
   /** ISO time: apps whose last launch is at or before it are stale. */
   cutoff: string;
   /**
-   * False when the report window is shorter than staleDays: a report only holds apps active in its
-   * window, so it cannot show an app idle for longer than the window.
+   * "all-time": from the report's inactiveApps (the runtime's all-time app state). "window": the
+   * fallback for reports without them, from the apps active in the window.
+   */
+  source: "all-time" | "window";
+  /**
+   * False when the list cannot be trusted to be complete: a window-based list over a window
+   * shorter than staleDays (a report only holds apps active in its window, so it cannot show an
+   * app idle for longer than the window). Always true for the all-time list.
    */
   windowCoversCutoff: boolean;
-  apps: AppUsage[];
+  apps: StaleApp[];
 }
 
 export interface ReportSummary {
@@ -35,7 +48,7 @@ export interface ReportSummary {
 }
 
 /** The name people know an app by, falling back to its id when the report has no name. */
-export function appLabel(app: AppUsage): string {
+export function appLabel(app: { appId: string; appName: string | null }): string {
   return app.appName ?? app.appId;
 }
 
@@ -48,13 +61,32 @@ export function validateStaleDays(staleDays: number): number {
   return staleDays;
 }
 
+function idleDays(lastLaunchedAt: string | null, toMs: number): number | null {
+  return lastLaunchedAt === null ? null : Math.floor((toMs - Date.parse(lastLaunchedAt)) / DAY_MS);
+}
+
 /**
- * Non-deleted apps whose latest launch in the window is at least `staleDays` before the window's
- * end, longest idle first. Deleted apps are left out: they are listed as deleted, and "unused" is
+ * Stale apps, longest idle first. With the report's inactiveApps (all time, computed with the
+ * report's own staleDays, which then wins over the argument) they are listed as they are. Without
+ * them, the fallback: non-deleted apps whose latest launch in the window is at least `staleDays`
+ * before the window's end. Deleted apps are left out: they are listed as deleted, and "unused" is
  * no news for them.
  */
 export function findStaleApps(report: UsageReport, staleDays: number): StaleApps {
   const toMs = Date.parse(report.to);
+  if (report.inactiveApps !== undefined) {
+    const days = validateStaleDays(report.staleDays ?? staleDays);
+    return {
+      staleDays: days,
+      cutoff: new Date(toMs - days * DAY_MS).toISOString(),
+      source: "all-time",
+      windowCoversCutoff: true,
+      apps: report.inactiveApps.map((app) => ({
+        ...app,
+        idleDays: idleDays(app.lastLaunchedAt, toMs),
+      })),
+    };
+  }
   const cutoffMs = toMs - validateStaleDays(staleDays) * DAY_MS;
   const apps = report.apps
     .filter(
@@ -65,10 +97,20 @@ export function findStaleApps(report: UsageReport, staleDays: number): StaleApps
       (a, b) =>
         Date.parse(a.lastLaunchedAt) - Date.parse(b.lastLaunchedAt) ||
         (a.appId < b.appId ? -1 : a.appId > b.appId ? 1 : 0),
-    );
+    )
+    .map((app) => ({
+      appId: app.appId,
+      appName: app.appName,
+      environmentId: app.environmentId,
+      lastLaunchedAt: app.lastLaunchedAt,
+      lastLaunchedBy: app.lastLaunchedBy,
+      launches: app.launches,
+      idleDays: idleDays(app.lastLaunchedAt, toMs),
+    }));
   return {
     staleDays,
     cutoff: new Date(cutoffMs).toISOString(),
+    source: "window",
     windowCoversCutoff: Date.parse(report.from) <= cutoffMs,
     apps,
   };

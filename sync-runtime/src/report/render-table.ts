@@ -1,7 +1,8 @@
 /**
  * `report --format table`: an aligned plain-text table for a terminal, in the report's order
  * (launches descending, the contract's sort), with a title line, readable UTC dates, "—" for
- * nulls and a totals line. Alignment counts terminal cells, so CJK, emoji and accented names line
+ * nulls and a totals line, then (when the report carries inactiveApps) the apps not launched for
+ * N days, by name. Alignment counts terminal cells, so CJK, emoji and accented names line
  * up; names are made terminal-safe because they come from tenant users.
  */
 import {
@@ -13,7 +14,7 @@ import {
   truncateToWidth,
   displayWidth,
 } from "./render-text";
-import { summarizeReport } from "./render-summary";
+import { appLabel, summarizeReport, type StaleApp } from "./render-summary";
 import type { AppUsage, UsageReport } from "./usage-report";
 
 /** Longer app names are cut with "…" so one long name does not push every row off the screen. */
@@ -59,6 +60,19 @@ const COLUMNS: readonly Column[] = [
 
 const GAP = "  ";
 
+/** The table lists this many inactive apps by name; the rest are counted (html/json list all). */
+export const TABLE_MAX_INACTIVE = 20;
+
+function inactiveLine(app: StaleApp): string {
+  const name = truncateToWidth(terminalSafe(appLabel(app)), TABLE_MAX_NAME_WIDTH);
+  if (app.lastLaunchedAt === null) return `${name}: never launched`;
+  const by = app.lastLaunchedBy === null ? "" : ` by ${terminalSafe(app.lastLaunchedBy)}`;
+  return (
+    `${name}: last launch ${formatUtcDateTime(app.lastLaunchedAt)}${by}, ` +
+    `${plural(app.idleDays ?? 0, "day")} ago`
+  );
+}
+
 function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
   return `${formatCount(count)} ${count === 1 ? singular : pluralForm}`;
 }
@@ -99,11 +113,22 @@ export function renderTable(
     plural(summary.totalLaunches, "launch", "launches"),
     `${formatCount(summary.deletedApps.length)} deleted`,
   ];
-  if (summary.stale.windowCoversCutoff) {
+  const { stale } = summary;
+  if (stale.windowCoversCutoff) {
     totals.push(
-      `${formatCount(summary.stale.apps.length)} not launched for ${formatCount(options.staleDays)}+ days`,
+      `${formatCount(stale.apps.length)} not launched for ${formatCount(stale.staleDays)}+ days`,
     );
   }
   lines.push(`Total: ${totals.join(", ")}`);
+  // The all-time list answers "which apps are stale" by name; the window fallback only counts.
+  if (stale.source === "all-time" && stale.apps.length > 0) {
+    lines.push(
+      "",
+      `Not launched for ${formatCount(stale.staleDays)} days (all time, longest idle first):`,
+    );
+    for (const app of stale.apps.slice(0, TABLE_MAX_INACTIVE)) lines.push(`  ${inactiveLine(app)}`);
+    const more = stale.apps.length - TABLE_MAX_INACTIVE;
+    if (more > 0) lines.push(`  … and ${formatCount(more)} more (see --format html or json)`);
+  }
   return `${lines.join("\n")}\n`;
 }

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { renderReport } from "../../../sync-runtime/src/report/render";
 import type { UsageReport } from "../../../sync-runtime/src/report/usage-report";
-import { HOSTILE_NAMES, generateReport } from "./report-fixture";
+import { HOSTILE_NAMES, generateReport, withInactiveApps } from "./report-fixture";
 
 function openingTags(html: string): string[] {
   return html.match(/<[a-zA-Z][^>]*>/g) ?? [];
@@ -57,5 +57,51 @@ describe("renderReport html (static checks; the browser test renders it)", () =>
     expect(empty).toContain("No Power Apps launches or deletions in this window.");
     expect(empty).not.toContain(`data-testid="chart-bar"`);
     expect(empty).not.toContain(`data-testid="app-row"`);
+  });
+});
+
+describe("renderReport html stale section with inactiveApps", () => {
+  const week = generateReport({ seed: 33, days: 7, idleApps: 0 });
+  const report = withInactiveApps(week, { staleDays: 3, count: 4, extraNames: HOSTILE_NAMES });
+  const html = renderReport(report, "html");
+  const section = html.slice(
+    html.indexOf(`data-testid="stale"`),
+    html.indexOf(`data-testid="deleted"`),
+  );
+
+  it("lists every inactive app (all time) with its idle days, not the window fallback", () => {
+    expect(section).toContain(`data-source="all-time"`);
+    expect(section).toContain("Not launched for 3 days");
+    expect(section).not.toContain("fewer than");
+    const rows = section.match(/data-testid="stale-app"/g) ?? [];
+    expect(rows).toHaveLength(report.inactiveApps.length);
+    const idle = [...section.matchAll(/data-testid="stale-idle-days">([^<]*)</g)].map((m) => m[1]);
+    expect(idle).toEqual(
+      report.inactiveApps.map((app) =>
+        app.lastLaunchedAt === null
+          ? "never launched"
+          : Math.floor(
+              (Date.parse(report.to) - Date.parse(app.lastLaunchedAt)) / 86_400_000,
+            ).toLocaleString("en-US"),
+      ),
+    );
+    expect(html).toMatch(
+      new RegExp(
+        `data-testid="figure-stale"><dt>Not launched for 3\\+ days</dt><dd>${report.inactiveApps.length}</dd>`,
+      ),
+    );
+  });
+
+  it("escapes hostile names in the stale section", () => {
+    expect(html.match(/<script/g)).toHaveLength(1);
+    expect(html).not.toMatch(/<img/i);
+    for (const tag of openingTags(section)) expect(tag).not.toMatch(/\son\w+\s*=/i);
+    expect(section).toContain("&lt;script&gt;window.__xss = &quot;script&quot;&lt;/script&gt;");
+  });
+
+  it("falls back to the window's apps when the report has no inactiveApps", () => {
+    const fallback = renderReport(week, "html", { staleDays: 30 });
+    expect(fallback).toContain(`data-source="window"`);
+    expect(fallback).toContain("This report covers 7 days, fewer than 30");
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { UsageError } from "../../../sync-runtime/src/errors";
 import { renderReport } from "../../../sync-runtime/src/report/render";
 import type { UsageReport } from "../../../sync-runtime/src/report/usage-report";
-import { generateReport } from "./report-fixture";
+import { generateReport, withInactiveApps } from "./report-fixture";
 
 const APP_KEYS = [
   "appId",
@@ -51,6 +51,59 @@ describe("renderReport json", () => {
     expect(Object.keys(parsed)).toEqual(["from", "to", "apps", "daily"]);
     expect(JSON.stringify(parsed)).not.toContain("internalRowKey");
     expect(parsed.daily).toEqual(report.daily);
+  });
+});
+
+describe("renderReport json with inactiveApps", () => {
+  const INACTIVE_KEYS = ["appId", "appName", "environmentId", "lastLaunchedAt", "lastLaunchedBy"];
+
+  it("puts staleDays and inactiveApps last, in the contract's key order, whatever the input's", () => {
+    const report = withInactiveApps(generateReport({ seed: 10 }), { staleDays: 14 });
+    const reversed = {
+      inactiveApps: report.inactiveApps.map(
+        (app) =>
+          ({
+            ...Object.fromEntries(Object.entries(app).reverse()),
+            rowKey: "not in the contract",
+          }) as unknown as typeof app,
+      ),
+      staleDays: report.staleDays,
+      daily: report.daily,
+      apps: report.apps,
+      to: report.to,
+      from: report.from,
+    };
+    const json = renderReport(reversed, "json");
+    const parsed = JSON.parse(json) as Required<UsageReport>;
+    expect(Object.keys(parsed)).toEqual([
+      "from",
+      "to",
+      "apps",
+      "daily",
+      "staleDays",
+      "inactiveApps",
+    ]);
+    expect(parsed.inactiveApps.length).toBeGreaterThan(0);
+    for (const app of parsed.inactiveApps) expect(Object.keys(app)).toEqual(INACTIVE_KEYS);
+    expect(parsed.staleDays).toBe(14);
+    expect(parsed.inactiveApps).toEqual(report.inactiveApps);
+    expect(json).not.toContain("rowKey");
+    expect(json).toBe(renderReport(report, "json"));
+  });
+
+  it("keeps an empty inactive list (none is an answer), and omits both fields when absent", () => {
+    const report = generateReport({ seed: 11, withDaily: false });
+    const none = JSON.parse(renderReport({ ...report, staleDays: 30, inactiveApps: [] }, "json"));
+    expect(Object.keys(none)).toEqual(["from", "to", "apps", "staleDays", "inactiveApps"]);
+    expect(none.inactiveApps).toEqual([]);
+    expect(Object.keys(JSON.parse(renderReport(report, "json")))).toEqual(["from", "to", "apps"]);
+  });
+
+  it("leaves the CSV as the window's apps table", () => {
+    const report = generateReport({ seed: 12 });
+    const csv = renderReport(withInactiveApps(report, { extraNames: ["Only idle"] }), "csv");
+    expect(csv).toBe(renderReport(report, "csv"));
+    expect(csv).not.toContain("Only idle");
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { renderReport } from "../../../sync-runtime/src/report/render";
 import type { AppUsage, UsageReport } from "../../../sync-runtime/src/report/usage-report";
-import { generateReport } from "./report-fixture";
+import { generateReport, withInactiveApps } from "./report-fixture";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -154,5 +154,59 @@ describe("renderReport table", () => {
     const empty = renderReport({ from: report.from, to: report.to, apps: [] }, "table");
     expect(empty).toContain("No Power Apps launches or deletions in this window.");
     expect(empty).toContain("Total: 0 apps, 0 launches, 0 deleted");
+  });
+});
+
+describe("renderReport table with inactiveApps", () => {
+  const week = generateReport({ seed: 23, days: 7, apps: 5 });
+
+  it("lists the all-time inactive apps by name after the totals, longest idle first", () => {
+    const report = withInactiveApps(week, { staleDays: 3, count: 4 });
+    const text = renderReport(report, "table");
+    const lines = text.trimEnd().split("\n");
+    const heading = lines.indexOf("Not launched for 3 days (all time, longest idle first):");
+    expect(heading).toBeGreaterThan(0);
+    // The totals count them although the window (7 days) only holds active apps.
+    expect(lines[heading - 2]).toMatch(
+      new RegExp(`^Total: .*, ${report.inactiveApps.length} not launched for 3\\+ days$`),
+    );
+    const listed = lines.slice(heading + 1);
+    expect(listed).toHaveLength(report.inactiveApps.length);
+    report.inactiveApps.forEach((app, i) => {
+      const line = listed[i];
+      expect(line.startsWith(`  ${app.appName ?? app.appId}: `), line).toBe(true);
+      if (app.lastLaunchedAt === null) {
+        expect(line).toMatch(/: never launched$/);
+      } else {
+        const idle = Math.floor((Date.parse(report.to) - Date.parse(app.lastLaunchedAt)) / DAY_MS);
+        expect(line).toContain(
+          `last launch ${app.lastLaunchedAt.slice(0, 16).replace("T", " ")} UTC`,
+        );
+        expect(line).toContain(` by ${app.lastLaunchedBy}, `);
+        expect(line).toMatch(new RegExp(`, ${idle} days? ago$`));
+      }
+    });
+  });
+
+  it("counts them but lists at most 20, saying how many more there are", () => {
+    const report = withInactiveApps(week, { count: 23 });
+    const lines = renderReport(report, "table").trimEnd().split("\n");
+    const heading = lines.findIndex((l) => l.startsWith("Not launched for 30 days"));
+    expect(lines.slice(heading + 1, -1)).toHaveLength(20);
+    expect(lines.at(-1)).toBe("  … and 3 more (see --format html or json)");
+  });
+
+  it("says nothing more than a zero count when no app is inactive", () => {
+    const text = renderReport({ ...week, staleDays: 30, inactiveApps: [] }, "table");
+    expect(text.trimEnd().split("\n").at(-1)).toMatch(/, 0 not launched for 30\+ days$/);
+    expect(text).not.toContain("longest idle first");
+  });
+
+  it("keeps terminal escapes in inactive app names out of the terminal", () => {
+    const report = withInactiveApps(week, { count: 3, extraNames: ["\u001b[31mred\r\nnext"] });
+    const text = renderReport(report, "table");
+    expect(text).not.toContain("\u001b");
+    expect(text).not.toContain("\r");
+    expect(text).toContain("\uFFFD[31mred");
   });
 });

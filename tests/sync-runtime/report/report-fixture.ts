@@ -7,6 +7,7 @@
 import type {
   AppUsage,
   DailyLaunches,
+  InactiveApp,
   UsageReport,
 } from "../../../sync-runtime/src/report/usage-report";
 
@@ -172,3 +173,36 @@ export const HOSTILE_NAMES = [
   `@SUM(1+1)`,
   `Line one\nline "two", with comma`,
 ];
+
+/**
+ * A report with all-time inactiveApps (as `report --stale-days` adds them): `count` apps idle
+ * between staleDays and a year before `to`, one never launched, plus `extraNames` (hostile, …),
+ * sorted as the contract says (never launched first, then longest idle, then appId).
+ */
+export function withInactiveApps(
+  report: UsageReport,
+  options: { seed?: number; count?: number; staleDays?: number; extraNames?: string[] } = {},
+): UsageReport & { staleDays: number; inactiveApps: InactiveApp[] } {
+  const random = seededRandom(options.seed ?? 5);
+  const staleDays = options.staleDays ?? 30;
+  const toMs = Date.parse(report.to);
+  const names = [
+    ...Array.from({ length: options.count ?? 6 }, (_, i) => `Idle ${WORDS[i % WORDS.length]} ${i}`),
+    ...(options.extraNames ?? []),
+  ];
+  const apps: InactiveApp[] = names.map((name, i) => {
+    const idleMs = (staleDays + random() * 300) * DAY_MS;
+    const at = new Date(Math.floor((toMs - idleMs) / 1000) * 1000).toISOString();
+    return {
+      appId: `00000000-0000-4000-8000-${String(900000 + i).padStart(12, "0")}`,
+      appName: i === 1 ? null : name,
+      environmentId: `env-${i % 3}`,
+      lastLaunchedAt: i === 2 ? null : at,
+      lastLaunchedBy: i === 2 ? null : `user${i}@contoso.example`,
+    };
+  });
+  const key = (a: InactiveApp) =>
+    a.lastLaunchedAt === null ? -Infinity : Date.parse(a.lastLaunchedAt);
+  apps.sort((a, b) => key(a) - key(b) || (a.appId < b.appId ? -1 : 1));
+  return { ...report, staleDays, inactiveApps: apps };
+}
