@@ -21,6 +21,7 @@ Tenant
   --apps <n>               apps (default 25)          --environments <n>  (default 3)
   --users <n>              users (default 60)         --deletes <n>       deleted apps (default 3)
   --launches-per-day <n>   mean weekday launches (default 300)
+  --abandoned <n>          apps nobody launches any more, not deleted (default 2)
   --legacy-share <p>       share of RecordType 45 records (default 0.25)
 Content
   --page-size <n>          items per listing page (default 200)
@@ -69,6 +70,7 @@ const stringOptions = [
   "environments",
   "users",
   "deletes",
+  "abandoned",
   "launches-per-day",
   "legacy-share",
   "page-size",
@@ -131,6 +133,7 @@ async function main(): Promise<void> {
       environments: num("environments", s("environments")),
       users: num("users", s("users")),
       deletes: num("deletes", s("deletes")),
+      abandonedApps: num("abandoned", s("abandoned")),
       launchesPerDay: num("launches-per-day", s("launches-per-day")),
       legacySchemaShare: num("legacy-share", s("legacy-share")),
     },

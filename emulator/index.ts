@@ -16,7 +16,10 @@ import { generateTenant } from "./tenant/generator";
 import {
   completeAt,
   groundTruth,
+  inactiveApps,
   unparsedCount,
+  type InactiveApp,
+  type InactiveAppsQuery,
   type TruthOptions,
   type TruthWindow,
   type UsageReport,
@@ -26,7 +29,14 @@ import { TokenSigner } from "./tokens";
 
 export type { EmulatorOptions, TenantOptions, ContentOptions, FaultOptions } from "./options";
 export type { EmulatorClock } from "./clock";
-export type { AppUsage, UsageReport, TruthWindow, TruthOptions } from "./tenant/ground-truth";
+export type {
+  AppUsage,
+  InactiveApp,
+  InactiveAppsQuery,
+  UsageReport,
+  TruthWindow,
+  TruthOptions,
+} from "./tenant/ground-truth";
 export { CONTENT_TYPES, NOISE_CONTENT_TYPES, POWER_APPS_CONTENT_TYPE } from "./options";
 export { startAzurite } from "./azurite";
 
@@ -70,6 +80,11 @@ export interface RunningEmulator {
    * up to a clock past this time can match groundTruth(window) exactly.
    */
   windowCompleteAt(window: TruthWindow): Date | null;
+  /**
+   * The inactiveApps a client reports when it has synced every record created from `seenFrom`
+   * (the usage report's all-time "not launched for staleDays days" list).
+   */
+  inactiveApps(query: InactiveAppsQuery): InactiveApp[];
   /** Launch records in the window with neither app id form. */
   unparsedRecords(window: TruthWindow, options?: { asOf?: Date }): number;
   stats(): EmulatorStats;
@@ -153,6 +168,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     groundTruth: (window, truthOptions) => groundTruth(tenant.events, window, truthOptions),
     windowCompleteAt: (window) => completeAt(tenant.events, window),
     unparsedRecords: (window, o) => unparsedCount(tenant.events, window, o?.asOf),
+    inactiveApps: (query) => inactiveApps(tenant.events, query),
     stats: () => ({
       requests: parts.counters.requests,
       requestsByPublisher: { ...parts.counters.requestsByPublisher },

@@ -24,6 +24,14 @@ export interface TenantOptions {
   launchesPerDay?: number;
   /** Apps deleted at some point of the timeline (they stop being launched). Default 3. */
   deletes?: number;
+  /**
+   * Apps abandoned, not deleted: nobody launches them after a seed-chosen time 4 to 6 days before
+   * the clock's start (inside the API's 7 days, so a client syncing from the start sees them
+   * launched, then idle), or 40-70% back into a history shorter than a week. Chosen among the
+   * more popular half of the apps that are not deleted, never the most popular one, so they have
+   * launches before; fewer when the tenant has too few such apps. Default 2.
+   */
+  abandonedApps?: number;
   /** Share of Power Apps records in the older RecordType 45 form (AppName/EnvironmentName). Default 0.25. */
   legacySchemaShare?: number;
   /** Share of launch records that carry neither app id form (unparsed). Default 0.01. */
@@ -153,6 +161,7 @@ export const DEFAULT_TENANT: Required<TenantOptions> = {
   users: 60,
   launchesPerDay: 300,
   deletes: 3,
+  abandonedApps: 2,
   legacySchemaShare: 0.25,
   unparsedShare: 0.01,
   noisePerBlob: [0, 20],
@@ -256,6 +265,7 @@ function validate(o: ResolvedOptions): void {
   num("tenant.launchesPerDay", o.tenant.launchesPerDay, 0);
   int("tenant.deletes", o.tenant.deletes, 0);
   if (o.tenant.deletes > o.tenant.apps) problems.push("tenant.deletes must not exceed tenant.apps");
+  int("tenant.abandonedApps", o.tenant.abandonedApps, 0);
   share("tenant.legacySchemaShare", o.tenant.legacySchemaShare);
   share("tenant.unparsedShare", o.tenant.unparsedShare);
   range("tenant.noisePerBlob", o.tenant.noisePerBlob, 0);

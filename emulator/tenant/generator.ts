@@ -22,6 +22,8 @@ export interface App {
   environmentId: string;
   /** When the app was deleted, if it is within the timeline. */
   deletedAtMs: number | null;
+  /** When the app was abandoned (no launch from then on, not deleted), if it was. */
+  abandonedAtMs: number | null;
 }
 
 export interface User {
@@ -171,6 +173,7 @@ export function generateTenant(input: GenerateInput): Tenant {
     timelineStartMs,
     timelineEndMs,
   );
+  abandonApps(new Random(seed, "abandoned"), apps, t.abandonedApps, timelineStartMs, anchorMs);
   const events = makeEvents(
     new Random(seed, "events"),
     input,
@@ -253,6 +256,7 @@ function makeApps(
       name: `${rng.pick(APP_WORDS)} ${rng.pick(APP_SUFFIX)}${i >= APP_WORDS.length ? ` ${i}` : ""}`,
       environmentId: environments[i % environments.length],
       deletedAtMs: null,
+      abandonedAtMs: null,
     });
   }
   // Deleted apps are spread over the middle of the timeline so windows see before and after.
@@ -263,6 +267,34 @@ function makeApps(
     apps[idx].deletedAtMs = at;
   }
   return apps;
+}
+
+/**
+ * Marks up to `count` apps abandoned (see TenantOptions.abandonedApps). Its own random stream, so
+ * the other apps, users and deletions are the same as without abandoned apps.
+ */
+function abandonApps(
+  rng: Random,
+  apps: App[],
+  count: number,
+  startMs: number,
+  anchorMs: number,
+): void {
+  // The more popular half (apps are in popularity order), without the top app or deleted ones.
+  const candidates: number[] = [];
+  for (let i = 1; i < Math.ceil(apps.length / 2); i++) {
+    if (apps[i].deletedAtMs === null) candidates.push(i);
+  }
+  const historyMs = anchorMs - startMs;
+  const [lo, hi] =
+    historyMs >= 7 * DAY
+      ? [anchorMs - 6 * DAY, anchorMs - 4 * DAY]
+      : [anchorMs - 0.7 * historyMs, anchorMs - 0.4 * historyMs];
+  // Bounded by the candidates: each round removes one.
+  for (let n = 0; n < count && candidates.length > 0; n++) {
+    const [idx] = candidates.splice(rng.int(0, candidates.length - 1), 1);
+    apps[idx].abandonedAtMs = Math.floor(rng.between(lo, hi) / 1000) * 1000;
+  }
 }
 
 function makeEvents(
@@ -303,7 +335,10 @@ function makeEvents(
       const timeMs = dayStart + Math.floor(hour * 3600) * 1000;
       if (timeMs < startMs || timeMs >= endMs) continue;
       const alive = apps.map((a, k) =>
-        a.deletedAtMs === null || a.deletedAtMs > timeMs ? weights[k] : 0,
+        (a.deletedAtMs === null || a.deletedAtMs > timeMs) &&
+        (a.abandonedAtMs === null || a.abandonedAtMs > timeMs)
+          ? weights[k]
+          : 0,
       );
       const k = weightedIndex(rng, alive);
       if (k < 0) continue;

@@ -161,3 +161,59 @@ export function completeAt(events: readonly TenantEvent[], window: TruthWindow):
   for (const e of eventsInWindow(events, window)) latest = Math.max(latest, e.firstListedAtMs);
   return latest === -Infinity ? null : new Date(latest);
 }
+
+/** An app nobody launched for staleDays days (the usage report's inactiveApps, re-declared). */
+export interface InactiveApp {
+  appId: string;
+  appName: string | null;
+  environmentId: string | null;
+  lastLaunchedAt: string | null;
+  lastLaunchedBy: string | null;
+}
+
+export interface InactiveAppsQuery {
+  /** When the client started syncing: it has seen the records created from then on. */
+  seenFrom: Date;
+  /** The report's end: the reference time for "not launched for staleDays days". */
+  to: Date;
+  staleDays: number;
+  /** Count only records a client could have listed by this time. Default: every record. */
+  asOf?: Date;
+}
+
+/**
+ * What a client that has synced every record created in [seenFrom, to) lists as inactiveApps: the
+ * apps it has seen there, not deleted there, whose latest launch there is at or before
+ * `to − staleDays` days (or that had no launch there); never launched first, then longest idle,
+ * then appId. A real client also sees records created shortly before seenFrom that arrive in later
+ * blobs; callers pick staleDays and seenFrom so no app is idle that long (abandoned apps stop
+ * inside the week, see TenantOptions.abandonedApps).
+ */
+export function inactiveApps(
+  events: readonly TenantEvent[],
+  query: InactiveAppsQuery,
+): InactiveApp[] {
+  const { seenFrom, to, staleDays } = query;
+  if (!(seenFrom instanceof Date) || !(to instanceof Date) || !(seenFrom <= to))
+    throw new Error("inactiveApps needs { seenFrom: Date, to: Date } with seenFrom <= to");
+  if (!(Number.isFinite(staleDays) && staleDays > 0))
+    throw new Error(`inactiveApps needs staleDays > 0, got ${String(staleDays)}`);
+  // groundTruth over the seen period holds exactly the per-app facts needed: it lists every app
+  // with a record there, its latest launch, name, environment and deleted flag.
+  const seen = groundTruth(events, { from: seenFrom, to }, { asOf: query.asOf });
+  const cutoffMs = to.getTime() - staleDays * 86_400_000;
+  const idle = seen.apps.filter(
+    (a) => !a.deleted && (a.lastLaunchedAt === null || Date.parse(a.lastLaunchedAt) <= cutoffMs),
+  );
+  const lastMs = (a: AppUsage) => (a.lastLaunchedAt === null ? -1 : Date.parse(a.lastLaunchedAt));
+  idle.sort(
+    (a, b) => lastMs(a) - lastMs(b) || (a.appId < b.appId ? -1 : a.appId > b.appId ? 1 : 0),
+  );
+  return idle.map((a) => ({
+    appId: a.appId,
+    appName: a.appName,
+    environmentId: a.environmentId,
+    lastLaunchedAt: a.lastLaunchedAt,
+    lastLaunchedBy: a.lastLaunchedBy,
+  }));
+}

@@ -25,7 +25,7 @@ describe("options", () => {
   it("rejects bad options, naming every problem", async () => {
     const error = await startEmulator({
       quotaPerMinute: 0,
-      tenant: { apps: 2, deletes: 3 },
+      tenant: { apps: 2, deletes: 3, abandonedApps: 1.5 },
       faults: { resetRate: 2 },
       tenantId: "tenant",
     }).catch((e: Error) => e);
@@ -33,6 +33,7 @@ describe("options", () => {
     for (const problem of [
       "quotaPerMinute must be an integer >= 1, got 0",
       "tenant.deletes must not exceed tenant.apps",
+      "tenant.abandonedApps must be an integer >= 0, got 1.5",
       "faults.resetRate must be between 0 and 1, got 2",
       "tenantId must be a GUID, got tenant",
     ])

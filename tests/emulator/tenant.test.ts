@@ -5,7 +5,7 @@ import {
   type GenerateInput,
   type TenantEvent,
 } from "../../emulator/tenant/generator";
-import { groundTruth } from "../../emulator/tenant/ground-truth";
+import { groundTruth, inactiveApps } from "../../emulator/tenant/ground-truth";
 import { noiseRecord, powerAppsRecord } from "../../emulator/tenant/records";
 
 const ANCHOR = Date.parse("2026-05-20T12:00:00Z");
@@ -106,6 +106,50 @@ describe("generateTenant", () => {
       expect(blobs.length).toBeGreaterThan(0);
       expect(blobs.every((b) => b.events.length === 0 && b.noiseCount > 0)).toBe(true);
     }
+  });
+});
+
+describe("abandoned apps", () => {
+  const DAY = 86_400_000;
+
+  it("stop being launched 4-6 days before the start, are not deleted, and had launches before", () => {
+    const t = generateTenant(input({}, { days: 21, apps: 12, abandonedApps: 3 }));
+    const abandoned = t.apps.filter((a) => a.abandonedAtMs !== null);
+    expect(abandoned).toHaveLength(3);
+    for (const app of abandoned) {
+      const at = app.abandonedAtMs!;
+      expect(app.deletedAtMs).toBeNull();
+      expect(at).toBeGreaterThanOrEqual(ANCHOR - 6 * DAY);
+      expect(at).toBeLessThanOrEqual(ANCHOR - 4 * DAY);
+      const launches = t.events.filter((e) => e.appId === app.id);
+      expect(launches.filter((e) => e.timeMs >= at)).toEqual([]);
+      // Popular enough to have been launched in the days before (what a client sees, then idle).
+      expect(launches.filter((e) => e.timeMs >= ANCHOR - 7 * DAY).length).toBeGreaterThan(0);
+    }
+    // The most popular app is never abandoned.
+    expect(t.apps[0].abandonedAtMs).toBeNull();
+  });
+
+  it("are chosen by seed from their own stream: apps, users and deletions stay the same", () => {
+    const without = generateTenant(input({}, { abandonedApps: 0 }));
+    const withTwo = generateTenant(input({}, { abandonedApps: 2 }));
+    const again = generateTenant(input({}, { abandonedApps: 2 }));
+    expect(without.apps.every((a) => a.abandonedAtMs === null)).toBe(true);
+    expect(withTwo.apps.filter((a) => a.abandonedAtMs !== null)).toHaveLength(2);
+    expect(again.apps).toEqual(withTwo.apps);
+    const strip = (apps: typeof without.apps) => apps.map(({ abandonedAtMs: _a, ...app }) => app);
+    expect(strip(withTwo.apps)).toEqual(strip(without.apps));
+    expect(withTwo.users).toEqual(without.users);
+  });
+
+  it("fall inside a history shorter than a week, and are fewer when the tenant has few apps", () => {
+    const short = generateTenant(input({}, { days: 2, apps: 4, deletes: 0, abandonedApps: 5 }));
+    const abandoned = short.apps.filter((a) => a.abandonedAtMs !== null);
+    // Candidates: the more popular half without the top app.
+    expect(abandoned).toHaveLength(1);
+    const at = abandoned[0].abandonedAtMs!;
+    expect(at).toBeGreaterThanOrEqual(ANCHOR - 0.7 * 2 * DAY);
+    expect(at).toBeLessThanOrEqual(ANCHOR - 0.4 * 2 * DAY);
   });
 });
 
@@ -274,5 +318,71 @@ describe("groundTruth semantics", () => {
       groundTruth(events, window, { asOf: new Date("2026-05-19T12:00:00Z") }).apps[0].launches,
     ).toBe(1);
     expect(groundTruth(events, window).apps[0].launches).toBe(2);
+  });
+});
+
+describe("inactiveApps semantics (the report's all-time list)", () => {
+  const DAY = 86_400_000;
+  const to = new Date("2026-05-20T00:00:00Z");
+  const seenFrom = new Date("2026-05-10T00:00:00Z");
+  let n = 0;
+  const ev = (appId: string | null, daysBefore: number, over: Partial<TenantEvent> = {}) =>
+    ({
+      id: `00000000-0000-4000-8000-${String(++n).padStart(12, "0")}`,
+      timeMs: to.getTime() - daysBefore * DAY,
+      operation: "LaunchPowerApp",
+      organizationId: "org",
+      userObjectId: "u",
+      upn: "Ann@contoso.com",
+      appId,
+      appName: `Name ${appId}`,
+      environmentId: "env-1",
+      legacy: false,
+      availableAtMs: to.getTime() - daysBefore * DAY + 3_600_000,
+      firstListedAtMs: to.getTime() - daysBefore * DAY + 4_000_000,
+      ...over,
+    }) as TenantEvent;
+
+  it("lists apps seen, not deleted, last launched at or before to - staleDays, longest idle first", () => {
+    const events = [
+      ev("active", 8),
+      ev("active", 1),
+      ev("idle5", 6),
+      ev("idle5", 5, { upn: "LAST@contoso.com" }),
+      ev("idle8", 8, { legacy: true }),
+      ev("edge", 3),
+      ev("deleted", 9),
+      ev("deleted", 4, { operation: "DeletePowerApp" }),
+      ev("before-seen", 12),
+      ev("after-to", 6),
+      ev("after-to", -0.5),
+      ev(null, 9),
+    ];
+    const list = inactiveApps(events, { seenFrom, to, staleDays: 3 });
+    // Records at or after `to` are not seen (the client synced [seenFrom, to)), nor before seenFrom.
+    expect(list.map((a) => a.appId)).toEqual(["idle8", "after-to", "idle5", "edge"]);
+    expect(list[2]).toEqual({
+      appId: "idle5",
+      appName: "Name idle5",
+      environmentId: "env-1",
+      lastLaunchedAt: new Date(to.getTime() - 5 * DAY).toISOString(),
+      lastLaunchedBy: "LAST@contoso.com",
+    });
+    // Legacy records carry no name.
+    expect(list[0].appName).toBeNull();
+    expect(inactiveApps(events, { seenFrom, to, staleDays: 6 }).map((a) => a.appId)).toEqual([
+      "idle8",
+      "after-to",
+    ]);
+  });
+
+  it("respects asOf and rejects bad queries", () => {
+    const events = [ev("a", 5, { firstListedAtMs: to.getTime() + DAY })];
+    expect(inactiveApps(events, { seenFrom, to, staleDays: 3 })).toHaveLength(1);
+    expect(inactiveApps(events, { seenFrom, to, staleDays: 3, asOf: to })).toEqual([]);
+    expect(() => inactiveApps(events, { seenFrom: to, to: seenFrom, staleDays: 3 })).toThrow(
+      /seenFrom <= to/,
+    );
+    expect(() => inactiveApps(events, { seenFrom, to, staleDays: 0 })).toThrow(/staleDays/);
   });
 });

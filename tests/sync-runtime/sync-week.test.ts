@@ -100,5 +100,18 @@ describe("a simulated week synced in passes", () => {
       expect(state.lastLaunchedBy ?? null, app.appId).toBe(app.lastLaunchedBy);
       expect(state.deletedAt !== undefined, app.appId).toBe(app.deleted);
     }
+
+    // The all-time inactive apps: the tenant's abandoned apps (idle since early in the week, not
+    // deleted), exactly as the emulator expects for a client that synced from the first pass.
+    const staleReport = await runtime.report({ from: window.from, to: asOf }, { staleDays: 3 });
+    const expectedInactive = t.emulator.inactiveApps({
+      seenFrom: window.from,
+      to: asOf,
+      staleDays: 3,
+      asOf,
+    });
+    expect(expectedInactive.length).toBeGreaterThan(0);
+    expect(staleReport.staleDays).toBe(3);
+    expect(staleReport.inactiveApps).toEqual(expectedInactive);
   });
 });
