@@ -2,7 +2,7 @@
  * The demo's honest comparison with the ground truth: which window to compare, and where a
  * report and the ground truth differ. Pure, so the rules are easy to read and to test.
  */
-import type { TruthWindow, UsageReport } from "../tenant/ground-truth";
+import type { InactiveApp, TruthWindow, UsageReport } from "../tenant/ground-truth";
 
 const MINUTE = 60_000;
 
@@ -78,6 +78,42 @@ export function reportDifferences(report: UsageReport, truth: UsageReport): stri
     }
     for (const [date, launches] of days)
       diffs.push(`launches on ${date}: report ${launches}, truth 0`);
+  }
+  return diffs;
+}
+
+/**
+ * Every difference between the report's inactiveApps and the emulator's expectation, app by app
+ * and field by field, then their order ([] when they agree). A report without the list differs.
+ */
+export function inactiveDifferences(
+  reported: readonly InactiveApp[] | undefined,
+  expected: readonly InactiveApp[],
+): string[] {
+  if (reported === undefined) return ["inactiveApps: missing from the report"];
+  const diffs: string[] = [];
+  const got = new Map(reported.map((a) => [a.appId, a]));
+  const want = new Map(expected.map((a) => [a.appId, a]));
+  for (const [appId, app] of want) {
+    const other = got.get(appId);
+    if (!other) {
+      diffs.push(`inactive app ${appId} (${app.appName ?? "no name"}): missing from the report`);
+      continue;
+    }
+    for (const field of Object.keys(app) as (keyof InactiveApp)[]) {
+      if (other[field] !== app[field]) {
+        diffs.push(
+          `inactive app ${appId} ${field}: report ${JSON.stringify(other[field])}, expected ${JSON.stringify(app[field])}`,
+        );
+      }
+    }
+  }
+  for (const appId of got.keys()) {
+    if (!want.has(appId)) diffs.push(`inactive app ${appId}: in the report but not expected`);
+  }
+  const order = (list: readonly InactiveApp[]) => list.map((a) => a.appId).join(",");
+  if (diffs.length === 0 && order(reported) !== order(expected)) {
+    diffs.push("inactive apps are in a different order (longest idle first, then appId)");
   }
   return diffs;
 }

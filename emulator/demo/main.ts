@@ -16,9 +16,12 @@ ground truth, writes the dashboard (HTML), CSV and JSON, and stops everything ag
   --apps <n>        apps in the tenant (default 40)
   --users <n>       users (default 400)
   --launches-per-day <n>   mean weekday launches (default 1500)
+  --stale-days <n>  list apps not launched for n days, 1 to 6 (default 3; the runtime has
+                    only seen the 7 days the API serves)
   --help            this text
 
-Exit codes: 0 the report equals the ground truth, 1 it does not or something failed,
+Exit codes: 0 the report (and its apps not launched for n days) equals the ground truth, 1 it
+does not or something failed,
 2 bad option, 130 interrupted (Ctrl-C).
 `;
 
@@ -41,6 +44,7 @@ try {
       apps: { type: "string" },
       users: { type: "string" },
       "launches-per-day": { type: "string" },
+      "stale-days": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   }));
@@ -51,6 +55,13 @@ try {
 if (values.help) {
   process.stdout.write(HELP);
   process.exit(0);
+}
+const staleDays = positive("stale-days", values["stale-days"]);
+if (staleDays !== undefined && staleDays > 6) {
+  process.stderr.write(
+    `--stale-days must be at most 6: the runtime has only seen the last 7 days, got "${staleDays}".\n`,
+  );
+  process.exit(2);
 }
 
 const controller = new AbortController();
@@ -67,6 +78,7 @@ try {
   const result = await runDemo({
     outDir: values.out,
     seed: values.seed,
+    staleDays,
     tenant: {
       ...(values.apps ? { apps: positive("apps", values.apps) } : {}),
       ...(values.users ? { users: positive("users", values.users) } : {}),

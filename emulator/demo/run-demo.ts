@@ -11,8 +11,8 @@ import { pathToFileURL } from "node:url";
 import { startAzurite, type RunningAzurite } from "../azurite";
 import { startEmulator, type RunningEmulator } from "../index";
 import type { ContentOptions, TenantOptions } from "../options";
-import type { UsageReport } from "../tenant/ground-truth";
-import { completeWindow, reportDifferences } from "./comparison";
+import type { InactiveApp, UsageReport } from "../tenant/ground-truth";
+import { completeWindow, inactiveDifferences, reportDifferences } from "./comparison";
 import { REPO_ROOT, RuntimeCli } from "./runtime-cli";
 
 /** A tenant worth looking at that still backfills in well under a minute on 2 cores. */
@@ -27,7 +27,15 @@ export const DEMO_TENANT: TenantOptions = {
   launchesPerDay: 1500,
   // Spread over the timeline; with the default seed four of them fall in the last 7 days.
   deletes: 6,
+  // Nobody launches them any more (from 4-6 days before the demo starts): the stale apps.
+  abandonedApps: 3,
 };
+
+/**
+ * "Not launched for N days" in the demo. The runtime has only seen the 7 days it backfilled (all
+ * the API serves), so N must be well below 7 for the list to hold anything: the abandoned apps.
+ */
+export const DEMO_STALE_DAYS = 3;
 
 /*
  * Realism stays at the emulator's defaults (both schemas, late records, late listings,
@@ -50,6 +58,8 @@ export interface DemoOptions {
   content?: ContentOptions;
   /** Extra environment of the runtime's commands (e.g. AUDIT_BLOB_CONCURRENCY). */
   runtimeEnv?: Record<string, string>;
+  /** "Not launched for N days" of the reports (whole days, 1-6). Default DEMO_STALE_DAYS. */
+  staleDays?: number;
   /** Where the report files go. Default <repository>/out. */
   outDir?: string;
   /** Print nothing; the runtime's stderr is captured instead of shown. Default false. */
@@ -75,8 +85,13 @@ export interface DemoResult {
   report: UsageReport;
   /** The emulator's ground truth of the same window, with launches per day. */
   groundTruth: UsageReport;
-  /** Field-by-field differences between the two; empty when they agree. */
+  /**
+   * Field-by-field differences between the two, then between the report's inactiveApps and the
+   * emulator's expectation; empty when they all agree.
+   */
   differences: string[];
+  /** The report's all-time inactive apps and what the emulator expects for them. */
+  inactive: { staleDays: number; reported: InactiveApp[]; expected: InactiveApp[] };
   files: DemoFiles;
   /** The table the runtime printed. */
   table: string;
@@ -134,6 +149,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     stepStart = now;
   };
   const tenant = { ...DEMO_TENANT, ...options.tenant };
+  const staleDays = options.staleDays ?? DEMO_STALE_DAYS;
+  if (!Number.isInteger(staleDays) || staleDays < 1 || staleDays > 6) {
+    // The runtime only knows the 7 backfilled days: a longer idle time could list nothing.
+    throw new Error(`staleDays must be a whole number of days from 1 to 6, got ${staleDays}`);
+  }
   const outDir = resolve(options.outDir ?? join(REPO_ROOT, "out"));
 
   let emulator: RunningEmulator | undefined;
@@ -174,7 +194,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const storage = azurite!;
     say(
       `Synthetic tenant: ${tenant.apps} apps in ${tenant.environments} environments, ` +
-        `${tenant.users} users, ${tenant.days} days of history, ${tenant.deletes} apps deleted;`,
+        `${tenant.users} users, ${tenant.days} days of history, ${tenant.deletes} apps deleted, ` +
+        `${tenant.abandonedApps ?? 2} abandoned;`,
     );
     say("both record schemas, late and duplicated records, unparsable records and noise.");
     say(`  emulator ${emu.url}   Azurite ${storage.blobEndpoint} (temp dir)`);
@@ -220,7 +241,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     // Every window the backfill listed ended at its `to`, and it listed them no earlier.
     const listedBefore = new Date(Math.min(...backfill.map((b) => Date.parse(b.to))));
     const window = completeWindow(backfillFrom, listedBefore, (w) => emu.windowCompleteAt(w));
-    const range = ["--from", window.from.toISOString(), "--to", window.to.toISOString()];
+    const range = [
+      "--from",
+      window.from.toISOString(),
+      "--to",
+      window.to.toISOString(),
+      "--stale-days",
+      String(staleDays),
+    ];
     await mkdir(outDir, { recursive: true });
     const files: DemoFiles = {
       html: join(outDir, "usage-report.html"),
@@ -241,7 +269,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
     const report = JSON.parse(await readFile(files.json, "utf8")) as UsageReport;
     const groundTruth = emu.groundTruth(window, { daily: true });
-    const differences = reportDifferences(report, groundTruth);
+    // The runtime has seen every record created since the backfill's start (and a few just before).
+    const expectedInactive = emu.inactiveApps({ seenFrom: backfillFrom, to: window.to, staleDays });
+    const differences = [
+      ...reportDifferences(report, groundTruth),
+      ...inactiveDifferences(report.inactiveApps, expectedInactive),
+    ];
     const launches = groundTruth.apps.reduce((sum, a) => sum + a.launches, 0);
     say();
     say(
@@ -255,6 +288,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
           `${count.format(launches)} launches, and per app`,
       );
       say("  unique users, last launch, deleted flag, name and environment; launches per day.");
+      say(
+        `OK: the ${plural(expectedInactive.length, "app")} not launched for ${staleDays} days ` +
+          `(over everything synced) equal the emulator's expectation:`,
+      );
+      for (const app of expectedInactive) {
+        say(`  ${app.appName ?? app.appId}, last launched ${app.lastLaunchedAt ?? "never"}`);
+      }
     } else {
       say(`MISMATCH: ${differences.length} differences from the emulator's ground truth:`);
       for (const d of differences.slice(0, 20)) say(`  ${d}`);
@@ -280,6 +320,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       report,
       groundTruth,
       differences,
+      inactive: { staleDays, reported: report.inactiveApps ?? [], expected: expectedInactive },
       files,
       table,
       endpoints: { emulator: emu.url, blob: storage.blobEndpoint, table: storage.tableEndpoint },

@@ -26,6 +26,9 @@ export interface UsageReport {
   to: string;
   apps: AppUsage[];
   daily?: DailyLaunches[];
+  /** A client's report may add the all-time inactive apps; groundTruth never does (see inactiveApps). */
+  staleDays?: number;
+  inactiveApps?: InactiveApp[];
 }
 
 export interface TruthWindow {

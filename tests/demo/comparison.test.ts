@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { completeWindow, reportDifferences } from "../../emulator/demo/comparison";
-import type { TruthWindow, UsageReport } from "../../emulator/tenant/ground-truth";
+import {
+  completeWindow,
+  inactiveDifferences,
+  reportDifferences,
+} from "../../emulator/demo/comparison";
+import type { InactiveApp, TruthWindow, UsageReport } from "../../emulator/tenant/ground-truth";
 
 const MINUTE = 60_000;
 const T0 = Date.parse("2026-05-12T00:00:00Z");
@@ -97,5 +101,36 @@ describe("reportDifferences", () => {
     expect(reportDifferences({ ...truth, to: "2026-05-14T00:00:00.000Z" }, truth)[0]).toMatch(
       /^window:/,
     );
+  });
+});
+
+describe("inactiveDifferences", () => {
+  const a: InactiveApp = {
+    appId: "app-a",
+    appName: "A",
+    environmentId: "env",
+    lastLaunchedAt: "2026-05-10T10:00:00.000Z",
+    lastLaunchedBy: "ann@contoso.com",
+  };
+  const b: InactiveApp = { ...a, appId: "app-b", appName: "B", lastLaunchedAt: null };
+
+  it("is empty when the lists agree, field by field and in order", () => {
+    expect(inactiveDifferences([b, a], [b, a])).toEqual([]);
+  });
+
+  it("names missing, extra and differing apps, a wrong order, and a missing list", () => {
+    expect(inactiveDifferences([a], [a, b])).toEqual([
+      "inactive app app-b (B): missing from the report",
+    ]);
+    expect(inactiveDifferences([a, b], [a])).toEqual([
+      "inactive app app-b: in the report but not expected",
+    ]);
+    expect(inactiveDifferences([{ ...a, lastLaunchedBy: "bob@contoso.com" }], [a])).toEqual([
+      'inactive app app-a lastLaunchedBy: report "bob@contoso.com", expected "ann@contoso.com"',
+    ]);
+    expect(inactiveDifferences([a, b], [b, a])).toEqual([
+      "inactive apps are in a different order (longest idle first, then appId)",
+    ]);
+    expect(inactiveDifferences(undefined, [])).toEqual(["inactiveApps: missing from the report"]);
   });
 });

@@ -90,6 +90,10 @@ describe("npm run demo, command line", () => {
     const bad = demo(["--apps", "many"]);
     expect((await bad.done).code).toBe(2);
     expect(bad.out.stderr).toContain('--apps must be a whole number of at least 1, got "many"');
+    expect(help.out.stdout).toContain("--stale-days <n>");
+    const stale = demo(["--stale-days", "7"]);
+    expect((await stale.done).code).toBe(2);
+    expect(stale.out.stderr).toContain("--stale-days must be at most 6");
   });
 
   it("on Ctrl-C during the backfill stops the runtime, the emulator and Azurite and exits 130", async () => {

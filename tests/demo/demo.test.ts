@@ -59,7 +59,8 @@ describe("npm run demo (runDemo with a small tenant)", () => {
   });
 
   it("reports exactly the emulator's ground truth, app by app and field by field", () => {
-    const { daily, ...report } = result.report;
+    // inactiveApps (all time) are checked on their own below.
+    const { daily, staleDays: _s, inactiveApps: _i, ...report } = result.report;
     const { daily: truthDaily, ...truth } = result.groundTruth;
     // The window is worth comparing: many apps, thousands of launches, a deleted app.
     expect(truth.apps.length).toBeGreaterThanOrEqual(8);
@@ -69,6 +70,28 @@ describe("npm run demo (runDemo with a small tenant)", () => {
     // Launches per day agree too (the report may add days without launches).
     expect((daily ?? []).filter((d) => d.launches > 0)).toEqual(truthDaily);
     expect(result.differences).toEqual([]);
+  });
+
+  it("lists the apps not launched for 3 days (all time synced): the emulator's expectation", () => {
+    const { staleDays, reported, expected } = result.inactive;
+    expect(staleDays).toBe(3);
+    expect(result.report.staleDays).toBe(3);
+    // The tenant's abandoned apps, idle for 4-6 days, not deleted, last launched after the
+    // backfill's start: a non-empty list, equal field by field and in order.
+    expect(expected.length).toBeGreaterThan(0);
+    expect(result.report.inactiveApps).toEqual(expected);
+    expect(reported).toEqual(expected);
+    const cutoff = Date.parse(result.window.to) - 3 * DAY_MS;
+    for (const app of expected) {
+      expect(app.lastLaunchedAt).not.toBeNull();
+      expect(Date.parse(app.lastLaunchedAt!)).toBeGreaterThanOrEqual(
+        Date.parse(result.window.from),
+      );
+      expect(Date.parse(app.lastLaunchedAt!)).toBeLessThanOrEqual(cutoff);
+    }
+    // The runtime's table names them after the totals.
+    expect(result.table).toContain("Not launched for 3 days (all time, longest idle first):");
+    for (const app of expected) expect(result.table).toContain(`  ${app.appName ?? app.appId}: `);
   });
 
   it("writes a CSV that parses back to the JSON figures", async () => {
@@ -112,7 +135,7 @@ describe("npm run demo (runDemo with a small tenant)", () => {
 });
 
 describe.skipIf(skipBrowserTests())("the demo's dashboard in headless Chromium", () => {
-  it("shows the top app first and lists the deleted apps", async () => {
+  it("shows the top app first and lists the deleted and the stale apps", async () => {
     const browser = await launchChromium();
     try {
       const page = await browser.newPage();
@@ -127,6 +150,16 @@ describe.skipIf(skipBrowserTests())("the demo's dashboard in headless Chromium",
       const listed = await page.getByTestId("deleted-app").locator("strong").allTextContents();
       expect(listed.sort()).toEqual(deleted.sort());
       expect(await page.getByTestId("deleted").isVisible()).toBe(true);
+      // The stale section lists the all-time inactive apps, longest idle first.
+      const stale = result.inactive.expected.map(label);
+      expect(stale.length).toBeGreaterThan(0);
+      const staleRows = await page.getByTestId("stale-app").locator("th").allTextContents();
+      expect(staleRows).toEqual(stale);
+      expect(await page.getByTestId("stale").getAttribute("data-source")).toBe("all-time");
+      expect(await page.getByTestId("stale").isVisible()).toBe(true);
+      expect(await page.getByTestId("figure-stale").locator("dd").textContent()).toBe(
+        String(stale.length),
+      );
     } finally {
       await browser.close();
     }
