@@ -5,11 +5,11 @@
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../emulator/demo/runtime-cli";
+import { alive, refuses } from "../helpers/processes";
 
 function demo(args: string[]) {
   const child = spawn(process.execPath, ["--import", "tsx", "emulator/demo/main.ts", ...args], {
@@ -42,26 +42,6 @@ function childrenOf(pid: number): { pid: number; cmd: string }[] {
     }
   }
   return found;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function refuses(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once("error", () => resolve(true));
-  });
 }
 
 async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 45_000) {

@@ -5,7 +5,6 @@
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -13,6 +12,7 @@ import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDemo, type DemoResult } from "../../emulator/demo/run-demo";
 import { launchChromium, skipBrowserTests } from "../helpers/browser";
+import { alive, refuses } from "../helpers/processes";
 
 const DAY_MS = 86_400_000;
 
@@ -165,23 +165,3 @@ describe.skipIf(skipBrowserTests())("the demo's dashboard in headless Chromium",
     }
   });
 });
-
-function refuses(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once("error", () => resolve(true));
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
