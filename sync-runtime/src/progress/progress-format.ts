@@ -3,16 +3,11 @@
  * always passed in (`nowMs`), so these are tested with a fake clock and reused by both the
  * terminal and the log renderer.
  */
+import { formatCount } from "../report/render-text";
 import type { ProgressSnapshot } from "./progress-snapshot";
-
-const countFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
 // Below this, a rate is mostly start-up noise (token fetch, first listing) and would mislead.
 const MIN_ELAPSED_FOR_RATE_MS = 1000;
-
-export function formatCount(value: number): string {
-  return countFormat.format(value);
-}
 
 /** "42s", "3m 05s", "1h 02m", "2d 03h": two units at most, so the line stays short. */
 export function formatDuration(ms: number): string {
