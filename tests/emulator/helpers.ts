@@ -61,22 +61,34 @@ export function form(values: Record<string, string>): {
   };
 }
 
+/** The synthetic tenant's client-credentials form; `overrides` replace or add fields. */
+export function credentials(
+  emu: RunningEmulator,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    grant_type: "client_credentials",
+    client_id: emu.tenant.clientId,
+    client_secret: emu.tenant.clientSecret,
+    scope: `${emu.audience}/.default`,
+    ...overrides,
+  };
+}
+
+/** POSTs a token request (the tenant's v2 endpoint by default) and returns the raw answer. */
+export function tokenRequest(
+  emu: RunningEmulator,
+  values: Record<string, string>,
+  path = `${emu.tenant.tenantId}/oauth2/v2.0/token`,
+): Promise<HttpResult> {
+  return send(emu.caCertPem, "POST", `${emu.authority}/${path}`, form(values));
+}
+
 export async function getToken(
   emu: RunningEmulator,
   scope = `${emu.audience}/.default`,
 ): Promise<string> {
-  const t = emu.tenant;
-  const res = await send(
-    emu.caCertPem,
-    "POST",
-    `${emu.authority}/${t.tenantId}/oauth2/v2.0/token`,
-    form({
-      grant_type: "client_credentials",
-      client_id: t.clientId,
-      client_secret: t.clientSecret,
-      scope,
-    }),
-  );
+  const res = await tokenRequest(emu, credentials(emu, { scope }));
   if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${res.body}`);
   return (JSON.parse(res.body) as { access_token: string }).access_token;
 }

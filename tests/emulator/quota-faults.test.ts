@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator/index";
 import { Quota } from "../../emulator/quota";
-import { apiClient, errorCode, feedUrl, form, send } from "./helpers";
+import { apiClient, credentials, errorCode, feedUrl, tokenRequest } from "./helpers";
 
 const START = new Date("2026-05-20T12:00:00Z");
 const TINY = { days: 1, futureDays: 0, apps: 4, users: 5, launchesPerDay: 40 };
@@ -169,21 +169,10 @@ describe("faults (each off by default, opt in by rate)", () => {
     await withEmulator(
       { faults: { tokenOutageRate: 1, tokenOutageRetryAfterSeconds: 2 } },
       async (emu) => {
-        const t = emu.tenant;
         const outcomes = new Set<string>();
         for (let i = 0; i < 10; i++) {
           try {
-            const res = await send(
-              emu.caCertPem,
-              "POST",
-              `${emu.authority}/${t.tenantId}/oauth2/v2.0/token`,
-              form({
-                grant_type: "client_credentials",
-                client_id: t.clientId,
-                client_secret: t.clientSecret,
-                scope: `${emu.audience}/.default`,
-              }),
-            );
+            const res = await tokenRequest(emu, credentials(emu));
             expect(res.status).toBe(503);
             expect(res.headers["retry-after"]).toBe("2");
             expect(JSON.parse(res.body).error).toBe("temporarily_unavailable");

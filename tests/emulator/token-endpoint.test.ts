@@ -3,7 +3,15 @@ import { ConfidentialClientApplication } from "@azure/msal-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../emulator/index";
 import { MANAGEMENT_API_APP_ID } from "../../emulator/token-endpoint";
-import { errorCode, feedUrl, form, getToken, msalNetworkClient, send } from "./helpers";
+import {
+  credentials,
+  errorCode,
+  feedUrl,
+  getToken,
+  msalNetworkClient,
+  send,
+  tokenRequest,
+} from "./helpers";
 
 let emu: RunningEmulator;
 
@@ -14,23 +22,6 @@ beforeAll(async () => {
   });
 });
 afterAll(() => emu.stop());
-
-function tokenRequest(
-  values: Record<string, string>,
-  path = `${emu.tenant.tenantId}/oauth2/v2.0/token`,
-) {
-  return send(emu.caCertPem, "POST", `${emu.authority}/${path}`, form(values));
-}
-
-function credentials(overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    grant_type: "client_credentials",
-    client_id: emu.tenant.clientId,
-    client_secret: emu.tenant.clientSecret,
-    scope: `${emu.audience}/.default`,
-    ...overrides,
-  };
-}
 
 function entra(res: { status: number; body: string }) {
   const body = JSON.parse(res.body) as {
@@ -147,10 +138,11 @@ describe("client credentials with @azure/msal-node", () => {
 
 describe("token endpoint rules", () => {
   it("issues v2 tokens with expires_in and v1 tokens for resource=audience", async () => {
-    const v2 = await tokenRequest(credentials());
+    const v2 = await tokenRequest(emu, credentials(emu));
     expect(v2.status).toBe(200);
     expect(JSON.parse(v2.body)).toMatchObject({ token_type: "Bearer", expires_in: 3599 });
     const v1 = await tokenRequest(
+      emu,
       {
         grant_type: "client_credentials",
         client_id: emu.tenant.clientId,
@@ -172,7 +164,8 @@ describe("token endpoint rules", () => {
 
   it("accepts the tenant's domain name and the Management APIs app id as the resource", async () => {
     const res = await tokenRequest(
-      credentials({ scope: `${MANAGEMENT_API_APP_ID}/.default` }),
+      emu,
+      credentials(emu, { scope: `${MANAGEMENT_API_APP_ID}/.default` }),
       `${emu.tenant.domain}/oauth2/v2.0/token`,
     );
     expect(res.status).toBe(200);
@@ -185,54 +178,54 @@ describe("token endpoint rules", () => {
       { status: number; error: string; code: number },
     ][] = [
       [
-        credentials({ client_secret: "wrong-secret-value" }),
+        credentials(emu, { client_secret: "wrong-secret-value" }),
         undefined,
         { status: 401, error: "invalid_client", code: 7000215 },
       ],
       [
-        credentials({ client_secret: emu.tenant.clientSecretId }),
+        credentials(emu, { client_secret: emu.tenant.clientSecretId }),
         undefined,
         { status: 401, error: "invalid_client", code: 7000215 },
       ],
       [
-        credentials({ client_secret: "" }),
+        credentials(emu, { client_secret: "" }),
         undefined,
         { status: 401, error: "invalid_client", code: 7000216 },
       ],
       [
-        credentials({ client_id: "22222222-2222-2222-2222-222222222222" }),
+        credentials(emu, { client_id: "22222222-2222-2222-2222-222222222222" }),
         undefined,
         { status: 400, error: "unauthorized_client", code: 700016 },
       ],
       [
-        credentials({ scope: emu.audience }),
+        credentials(emu, { scope: emu.audience }),
         undefined,
         { status: 400, error: "invalid_scope", code: 1002012 },
       ],
       [
-        credentials({ scope: "https://other.example/.default" }),
+        credentials(emu, { scope: "https://other.example/.default" }),
         undefined,
         { status: 400, error: "invalid_resource", code: 500011 },
       ],
       [
-        credentials({ grant_type: "password" }),
+        credentials(emu, { grant_type: "password" }),
         undefined,
         { status: 400, error: "unsupported_grant_type", code: 70003 },
       ],
       [
-        credentials(),
+        credentials(emu),
         "33333333-3333-3333-3333-333333333333/oauth2/v2.0/token",
         { status: 400, error: "invalid_request", code: 90002 },
       ],
     ];
     for (const [values, path, expected] of cases) {
-      const res = await tokenRequest(values, path);
+      const res = await tokenRequest(emu, values, path);
       expect(entra(res), JSON.stringify(values)).toMatchObject(expected);
     }
   });
 
   it("never echoes the secret in an error", async () => {
-    const res = await tokenRequest(credentials({ client_secret: "Wrong~Secret~Value" }));
+    const res = await tokenRequest(emu, credentials(emu, { client_secret: "Wrong~Secret~Value" }));
     expect(res.body).not.toContain("Wrong~Secret~Value");
     expect(res.body).not.toContain(emu.tenant.clientSecret);
   });
