@@ -38,7 +38,6 @@ export type {
   TruthOptions,
 } from "./tenant/ground-truth";
 export { CONTENT_TYPES, NOISE_CONTENT_TYPES, POWER_APPS_CONTENT_TYPE } from "./options";
-export { startAzurite } from "./azurite";
 
 export interface EmulatorStats {
   /** Calls to the activity API (all outcomes). */

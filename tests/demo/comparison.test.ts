@@ -1,9 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  completeWindow,
-  inactiveDifferences,
-  reportDifferences,
-} from "../../emulator/demo/comparison";
+import { completeWindow, inactiveDifferences, reportDifferences } from "../../demo/comparison";
 import type { InactiveApp, TruthWindow, UsageReport } from "../../emulator/tenant/ground-truth";
 
 const MINUTE = 60_000;

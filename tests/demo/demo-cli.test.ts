@@ -8,11 +8,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../emulator/demo/runtime-cli";
+import { REPO_ROOT } from "../../demo/runtime-cli";
 import { alive, refuses } from "../helpers/processes";
 
 function demo(args: string[]) {
-  const child = spawn(process.execPath, ["--import", "tsx", "emulator/demo/main.ts", ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", "demo/main.ts", ...args], {
     cwd: REPO_ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });

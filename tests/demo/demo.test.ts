@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runDemo, type DemoResult } from "../../emulator/demo/run-demo";
+import { runDemo, type DemoResult } from "../../demo/run-demo";
 import { launchChromium, skipBrowserTests } from "../helpers/browser";
 import { alive, refuses } from "../helpers/processes";
 

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { TableClient } from "@azure/data-tables";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { describe, expect, it } from "vitest";
-import { startAzurite } from "../../emulator/azurite";
+import { startAzurite } from "../../demo/azurite";
 
 async function refuses(url: string): Promise<boolean> {
   try {
@@ -47,7 +47,7 @@ describe("startAzurite", () => {
 
   it("dies with its parent process even when the parent is killed hard", async () => {
     const script =
-      'import { startAzurite } from "./emulator/azurite.ts";' +
+      'import { startAzurite } from "./demo/azurite.ts";' +
       "const a = await startAzurite(); console.log(a.blobEndpoint);";
     const parent = spawn(
       process.execPath,

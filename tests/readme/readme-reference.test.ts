@@ -42,7 +42,7 @@ describe("README.md", () => {
     const commands = [...tryIt.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1].trim());
     expect(commands).toEqual(["npm install && npm run demo", "npm test"]);
     const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
-    expect(pkg.scripts.demo).toBe("tsx emulator/demo/main.ts");
+    expect(pkg.scripts.demo).toBe("tsx demo/main.ts");
     expect(pkg.scripts.test).toContain("vitest run");
   });
 });

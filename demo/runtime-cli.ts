@@ -7,8 +7,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-/** The repository root (this file is emulator/demo/runtime-cli.ts). */
-export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** The repository root (this file is demo/runtime-cli.ts). */
+export const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 export interface CliRun {
   code: number | null;

@@ -1,3 +1,7 @@
+/**
+ * Azurite, Azure Storage's own emulator, as a child process for the demo and the integration
+ * tests. Not part of the emulator/ folder, which stands in for Microsoft 365's services only.
+ */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";

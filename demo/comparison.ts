@@ -2,7 +2,7 @@
  * The demo's honest comparison with the ground truth: which window to compare, and where a
  * report and the ground truth differ. Pure, so the rules are easy to read and to test.
  */
-import type { InactiveApp, TruthWindow, UsageReport } from "../tenant/ground-truth";
+import type { InactiveApp, TruthWindow, UsageReport } from "../emulator/index";
 
 const MINUTE = 60_000;
 

@@ -8,10 +8,15 @@ import { rmSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { startAzurite, type RunningAzurite } from "../azurite";
-import { startEmulator, type RunningEmulator } from "../index";
-import type { ContentOptions, TenantOptions } from "../options";
-import type { InactiveApp, UsageReport } from "../tenant/ground-truth";
+import {
+  startEmulator,
+  type ContentOptions,
+  type InactiveApp,
+  type RunningEmulator,
+  type TenantOptions,
+  type UsageReport,
+} from "../emulator/index";
+import { startAzurite, type RunningAzurite } from "./azurite";
 import { completeWindow, inactiveDifferences, reportDifferences } from "./comparison";
 import { REPO_ROOT, RuntimeCli } from "./runtime-cli";
 
