@@ -3,7 +3,6 @@
  * serving a deterministic synthetic tenant whose ground truth is known. See emulator/README.md.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ActivityApi } from "./activity-api";
@@ -11,7 +10,7 @@ import { createClock, type EmulatorClock } from "./clock";
 import { Faults, type FaultCounters } from "./faults";
 import { POWER_APPS_CONTENT_TYPE, resolveOptions, type EmulatorOptions } from "./options";
 import { Quota } from "./quota";
-import { createEmulatorServer, type ServerParts } from "./server";
+import { createEmulatorServer, listen, serveRequests, type ServerParts } from "./server";
 import { generateTenant } from "./tenant/generator";
 import {
   completeAt,
@@ -103,37 +102,33 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     clientSecret: resolved.clientSecret,
   });
   const certs = await makeCertificates();
+  // The origin (with its port) is in every URL served, so the parts are built once it is known.
+  const server = createEmulatorServer(certs);
+  const url = await listen(server, resolved.port);
+  const signer = new TokenSigner();
+  const tokenCounters = { tokenRequests: 0, tokensIssued: 0, tokenErrors: 0 };
+  const api = new ActivityApi(url, tenant, clock, resolved);
   const parts: ServerParts = {
     options: resolved,
     faults: new Faults(resolved.seed, resolved.faults, resolved.latencyMs),
     quota: new Quota(resolved.quotaPerMinute, resolved.sharedQuotaPerMinute),
-    signer: new TokenSigner(),
+    signer,
     counters: { requests: 0, unauthorized: 0, throttled: 0, requestsByPublisher: {} },
+    api,
+    tokenContext: {
+      origin: url,
+      audience: url,
+      tenantId: tenant.tenantId,
+      domain: tenant.domain,
+      clientId: tenant.clientId,
+      clientSecret: tenant.clientSecret,
+      tokenLifetimeSeconds: resolved.tokenLifetimeSeconds,
+      consentGranted: resolved.consentGranted,
+      signer,
+      counters: tokenCounters,
+    },
   };
-  const server = createEmulatorServer(certs, parts);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(resolved.port, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const tokenCounters = { tokenRequests: 0, tokensIssued: 0, tokenErrors: 0 };
-  parts.tokenContext = {
-    origin: url,
-    audience: url,
-    tenantId: tenant.tenantId,
-    domain: tenant.domain,
-    clientId: tenant.clientId,
-    clientSecret: tenant.clientSecret,
-    tokenLifetimeSeconds: resolved.tokenLifetimeSeconds,
-    consentGranted: resolved.consentGranted,
-    signer: parts.signer,
-    counters: tokenCounters,
-  };
-  const api = new ActivityApi(url, tenant, clock, resolved);
-  parts.api = api;
+  serveRequests(server, parts);
 
   const certDir = await mkdtemp(join(tmpdir(), "audit-emulator-"));
   const caCertPath = join(certDir, "ca.pem");

@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { ActivityApi, notFound } from "./activity-api";
 import type { EmulatorCertificates } from "./tls";
 import type { Faults } from "./faults";
@@ -34,15 +35,39 @@ export interface ServerParts {
   quota: Quota;
   signer: TokenSigner;
   counters: ServerCounters;
-  /** Filled in once the port is known (the origin is part of every URL the API hands out). */
-  api?: ActivityApi;
-  tokenContext?: TokenEndpointContext;
+  api: ActivityApi;
+  tokenContext: TokenEndpointContext;
 }
 
 const API_PREFIX = /^\/api\/v1\.0\/([^/]+)\/activity\/feed\/(.*)$/;
 
-export function createEmulatorServer(certs: EmulatorCertificates, parts: ServerParts): Server {
-  const server = createServer({ cert: certs.certPem, key: certs.keyPem }, (req, res) => {
+/**
+ * The HTTPS server, not answering requests yet: the origin is part of every URL the API and the
+ * discovery documents hand out, and with port 0 it is known only once the server listens. Build
+ * the parts from that origin, then pass them to serveRequests.
+ */
+export function createEmulatorServer(certs: EmulatorCertificates): Server {
+  const server = createServer({ cert: certs.certPem, key: certs.keyPem });
+  // Connections stay open between calls like a real front door; stop() closes them.
+  server.keepAliveTimeout = 30_000;
+  return server;
+}
+
+/** Listens on 127.0.0.1 and returns the origin, https://127.0.0.1:PORT. */
+export async function listen(server: Server, port: number): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Starts answering requests with the complete parts. */
+export function serveRequests(server: Server, parts: ServerParts): void {
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res, parts).catch((err: unknown) => {
       if (!res.headersSent) {
         void write(
@@ -61,9 +86,6 @@ export function createEmulatorServer(certs: EmulatorCertificates, parts: ServerP
       }
     });
   });
-  // Connections stay open between calls like a real front door; stop() closes them.
-  server.keepAliveTimeout = 30_000;
-  return server;
 }
 
 async function handle(
@@ -89,7 +111,7 @@ async function handleIdentity(
   url: URL,
   method: string,
 ): Promise<Reply | "reset"> {
-  const ctx = parts.tokenContext!;
+  const ctx = parts.tokenContext;
   const segments = url.pathname.split("/").filter(Boolean);
   const tenant = segments[0] ?? "";
   const rest = segments.slice(1).join("/");
@@ -173,14 +195,14 @@ async function handleApi(
     return write(req, res, reply, null, 0);
   }
 
-  const reply = parts.api!.handle(method, path, url);
+  const reply = parts.api.handle(method, path, url);
   const bodyFault = reply.status === 200 ? faults.forBody() : null;
   return write(req, res, reply, bodyFault, faults.slowBodyMs);
 }
 
 /** null when the bearer token is acceptable for this tenant, else the 401 to answer. */
 function authenticate(req: IncomingMessage, parts: ServerParts, tenant: string): Reply | null {
-  const ctx = parts.tokenContext!;
+  const ctx = parts.tokenContext;
   const challenge = {
     "WWW-Authenticate": `Bearer authorization_uri="${ctx.origin}/${ctx.tenantId}/oauth2/authorize", resource_id="${ctx.audience}", error="invalid_token"`,
   };
