@@ -123,6 +123,11 @@ export async function token(
   return reply;
 }
 
+/**
+ * Entra's answer to a token request. The checks run in a fixed order and the first that fails
+ * answers, so a request with several mistakes always gets the same error: the form, the grant
+ * and the client, the resource, and only then the secret.
+ */
 async function decide(
   ctx: TokenEndpointContext,
   tenant: string,
@@ -130,26 +135,56 @@ async function decide(
   req: IncomingMessage,
 ): Promise<Reply> {
   if (!knownTenant(ctx, tenant)) return tenantNotFound(tenant);
+  const request = await readTokenRequest(req);
+  if ("error" in request) return request.error;
+  const clientError = checkGrantAndClient(ctx, request);
+  if (clientError) return clientError;
+  const resource = v2 ? resourceOfScope(request.form) : resourceOfForm(request.form);
+  if ("error" in resource) return resource.error;
+  const audience = audienceOf(ctx, resource.value);
+  if ("error" in audience) return audience.error;
+  const secretError = checkSecret(ctx, request.secret);
+  if (secretError) return secretError;
+  return issueToken(ctx, audience.value, resource.value, v2);
+}
+
+interface TokenRequest {
+  form: URLSearchParams;
+  grantType: string | null;
+  /** From the form, else from HTTP Basic. */
+  clientId: string | null;
+  secret: string | null;
+}
+
+function missing(parameter: string): Reply {
+  return entraError(
+    400,
+    "invalid_request",
+    900144,
+    `The request body must contain the following parameter: '${parameter}'.`,
+  );
+}
+
+/** The form and the client's credentials (in the form or with HTTP Basic). */
+async function readTokenRequest(req: IncomingMessage): Promise<TokenRequest | { error: Reply }> {
   const contentType = (req.headers["content-type"] ?? "").toLowerCase();
+  // A body that is no form has no parameters at all: the first one missing is grant_type.
   if (!contentType.startsWith("application/x-www-form-urlencoded"))
-    return entraError(
-      400,
-      "invalid_request",
-      900144,
-      "The request body must contain the following parameter: 'grant_type'.",
-    );
+    return { error: missing("grant_type") };
   const form = new URLSearchParams(await readBody(req));
   const basic = basicCredentials(req.headers.authorization);
-  const grantType = form.get("grant_type");
-  const clientId = form.get("client_id") ?? basic?.id ?? null;
-  const secret = form.get("client_secret") ?? basic?.secret ?? null;
-  if (!grantType)
-    return entraError(
-      400,
-      "invalid_request",
-      900144,
-      "The request body must contain the following parameter: 'grant_type'.",
-    );
+  return {
+    form,
+    grantType: form.get("grant_type"),
+    clientId: form.get("client_id") ?? basic?.id ?? null,
+    secret: form.get("client_secret") ?? basic?.secret ?? null,
+  };
+}
+
+/** null for the client credentials grant of the tenant's app, else Entra's error. */
+function checkGrantAndClient(ctx: TokenEndpointContext, request: TokenRequest): Reply | null {
+  const { grantType, clientId } = request;
+  if (!grantType) return missing("grant_type");
   if (grantType !== "client_credentials")
     return entraError(
       400,
@@ -157,13 +192,7 @@ async function decide(
       70003,
       `The app requested an unsupported grant type '${grantType}'.`,
     );
-  if (!clientId)
-    return entraError(
-      400,
-      "invalid_request",
-      900144,
-      "The request body must contain the following parameter: 'client_id'.",
-    );
+  if (!clientId) return missing("client_id");
   if (clientId.toLowerCase() !== ctx.clientId.toLowerCase())
     return entraError(
       400,
@@ -171,36 +200,38 @@ async function decide(
       700016,
       `Application with identifier '${clientId}' was not found in the directory '${ctx.domain}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
     );
+  return null;
+}
 
-  let resource: string | null;
-  if (v2) {
-    const scope = form.get("scope");
-    if (!scope)
-      return entraError(
-        400,
-        "invalid_request",
-        900144,
-        "The request body must contain the following parameter: 'scope'.",
-      );
-    const scopes = scope.split(" ").filter(Boolean);
-    if (scopes.length !== 1 || !scopes[0].endsWith("/.default"))
-      return entraError(
+/** v2: the resource of the one "{resource}/.default" scope the client credentials grant allows. */
+function resourceOfScope(form: URLSearchParams): { value: string } | { error: Reply } {
+  const scope = form.get("scope");
+  if (!scope) return { error: missing("scope") };
+  const scopes = scope.split(" ").filter(Boolean);
+  if (scopes.length !== 1 || !scopes[0].endsWith("/.default"))
+    return {
+      error: entraError(
         400,
         "invalid_scope",
         1002012,
         `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
-      );
-    resource = scopes[0].slice(0, -"/.default".length);
-  } else {
-    resource = form.get("resource");
-    if (!resource)
-      return entraError(
-        400,
-        "invalid_request",
-        900144,
-        "The request body must contain the following parameter: 'resource'.",
-      );
-  }
+      ),
+    };
+  return { value: scopes[0].slice(0, -"/.default".length) };
+}
+
+/** v1: the resource parameter. */
+function resourceOfForm(form: URLSearchParams): { value: string } | { error: Reply } {
+  const resource = form.get("resource");
+  if (!resource) return { error: missing("resource") };
+  return { value: resource };
+}
+
+/** The audience of the token for a resource: this API (by URL or app id), or Graph. */
+function audienceOf(
+  ctx: TokenEndpointContext,
+  resource: string,
+): { value: string } | { error: Reply } {
   // A token for Microsoft Graph is issued (the app may hold Graph permissions) but the activity
   // API refuses it: the classic wrong-scope mistake, visible as a 401 on the API call.
   const audience = sameAudience(resource, GRAPH) ? GRAPH : ctx.audience;
@@ -209,13 +240,19 @@ async function decide(
     resource.toLowerCase() !== MANAGEMENT_API_APP_ID &&
     audience !== GRAPH
   )
-    return entraError(
-      400,
-      "invalid_resource",
-      500011,
-      `The resource principal named ${resource} was not found in the tenant named ${ctx.domain}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
-    );
+    return {
+      error: entraError(
+        400,
+        "invalid_resource",
+        500011,
+        `The resource principal named ${resource} was not found in the tenant named ${ctx.domain}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
+      ),
+    };
+  return { value: audience };
+}
 
+/** null for the app's secret, else Entra's error (which never echoes what was sent). */
+function checkSecret(ctx: TokenEndpointContext, secret: string | null): Reply | null {
   if (!secret)
     return entraError(
       401,
@@ -230,7 +267,16 @@ async function decide(
       7000215,
       `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${ctx.clientId}'.`,
     );
+  return null;
+}
 
+/** The signed access token, in the v2 answer (expires_in) or the v1 one (expires_on, resource). */
+function issueToken(
+  ctx: TokenEndpointContext,
+  audience: string,
+  resource: string,
+  v2: boolean,
+): Reply {
   const now = Math.floor(Date.now() / 1000);
   const lifetime = ctx.tokenLifetimeSeconds;
   const accessToken = ctx.signer.sign({
