@@ -14,6 +14,7 @@ import {
   type InactiveApp,
   type RunningEmulator,
   type TenantOptions,
+  type TruthWindow,
   type UsageReport,
 } from "../emulator/index";
 import { startAzurite, type RunningAzurite } from "./azurite";
@@ -138,200 +139,76 @@ const count = new Intl.NumberFormat("en-US");
 
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const started = Date.now();
-  const write = options.write ?? ((text: string) => void process.stdout.write(text));
-  const say = (text = "") => {
-    if (!options.quiet) write(text + "\n");
-  };
+  const say = sayer(options);
   const signal = options.signal ?? new AbortController().signal;
   const checkAborted = () => {
     if (signal.aborted) throw new DemoInterrupted();
   };
-  const timings = { services: 0, subscription: 0, backfill: 0, reports: 0 };
-  let stepStart = started;
-  const stepDone = (step: keyof typeof timings) => {
-    const now = Date.now();
-    timings[step] = Math.round((now - stepStart) / 100) / 10;
-    stepStart = now;
-  };
+  const steps = stepTimer(started);
   const tenant = { ...DEMO_TENANT, ...options.tenant };
-  const staleDays = options.staleDays ?? DEMO_STALE_DAYS;
-  if (!Number.isInteger(staleDays) || staleDays < 1 || staleDays > 6) {
-    // The runtime only knows the 7 backfilled days: a longer idle time could list nothing.
-    throw new Error(`staleDays must be a whole number of days from 1 to 6, got ${staleDays}`);
-  }
+  const staleDays = checkedStaleDays(options.staleDays ?? DEMO_STALE_DAYS);
   const outDir = resolve(options.outDir ?? join(REPO_ROOT, "out"));
 
-  let emulator: RunningEmulator | undefined;
-  let azurite: RunningAzurite | undefined;
-  let cli: RuntimeCli | undefined;
-  const onAbort = () => void cli?.stopAll();
+  const running: Running = {};
+  const onAbort = () => void running.cli?.stopAll();
   signal.addEventListener("abort", onAbort, { once: true });
   // Should the process end without the finally below (a second Ctrl-C), no child outlives it
   // and no temp dir stays behind (Azurite's own exit hook kills it).
-  const onExit = () => {
-    cli?.killAllNow();
-    for (const dir of [emulator && dirname(emulator.caCertPath), azurite?.location]) {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    }
-  };
+  const onExit = () => killNow(running);
   process.once("exit", onExit);
 
   try {
     checkAborted();
-    say("coe-audit-sync demo: no tenant, no Azure. A local emulator plays Entra ID and the");
-    say("Office 365 Management Activity API; Azurite plays Azure Storage; the sync runtime is");
-    say("the real one, run through its command line (npm run sync -- ...).");
-    say();
-    const startedServices = await Promise.allSettled([
-      startEmulator({
-        seed: options.seed ?? "coe-demo",
-        tenant,
-        content: { ...DEMO_CONTENT, ...options.content },
-      }),
-      startAzurite(),
-    ]);
-    if (startedServices[0].status === "fulfilled") emulator = startedServices[0].value;
-    if (startedServices[1].status === "fulfilled") azurite = startedServices[1].value;
-    for (const s of startedServices) if (s.status === "rejected") throw s.reason;
+    sayIntroduction(say);
+    const { emu, storage } = await startServices(running, options, tenant);
     checkAborted();
-    stepDone("services");
-    const emu = emulator!;
-    const storage = azurite!;
-    say(
-      `Synthetic tenant: ${tenant.apps} apps in ${tenant.environments} environments, ` +
-        `${tenant.users} users, ${tenant.days} days of history, ${tenant.deletes} apps deleted, ` +
-        `${tenant.abandonedApps ?? 2} abandoned;`,
-    );
-    say("both record schemas, late and duplicated records, unparsable records and noise.");
-    say(`  emulator ${emu.url}   Azurite ${storage.blobEndpoint} (temp dir)`);
+    steps.done("services");
+    sayServices(say, tenant, emu, storage);
 
-    cli = new RuntimeCli({
-      env: {
-        ...emu.env,
-        AUDIT_STORAGE_CONNECTION_STRING: storage.connectionString,
-        // The progress line is the show; info lines (one per window) and the warning per blob
-        // with unparsable records would break it up. The backfill summary counts those records.
-        AUDIT_LOG_LEVEL: "error",
-        ...options.runtimeEnv,
-      },
+    const cli = new RuntimeCli({
+      env: runtimeEnv(emu, storage, options.runtimeEnv),
       showStderr: !options.quiet,
     });
+    running.cli = cli;
 
     say();
     say("$ npm run sync -- subscription start");
     await cli.runOk(["subscription", "start"]);
     checkAborted();
-    stepDone("subscription");
+    steps.done("subscription");
 
-    // The API keeps 7 days; start just inside them so no listed blob expires during the run.
-    const backfillFrom = ceilMinute(new Date(Date.now() - 7 * DAY_MS + RETENTION_MARGIN_MS));
-    const onceArgs = ["once", "--from", backfillFrom.toISOString()];
-    say();
-    say(`$ npm run sync -- ${onceArgs.join(" ")}`);
-    const backfill = JSON.parse(await cli.runOk(onceArgs)) as BackfillSummary[];
+    const { backfillFrom, backfill } = await runBackfill(cli, say);
     checkAborted();
-    stepDone("backfill");
-    for (const b of backfill) {
-      say(
-        `  ${b.contentType}: ${b.windows} windows, ${count.format(b.blobsProcessed)} blobs, ` +
-          `${plural(b.records, "record")} -> ${plural(b.launches, "launch", "launches")}, ` +
-          `${plural(b.deletes, "delete")};`,
-      );
-      say(
-        `  ${plural(b.duplicates, "duplicate")} dropped, ` +
-          `${plural(b.unparsed, "unparsable record")} archived but not counted.`,
-      );
-    }
+    steps.done("backfill");
+    sayBackfill(say, backfill);
 
-    // Every window the backfill listed ended at its `to`, and it listed them no earlier.
-    const listedBefore = new Date(Math.min(...backfill.map((b) => Date.parse(b.to))));
-    const window = completeWindow(backfillFrom, listedBefore, (w) => emu.windowCompleteAt(w));
-    const range = [
-      "--from",
-      window.from.toISOString(),
-      "--to",
-      window.to.toISOString(),
-      "--stale-days",
-      String(staleDays),
-    ];
-    await mkdir(outDir, { recursive: true });
-    const files: DemoFiles = {
-      html: join(outDir, "usage-report.html"),
-      csv: join(outDir, "usage-report.csv"),
-      json: join(outDir, "usage-report.json"),
-    };
-    say();
-    say(`$ npm run sync -- report --format table ${range.join(" ")}`);
-    const [table] = await Promise.all([
-      cli.runOk(["report", "--format", "table", ...range]),
-      cli.runOk(["report", "--format", "json", ...range, "--out", files.json]),
-      cli.runOk(["report", "--format", "csv", ...range, "--out", files.csv]),
-      cli.runOk(["report", "--format", "html", ...range, "--out", files.html]),
-    ]);
+    const window = comparedWindow(emu, backfillFrom, backfill);
+    const { files, table } = await runReports(cli, say, outDir, window, staleDays);
     checkAborted();
-    stepDone("reports");
+    steps.done("reports");
     say(table.trimEnd());
 
-    const report = JSON.parse(await readFile(files.json, "utf8")) as UsageReport;
-    const groundTruth = emu.groundTruth(window, { daily: true });
-    // The runtime has seen every record created since the backfill's start (and a few just before).
-    const expectedInactive = emu.inactiveApps({ seenFrom: backfillFrom, to: window.to, staleDays });
-    const differences = [
-      ...reportDifferences(report, groundTruth),
-      ...inactiveDifferences(report.inactiveApps, expectedInactive),
-    ];
-    const launches = groundTruth.apps.reduce((sum, a) => sum + a.launches, 0);
-    say();
-    say(
-      `Compared window: ${window.from.toISOString()} .. ${window.to.toISOString()}, from the start`,
-    );
-    say("  of the backfill to the last minute whose records had all been listed when it ran");
-    say("  (records keep arriving up to 12 hours late, as in a real tenant).");
-    if (differences.length === 0) {
-      say(
-        `OK: the report equals the emulator's ground truth: ${groundTruth.apps.length} apps, ` +
-          `${count.format(launches)} launches, and per app`,
-      );
-      say("  unique users, last launch, deleted flag, name and environment; launches per day.");
-      say(
-        `OK: the ${plural(expectedInactive.length, "app")} not launched for ${staleDays} days ` +
-          `(over everything synced) equal the emulator's expectation:`,
-      );
-      for (const app of expectedInactive) {
-        say(`  ${app.appName ?? app.appId}, last launched ${app.lastLaunchedAt ?? "never"}`);
-      }
-    } else {
-      say(`MISMATCH: ${differences.length} differences from the emulator's ground truth:`);
-      for (const d of differences.slice(0, 20)) say(`  ${d}`);
-    }
-    const stats = emu.stats();
-    say(
-      `Emulator served ${count.format(stats.requests)} API calls (${stats.throttled} throttled) ` +
-        `and ${stats.tokensIssued} tokens.`,
-    );
-    say(
-      `Took ${timings.services} s to start the emulator and Azurite, ${timings.subscription} s ` +
-        `to start the subscription,`,
-    );
-    say(`  ${timings.backfill} s to backfill, ${timings.reports} s for the reports.`);
-    say();
-    say(`Dashboard: ${pathToFileURL(files.html).href}`);
-    say(`CSV:       ${files.csv}`);
-    say(`JSON:      ${files.json}`);
+    const comparison = await compareWithGroundTruth(emu, files, window, backfillFrom, staleDays);
+    sayComparison(say, window, comparison, staleDays);
+    saySummary(say, emu.stats(), steps.timings, files);
 
     return {
       window: { from: window.from.toISOString(), to: window.to.toISOString() },
       backfill,
-      report,
-      groundTruth,
-      differences,
-      inactive: { staleDays, reported: report.inactiveApps ?? [], expected: expectedInactive },
+      report: comparison.report,
+      groundTruth: comparison.groundTruth,
+      differences: comparison.differences,
+      inactive: {
+        staleDays,
+        reported: comparison.report.inactiveApps ?? [],
+        expected: comparison.expectedInactive,
+      },
       files,
       table,
       endpoints: { emulator: emu.url, blob: storage.blobEndpoint, table: storage.tableEndpoint },
       tempPaths: [dirname(emu.caCertPath), storage.location],
       childPids: [...cli.pids],
-      timings,
+      timings: steps.timings,
       durationMs: Date.now() - started,
     };
   } catch (err) {
@@ -339,10 +216,279 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     throw err;
   } finally {
     signal.removeEventListener("abort", onAbort);
-    await cli?.stopAll();
-    await Promise.all([emulator?.stop(), azurite?.stop()]);
+    await stopAll(running);
     process.removeListener("exit", onExit);
     say(`Stopped the emulator and Azurite and removed their temp dirs (${seconds(started)} s).`);
+  }
+}
+
+type Say = (text?: string) => void;
+type Timings = DemoResult["timings"];
+
+/** What runDemo has started so far: everything here is stopped at the end, whatever happens. */
+interface Running {
+  emulator?: RunningEmulator;
+  azurite?: RunningAzurite;
+  cli?: RuntimeCli;
+}
+
+/** The demo's own lines, one per call; nothing when quiet. */
+function sayer(options: DemoOptions): Say {
+  const write = options.write ?? ((text: string) => void process.stdout.write(text));
+  return (text = "") => {
+    if (!options.quiet) write(text + "\n");
+  };
+}
+
+/** Seconds per step, to a tenth: each step lasts from the end of the previous one. */
+function stepTimer(started: number): { timings: Timings; done(step: keyof Timings): void } {
+  const timings: Timings = { services: 0, subscription: 0, backfill: 0, reports: 0 };
+  let stepStart = started;
+  return {
+    timings,
+    done: (step) => {
+      const now = Date.now();
+      timings[step] = Math.round((now - stepStart) / 100) / 10;
+      stepStart = now;
+    },
+  };
+}
+
+function checkedStaleDays(staleDays: number): number {
+  if (!Number.isInteger(staleDays) || staleDays < 1 || staleDays > 6) {
+    // The runtime only knows the 7 backfilled days: a longer idle time could list nothing.
+    throw new Error(`staleDays must be a whole number of days from 1 to 6, got ${staleDays}`);
+  }
+  return staleDays;
+}
+
+function sayIntroduction(say: Say): void {
+  say("coe-audit-sync demo: no tenant, no Azure. A local emulator plays Entra ID and the");
+  say("Office 365 Management Activity API; Azurite plays Azure Storage; the sync runtime is");
+  say("the real one, run through its command line (npm run sync -- ...).");
+  say();
+}
+
+/**
+ * Starts the emulator and Azurite side by side. Whichever started is recorded in `running` before
+ * a failure of the other is thrown, so that the caller stops it.
+ */
+async function startServices(
+  running: Running,
+  options: DemoOptions,
+  tenant: TenantOptions,
+): Promise<{ emu: RunningEmulator; storage: RunningAzurite }> {
+  const [emulator, azurite] = await Promise.allSettled([
+    startEmulator({
+      seed: options.seed ?? "coe-demo",
+      tenant,
+      content: { ...DEMO_CONTENT, ...options.content },
+    }),
+    startAzurite(),
+  ]);
+  if (emulator.status === "fulfilled") running.emulator = emulator.value;
+  if (azurite.status === "fulfilled") running.azurite = azurite.value;
+  if (emulator.status === "rejected") throw emulator.reason;
+  if (azurite.status === "rejected") throw azurite.reason;
+  return { emu: emulator.value, storage: azurite.value };
+}
+
+function sayServices(
+  say: Say,
+  tenant: TenantOptions,
+  emu: RunningEmulator,
+  storage: RunningAzurite,
+): void {
+  say(
+    `Synthetic tenant: ${tenant.apps} apps in ${tenant.environments} environments, ` +
+      `${tenant.users} users, ${tenant.days} days of history, ${tenant.deletes} apps deleted, ` +
+      `${tenant.abandonedApps ?? 2} abandoned;`,
+  );
+  say("both record schemas, late and duplicated records, unparsable records and noise.");
+  say(`  emulator ${emu.url}   Azurite ${storage.blobEndpoint} (temp dir)`);
+}
+
+/** The runtime's environment: the emulator's AUDIT_* variables and Azurite's storage. */
+function runtimeEnv(
+  emu: RunningEmulator,
+  storage: RunningAzurite,
+  extra: Record<string, string> | undefined,
+): Record<string, string> {
+  return {
+    ...emu.env,
+    AUDIT_STORAGE_CONNECTION_STRING: storage.connectionString,
+    // The progress line is the show; info lines (one per window) and the warning per blob
+    // with unparsable records would break it up. The backfill summary counts those records.
+    AUDIT_LOG_LEVEL: "error",
+    ...extra,
+  };
+}
+
+/** `sync once` over the 7 days the API keeps. */
+async function runBackfill(
+  cli: RuntimeCli,
+  say: Say,
+): Promise<{ backfillFrom: Date; backfill: BackfillSummary[] }> {
+  // The API keeps 7 days; start just inside them so no listed blob expires during the run.
+  const backfillFrom = ceilMinute(new Date(Date.now() - 7 * DAY_MS + RETENTION_MARGIN_MS));
+  const onceArgs = ["once", "--from", backfillFrom.toISOString()];
+  say();
+  say(`$ npm run sync -- ${onceArgs.join(" ")}`);
+  const backfill = JSON.parse(await cli.runOk(onceArgs)) as BackfillSummary[];
+  return { backfillFrom, backfill };
+}
+
+function sayBackfill(say: Say, backfill: BackfillSummary[]): void {
+  for (const b of backfill) {
+    say(
+      `  ${b.contentType}: ${b.windows} windows, ${count.format(b.blobsProcessed)} blobs, ` +
+        `${plural(b.records, "record")} -> ${plural(b.launches, "launch", "launches")}, ` +
+        `${plural(b.deletes, "delete")};`,
+    );
+    say(
+      `  ${plural(b.duplicates, "duplicate")} dropped, ` +
+        `${plural(b.unparsed, "unparsable record")} archived but not counted.`,
+    );
+  }
+}
+
+/** From the backfill's start to the last minute whose records had all been listed by then. */
+function comparedWindow(
+  emu: RunningEmulator,
+  backfillFrom: Date,
+  backfill: BackfillSummary[],
+): TruthWindow {
+  // Every window the backfill listed ended at its `to`, and it listed them no earlier.
+  const listedBefore = new Date(Math.min(...backfill.map((b) => Date.parse(b.to))));
+  return completeWindow(backfillFrom, listedBefore, (w) => emu.windowCompleteAt(w));
+}
+
+/** `sync report` of the window: the table on stdout, and the JSON, CSV and HTML files. */
+async function runReports(
+  cli: RuntimeCli,
+  say: Say,
+  outDir: string,
+  window: TruthWindow,
+  staleDays: number,
+): Promise<{ files: DemoFiles; table: string }> {
+  const range = [
+    "--from",
+    window.from.toISOString(),
+    "--to",
+    window.to.toISOString(),
+    "--stale-days",
+    String(staleDays),
+  ];
+  await mkdir(outDir, { recursive: true });
+  const files: DemoFiles = {
+    html: join(outDir, "usage-report.html"),
+    csv: join(outDir, "usage-report.csv"),
+    json: join(outDir, "usage-report.json"),
+  };
+  say();
+  say(`$ npm run sync -- report --format table ${range.join(" ")}`);
+  const [table] = await Promise.all([
+    cli.runOk(["report", "--format", "table", ...range]),
+    cli.runOk(["report", "--format", "json", ...range, "--out", files.json]),
+    cli.runOk(["report", "--format", "csv", ...range, "--out", files.csv]),
+    cli.runOk(["report", "--format", "html", ...range, "--out", files.html]),
+  ]);
+  return { files, table };
+}
+
+interface Comparison {
+  report: UsageReport;
+  groundTruth: UsageReport;
+  expectedInactive: InactiveApp[];
+  differences: string[];
+}
+
+/** The runtime's JSON report against the emulator's ground truth and inactive apps. */
+async function compareWithGroundTruth(
+  emu: RunningEmulator,
+  files: DemoFiles,
+  window: TruthWindow,
+  backfillFrom: Date,
+  staleDays: number,
+): Promise<Comparison> {
+  const report = JSON.parse(await readFile(files.json, "utf8")) as UsageReport;
+  const groundTruth = emu.groundTruth(window, { daily: true });
+  // The runtime has seen every record created since the backfill's start (and a few just before).
+  const expectedInactive = emu.inactiveApps({ seenFrom: backfillFrom, to: window.to, staleDays });
+  const differences = [
+    ...reportDifferences(report, groundTruth),
+    ...inactiveDifferences(report.inactiveApps, expectedInactive),
+  ];
+  return { report, groundTruth, expectedInactive, differences };
+}
+
+function sayComparison(
+  say: Say,
+  window: TruthWindow,
+  { groundTruth, expectedInactive, differences }: Comparison,
+  staleDays: number,
+): void {
+  const launches = groundTruth.apps.reduce((sum, a) => sum + a.launches, 0);
+  say();
+  say(
+    `Compared window: ${window.from.toISOString()} .. ${window.to.toISOString()}, from the start`,
+  );
+  say("  of the backfill to the last minute whose records had all been listed when it ran");
+  say("  (records keep arriving up to 12 hours late, as in a real tenant).");
+  if (differences.length === 0) {
+    say(
+      `OK: the report equals the emulator's ground truth: ${groundTruth.apps.length} apps, ` +
+        `${count.format(launches)} launches, and per app`,
+    );
+    say("  unique users, last launch, deleted flag, name and environment; launches per day.");
+    say(
+      `OK: the ${plural(expectedInactive.length, "app")} not launched for ${staleDays} days ` +
+        `(over everything synced) equal the emulator's expectation:`,
+    );
+    for (const app of expectedInactive) {
+      say(`  ${app.appName ?? app.appId}, last launched ${app.lastLaunchedAt ?? "never"}`);
+    }
+  } else {
+    say(`MISMATCH: ${differences.length} differences from the emulator's ground truth:`);
+    for (const d of differences.slice(0, 20)) say(`  ${d}`);
+  }
+}
+
+function saySummary(
+  say: Say,
+  stats: ReturnType<RunningEmulator["stats"]>,
+  timings: Timings,
+  files: DemoFiles,
+): void {
+  say(
+    `Emulator served ${count.format(stats.requests)} API calls (${stats.throttled} throttled) ` +
+      `and ${stats.tokensIssued} tokens.`,
+  );
+  say(
+    `Took ${timings.services} s to start the emulator and Azurite, ${timings.subscription} s ` +
+      `to start the subscription,`,
+  );
+  say(`  ${timings.backfill} s to backfill, ${timings.reports} s for the reports.`);
+  say();
+  say(`Dashboard: ${pathToFileURL(files.html).href}`);
+  say(`CSV:       ${files.csv}`);
+  say(`JSON:      ${files.json}`);
+}
+
+/** Stops the runtime's children, then the emulator and Azurite (which remove their temp dirs). */
+async function stopAll(running: Running): Promise<void> {
+  await running.cli?.stopAll();
+  await Promise.all([running.emulator?.stop(), running.azurite?.stop()]);
+}
+
+/** On process exit: synchronous, so it can run in an "exit" handler. */
+function killNow(running: Running): void {
+  running.cli?.killAllNow();
+  for (const dir of [
+    running.emulator && dirname(running.emulator.caCertPath),
+    running.azurite?.location,
+  ]) {
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }
 
