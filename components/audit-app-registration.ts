@@ -8,8 +8,8 @@ export const OFFICE365_MANAGEMENT_APP_ID = "c5393580-f805-4401-95e8-94b7a6ef2fc2
 export const ACTIVITY_FEED_READ = "ActivityFeed.Read";
 
 export interface AuditAppRegistrationArgs {
-  /** Display name of the app registration. Default: "Microsoft 365 Management" (the seed's). */
-  readonly displayName?: pulumi.Input<string>;
+  /** Display name of the app registration (stack config `appDisplayName`, which has the default). */
+  readonly displayName: pulumi.Input<string>;
   /** Object ids owning the application and its service principal. Default: none. */
   readonly owners?: pulumi.Input<pulumi.Input<string>[]>;
   /** Days a client secret stays valid (organisation policy). Default: 180. */
@@ -87,7 +87,7 @@ export class AuditAppRegistration extends pulumi.ComponentResource {
     const application = new azuread.Application(
       `${name}-app`,
       {
-        displayName: args.displayName ?? "Microsoft 365 Management",
+        displayName: args.displayName,
         signInAudience: "AzureADMyOrg",
         owners: args.owners,
         // Declares the permission (what the portal shows under "API permissions").

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as storage from "@pulumi/azure-native/storage";
 import { compactSlug, shortHash } from "./naming";
-import { BLOB_CONTAINERS, TABLES } from "./storage-layout";
+import { CONTAINERS, TABLES } from "../sync-runtime/contract";
 
 export interface AuditStorageArgs {
   /** Resource group holding the account. */
@@ -56,7 +56,7 @@ export class AuditStorage extends pulumi.ComponentResource {
     );
 
     // Containers and tables are created through ARM, which works with shared keys off.
-    for (const containerName of Object.values(BLOB_CONTAINERS)) {
+    for (const containerName of Object.values(CONTAINERS)) {
       new storage.BlobContainer(
         `${name}-${containerName}`,
         {

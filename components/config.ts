@@ -1,14 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
+import { CONTENT_TYPES, POWER_APPS_CONTENT_TYPE } from "../sync-runtime/contract";
 import { CLOUD_NAMES, CLOUDS, isGovernmentRegion, type CloudProfile } from "./clouds";
 
-/** The Management Activity API content types a subscription can be started for. */
-export const CONTENT_TYPES = [
-  "Audit.AzureActiveDirectory",
-  "Audit.Exchange",
-  "Audit.SharePoint",
-  "Audit.General",
-  "DLP.All",
-] as const;
+/** The seed document's name for the app registration (Pulumi.yaml states the same default). */
+export const DEFAULT_APP_DISPLAY_NAME = "Microsoft 365 Management";
 
 /** Bounds that keep a typo (e.g. 18000 days) from reaching Entra or the runtime. */
 export const SECRET_LIFETIME_DAYS = { min: 7, max: 730, default: 180 } as const;
@@ -139,27 +134,27 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     );
   }
 
-  const appDisplayName = (read("appDisplayName") ?? "Microsoft 365 Management").trim();
+  const appDisplayName = (read("appDisplayName") ?? DEFAULT_APP_DISPLAY_NAME).trim();
   if (appDisplayName.length === 0 || appDisplayName.length > 120) {
     throw new ConfigError(
       "appDisplayName",
       read("appDisplayName"),
       "1 to 120 characters",
-      setCommand("appDisplayName", '"Microsoft 365 Management"'),
+      setCommand("appDisplayName", `"${DEFAULT_APP_DISPLAY_NAME}"`),
     );
   }
 
   const secretLifetimeDays = parseInteger(read, "secretLifetimeDays", SECRET_LIFETIME_DAYS);
 
   const contentTypesRaw = read("contentTypes");
-  const contentTypes = [...new Set(parseList(contentTypesRaw ?? "Audit.General"))];
+  const contentTypes = [...new Set(parseList(contentTypesRaw ?? POWER_APPS_CONTENT_TYPE))];
   const unknownType = contentTypes.find((t) => !(CONTENT_TYPES as readonly string[]).includes(t));
   if (contentTypes.length === 0 || unknownType !== undefined) {
     throw new ConfigError(
       "contentTypes",
       contentTypesRaw,
       `a comma list of ${CONTENT_TYPES.join(", ")}`,
-      setCommand("contentTypes", "Audit.General"),
+      setCommand("contentTypes", POWER_APPS_CONTENT_TYPE),
     );
   }
 

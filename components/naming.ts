@@ -18,13 +18,3 @@ export function compactSlug(text: string, max: number): string {
     .replace(/[^a-z0-9]/g, "")
     .slice(0, max);
 }
-
-/** Lower-case words joined by single hyphens, cut to `max`, never ending with a hyphen. */
-export function hyphenSlug(text: string, max: number): string {
-  return text
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+/, "")
-    .slice(0, max)
-    .replace(/-+$/, "");
-}

@@ -3,10 +3,9 @@ import * as app from "@pulumi/azure-native/app";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
+import { HEALTH_PORT, type EnvName } from "../sync-runtime/contract";
 import { ROLES, roleDefinitionId } from "./roles";
 
-/** Port of the runtime's `serve` (/healthz, /readyz, /metrics); the runtime reads PORT. */
-export const RUNTIME_PORT = 8080;
 /** Container App secret name holding the Key Vault reference to the client secret. */
 export const CLIENT_SECRET_REF = "audit-client-secret";
 
@@ -46,15 +45,17 @@ export interface RuntimeSettings {
 }
 
 export interface EnvVar {
-  readonly name: string;
+  /** A variable of the runtime's deployment contract: a typo does not compile. */
+  readonly name: EnvName;
   readonly value?: pulumi.Input<string>;
   readonly secretRef?: string;
 }
 
 /**
- * The container's environment. The client secret only ever appears as a `secretRef` to the
- * Key Vault-backed app secret; AUDIT_CLIENT_SECRET_VERSION is revision-scoped on purpose, since
- * Container Apps reads a changed secret only in a new revision.
+ * The container's environment, named by the runtime's deployment contract. The client secret only
+ * ever appears as a `secretRef` to the Key Vault-backed app secret; AUDIT_CLIENT_SECRET_VERSION is
+ * revision-scoped on purpose, since Container Apps reads a changed secret only in a new revision
+ * (the runtime logs it, so an operator sees which version a revision runs with).
  */
 export function runtimeEnvironment(
   settings: RuntimeSettings,
@@ -75,7 +76,7 @@ export function runtimeEnvironment(
     { name: "AUDIT_TABLE_ENDPOINT", value: settings.tableEndpoint },
     { name: "AZURE_CLIENT_ID", value: identityClientId },
     { name: "AUDIT_SYNC_INTERVAL_MINUTES", value: String(settings.syncIntervalMinutes) },
-    { name: "PORT", value: String(RUNTIME_PORT) },
+    { name: "PORT", value: String(HEALTH_PORT) },
   ];
 }
 
@@ -168,7 +169,7 @@ export class SyncService extends pulumi.ComponentResource {
     // deliberately not a readiness gate: without ingress there is no traffic to hold back, and a
     // first pass that fails because fresh consent has not propagated yet would mark the revision
     // unhealthy and fail `pulumi up`. /readyz stays available to monitoring.
-    const healthz = { path: "/healthz", port: RUNTIME_PORT };
+    const healthz = { path: "/healthz", port: HEALTH_PORT };
     const probes = [
       { type: "Startup", httpGet: healthz, periodSeconds: 10, failureThreshold: 30 },
       { type: "Liveness", httpGet: healthz, periodSeconds: 30, failureThreshold: 3 },

@@ -8,7 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { forEachArrayItem } from "../src/api/json-array-stream";
+import { forEachArrayItem } from "../src/clients/json-array-stream";
 
 const CHUNK = 64 * 1024;
 

@@ -2,7 +2,7 @@
  * The command-line entry (`npm run sync -- …`, and the container image's entry point once
  * bundled). Everything else lives in main.ts so that it can be tested without a process.
  */
-import { runCli } from "./main";
+import { runCli } from "./commands/run-cli";
 
 const controller = new AbortController();
 const stop = (signal: NodeJS.Signals) => {

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CLOUDS, type CloudName } from "../../components/clouds";
 import { rotationDaysFor, secretEndDate } from "../../components/audit-app-registration";
 import { ROLES } from "../../components/roles";
-import { BLOB_CONTAINERS, TABLES } from "../../components/storage-layout";
+import { CONTAINERS, TABLES } from "../../sync-runtime/contract";
 import {
   MOCK,
   ProgramMocks,
@@ -366,7 +366,7 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
         .ofType(T.container)
         .map((c) => c.inputs.containerName)
         .sort(),
-    ).toEqual(Object.values(BLOB_CONTAINERS).sort());
+    ).toEqual(Object.values(CONTAINERS).sort());
     expect(
       mocks
         .ofType(T.table)
@@ -537,7 +537,10 @@ describe("AuditAppRegistration outputs", () => {
     await pulumi.runtime.setMocks(mocks, PROJECT, "component");
     vi.resetModules();
     const { AuditAppRegistration } = await import("../../components/audit-app-registration");
-    const registration = new AuditAppRegistration("reg", { secretLifetimeDays: 30 });
+    const registration = new AuditAppRegistration("reg", {
+      displayName: "reg",
+      secretLifetimeDays: 30,
+    });
     expect(await pulumi.isSecret(registration.clientSecret)).toBe(true);
     expect(await promiseOf(registration.clientSecret)).toBe(MOCK.passwordValue);
     expect(await pulumi.isSecret(registration.clientId)).toBe(false);

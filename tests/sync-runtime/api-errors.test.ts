@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { ActivityApi } from "../../sync-runtime/src/api/activity-api";
-import { ApiError, AuthError, ThrottledError } from "../../sync-runtime/src/errors";
-import { HttpClient } from "../../sync-runtime/src/http/client";
+import { ActivityApi } from "../../sync-runtime/src/clients/activity-api";
+import { ApiError, AuthError, ThrottledError } from "../../sync-runtime/src/core/errors";
+import { HttpClient } from "../../sync-runtime/src/clients/http/client";
 import { startTestEnv, type TestEnv } from "./harness";
 
 const H = 3_600_000;
@@ -159,7 +159,10 @@ describe("a 401 from the API", () => {
   /** Hands out "stale" from its cache and a new token only when asked for a fresh one. */
   const tokens = (fresh: string) => {
     const calls: boolean[] = [];
-    return { calls, getToken: async (f = false) => (calls.push(f), f ? fresh : "stale") };
+    return {
+      calls,
+      getToken: async ({ fresh: f = false } = {}) => (calls.push(f), f ? fresh : "stale"),
+    };
   };
 
   it("renews the token once and succeeds", async () => {

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAzurite, startEmulator } from "../../emulator/index";
+import { startAzurite } from "../../demo/azurite";
+import { startEmulator } from "../../emulator/index";
 
 const run = promisify(execFile);
 

@@ -4,8 +4,8 @@ import {
   loadConfig,
   secretValues,
   VARIABLES,
-} from "../../sync-runtime/src/config";
-import { ConfigError } from "../../sync-runtime/src/errors";
+} from "../../sync-runtime/src/app/config";
+import { ConfigError } from "../../sync-runtime/src/core/errors";
 
 const TENANT = "11111111-2222-3333-4444-555555555555";
 const CLIENT = "66666666-7777-8888-9999-000000000000";

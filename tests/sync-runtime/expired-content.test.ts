@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ActivityApi, ContentItem } from "../../sync-runtime/src/api/activity-api";
-import { WrittenIds } from "../../sync-runtime/src/records/dedupe";
-import { runPass } from "../../sync-runtime/src/sync/pass";
-import { oldestAllowed } from "../../sync-runtime/src/sync/windows";
+import type { ActivityApi } from "../../sync-runtime/src/clients/activity-api";
+import type { ContentItem } from "../../sync-runtime/src/domain/content";
+import { WrittenIds } from "../../sync-runtime/src/domain/written-ids";
+import { runPass } from "../../sync-runtime/src/app/pass";
+import { oldestAllowed } from "../../sync-runtime/src/domain/windows";
 import { DAY, HOUR, startTestEnv, type TestEnv } from "./harness";
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { oldestAllowed } from "../../sync-runtime/src/sync/windows";
+import { oldestAllowed } from "../../sync-runtime/src/domain/windows";
 import { comparable, DAY, HOUR, startTestEnv, type TestEnv } from "./harness";
 
 /**

@@ -3,15 +3,11 @@
  * to them in-process: the emulator's CA through an https.Agent, its clock as the runtime's now().
  */
 import { Agent } from "node:https";
-import {
-  startAzurite,
-  startEmulator,
-  type EmulatorOptions,
-  type RunningEmulator,
-} from "../../emulator/index";
-import { loadConfig } from "../../sync-runtime/src/config";
-import { createLogger } from "../../sync-runtime/src/log";
-import { createRuntime, type Runtime } from "../../sync-runtime/src/runtime";
+import { startAzurite } from "../../demo/azurite";
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator/index";
+import { loadConfig } from "../../sync-runtime/src/app/config";
+import { createLogger } from "../../sync-runtime/src/core/log";
+import { createRuntime, type Runtime } from "../../sync-runtime/src/app/runtime";
 
 export interface TestEnv {
   emulator: RunningEmulator;

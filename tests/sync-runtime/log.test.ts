@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../../sync-runtime/src/log";
-import { Metrics } from "../../sync-runtime/src/metrics";
+import { createLogger } from "../../sync-runtime/src/core/log";
+import { Metrics } from "../../sync-runtime/src/core/metrics";
 
 describe("createLogger", () => {
   it("writes JSON lines and redacts secrets wherever they appear, causes included", () => {

@@ -7,7 +7,7 @@ import {
   parseStaleDays,
   parseTime,
   runCli,
-} from "../../sync-runtime/src/main";
+} from "../../sync-runtime/src/commands/run-cli";
 
 const env = {
   AUDIT_TENANT_ID: "11111111-2222-3333-4444-555555555555",

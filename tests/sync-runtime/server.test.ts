@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderReport } from "../../sync-runtime/src/report/render";
-import { reportBlobName, serve } from "../../sync-runtime/src/server";
+import { renderReport } from "../../sync-runtime/src/presentation/report/render";
+import { reportBlobName, serve } from "../../sync-runtime/src/app/serve";
 import { DAY, startTestEnv, type TestEnv } from "./harness";
 
 describe("serve", () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ContentTypeResult } from "../../sync-runtime/src/sync/pass";
+import type { ContentTypeResult } from "../../sync-runtime/src/app/pass";
 import { comparable, DAY, HOUR, startTestEnv, type TestEnv } from "./harness";
 
 /**

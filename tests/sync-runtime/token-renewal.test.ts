@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { TOKEN_RENEWAL_MARGIN_SECONDS } from "../../sync-runtime/src/auth";
+import { TOKEN_RENEWAL_MARGIN_SECONDS } from "../../sync-runtime/src/clients/auth";
 import { startTestEnv, type TestEnv } from "./harness";
 
 /**

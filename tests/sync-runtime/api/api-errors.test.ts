@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { errorFromResponse, parseRetryAfter } from "../../../sync-runtime/src/api/api-errors";
-import { ApiError, isRetryable, ThrottledError } from "../../../sync-runtime/src/errors";
+import { errorFromResponse, parseRetryAfter } from "../../../sync-runtime/src/core/api-errors";
+import { ApiError, isRetryable, ThrottledError } from "../../../sync-runtime/src/core/errors";
 
 const url =
   "https://manage.office.com/api/v1.0/t/activity/feed/subscriptions/content?contentType=Audit.General&PublisherIdentifier=t";

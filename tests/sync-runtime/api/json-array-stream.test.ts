@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   forEachArrayItem,
   JsonArraySplitter,
-} from "../../../sync-runtime/src/api/json-array-stream";
+} from "../../../sync-runtime/src/clients/json-array-stream";
 
 async function* chunked(text: string, size: number): AsyncGenerator<Uint8Array> {
   const bytes = new TextEncoder().encode(text);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RateLimiter } from "../../../sync-runtime/src/http/limiter";
+import { RateLimiter } from "../../../sync-runtime/src/clients/http/limiter";
 
 describe("RateLimiter", () => {
   it("allows a burst, then paces requests at the configured rate", async () => {

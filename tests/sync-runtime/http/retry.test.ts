@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { ApiError, ThrottledError, TransportError } from "../../../sync-runtime/src/errors";
+import { ApiError, ThrottledError, TransportError } from "../../../sync-runtime/src/core/errors";
 import {
   DEFAULT_RETRY_POLICY,
   retryDelayMs,
   withRetry,
-} from "../../../sync-runtime/src/http/retry";
+} from "../../../sync-runtime/src/clients/http/retry";
 
 const policy = {
   ...DEFAULT_RETRY_POLICY,

@@ -7,8 +7,8 @@ import {
   formatRate,
   progressFraction,
   recordsPerSecond,
-} from "../../../sync-runtime/src/progress/progress-format";
-import type { ProgressSnapshot } from "../../../sync-runtime/src/progress/progress-snapshot";
+} from "../../../sync-runtime/src/presentation/progress/progress-format";
+import type { ProgressSnapshot } from "../../../sync-runtime/src/domain/progress-snapshot";
 
 const START = Date.parse("2026-11-25T10:00:00.000Z");
 

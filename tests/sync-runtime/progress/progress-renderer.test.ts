@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createProgressRenderer } from "../../../sync-runtime/src/progress/progress-renderer";
-import type { ProgressSnapshot } from "../../../sync-runtime/src/progress/progress-snapshot";
+import { createProgressRenderer } from "../../../sync-runtime/src/presentation/progress/progress-renderer";
+import type { ProgressSnapshot } from "../../../sync-runtime/src/domain/progress-snapshot";
 
 const START = Date.parse("2026-11-25T10:00:00.000Z");
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classifyRecord, parseCreationTime } from "../../../sync-runtime/src/records/normalise";
+import { classifyRecord, parseCreationTime } from "../../../sync-runtime/src/domain/records";
 
 // The sanitised real record from REFERENCE section 4.
 const purview = {

@@ -1,7 +1,7 @@
 import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
-import { renderReport } from "../../../sync-runtime/src/report/render";
-import type { AppUsage, UsageReport } from "../../../sync-runtime/src/report/usage-report";
+import { renderReport } from "../../../sync-runtime/src/presentation/report/render";
+import type { AppUsage, UsageReport } from "../../../sync-runtime/src/domain/usage-report";
 import { HOSTILE_NAMES, generateReport } from "./report-fixture";
 
 const FORMULA_START = /^[=+\-@\t\r]/;

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderReport } from "../../../sync-runtime/src/report/render";
-import type { AppUsage, UsageReport } from "../../../sync-runtime/src/report/usage-report";
+import { renderReport } from "../../../sync-runtime/src/presentation/report/render";
+import type { AppUsage, UsageReport } from "../../../sync-runtime/src/domain/usage-report";
 import { launchChromium, skipBrowserTests } from "../../helpers/browser";
 import { HOSTILE_NAMES, generateReport } from "./report-fixture";
 

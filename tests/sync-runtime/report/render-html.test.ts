@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { renderReport } from "../../../sync-runtime/src/report/render";
-import type { UsageReport } from "../../../sync-runtime/src/report/usage-report";
+import { renderReport } from "../../../sync-runtime/src/presentation/report/render";
+import type { UsageReport } from "../../../sync-runtime/src/domain/usage-report";
 import { HOSTILE_NAMES, generateReport, withInactiveApps } from "./report-fixture";
 
 function openingTags(html: string): string[] {

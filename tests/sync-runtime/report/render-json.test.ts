@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { UsageError } from "../../../sync-runtime/src/errors";
-import { renderReport } from "../../../sync-runtime/src/report/render";
-import type { UsageReport } from "../../../sync-runtime/src/report/usage-report";
+import { UsageError } from "../../../sync-runtime/src/core/errors";
+import { renderReport } from "../../../sync-runtime/src/presentation/report/render";
+import type { UsageReport } from "../../../sync-runtime/src/domain/usage-report";
 import { generateReport, withInactiveApps } from "./report-fixture";
 
 const APP_KEYS = [

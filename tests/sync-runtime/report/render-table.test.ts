@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { renderReport } from "../../../sync-runtime/src/report/render";
-import type { AppUsage, UsageReport } from "../../../sync-runtime/src/report/usage-report";
+import { renderReport } from "../../../sync-runtime/src/presentation/report/render";
+import type { AppUsage, UsageReport } from "../../../sync-runtime/src/domain/usage-report";
 import { generateReport, withInactiveApps } from "./report-fixture";
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -9,7 +9,7 @@ import type {
   DailyLaunches,
   InactiveApp,
   UsageReport,
-} from "../../../sync-runtime/src/report/usage-report";
+} from "../../../sync-runtime/src/domain/usage-report";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { PowerAppEvent } from "../../../sync-runtime/src/records/normalise";
-import { foldAppState } from "../../../sync-runtime/src/sinks/apps";
-import { archiveBlobName } from "../../../sync-runtime/src/sinks/raw-archive";
+import type { PowerAppEvent } from "../../../sync-runtime/src/domain/records";
+import { foldAppState } from "../../../sync-runtime/src/domain/app-state";
+import { archiveBlobName } from "../../../sync-runtime/src/storage/raw-archive";
 
 const ev = (
   recordId: string,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TaskPool } from "../../../sync-runtime/src/sync/pool";
+import { TaskPool } from "../../../sync-runtime/src/app/pool";
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 

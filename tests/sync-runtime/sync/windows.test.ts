@@ -4,7 +4,7 @@ import {
   MAX_WINDOW_MS,
   oldestAllowed,
   planPass,
-} from "../../../sync-runtime/src/sync/windows";
+} from "../../../sync-runtime/src/domain/windows";
 
 const H = 3_600_000;
 const now = new Date("2026-05-20T12:00:30.500Z");

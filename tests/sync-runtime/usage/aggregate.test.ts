@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { aggregateUsage, daysOf, type EventRow } from "../../../sync-runtime/src/usage/aggregate";
+import { aggregateUsage, daysOf, type EventRow } from "../../../sync-runtime/src/domain/usage";
 
 const launch = (
   recordId: string,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { AppState } from "../../../sync-runtime/src/sinks/apps";
-import { findInactiveApps } from "../../../sync-runtime/src/usage/inactive";
+import type { AppState } from "../../../sync-runtime/src/domain/app-state";
+import { findInactiveApps } from "../../../sync-runtime/src/domain/inactive-apps";
 
 const DAY_MS = 86_400_000;
 const TO = new Date("2026-05-20T00:00:00.000Z");

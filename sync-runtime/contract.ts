@@ -1,0 +1,93 @@
+/**
+ * The sync runtime's deployment contract: every name that whoever runs the runtime (the Pulumi
+ * program, the demo, a test) and the runtime itself must agree on. It imports nothing, so the
+ * Pulumi program can depend on it without pulling in any runtime code; the boundaries test allows
+ * exactly this crossing. The runtime builds its own configuration table from these names, so
+ * renaming one here renames it on both sides, and a test checks the Container App against it.
+ */
+
+/** How the runtime treats one environment variable. */
+export interface EnvVarContract {
+  /** Set by every deployment. "storage-choice": one of the two storage options must be set. */
+  readonly required?: "always" | "storage-choice";
+  /** Never echoed back in logs, errors or help; a deployment passes it as a secret reference. */
+  readonly secret?: boolean;
+}
+
+/** Every environment variable the runtime reads, by its name. */
+export const ENV = {
+  AUDIT_TENANT_ID: { required: "always" },
+  AUDIT_CLIENT_ID: { required: "always" },
+  AUDIT_CLIENT_SECRET: { required: "always", secret: true },
+  AUDIT_CLIENT_SECRET_VERSION: {},
+  AUDIT_AUTHORITY: {},
+  AUDIT_AUDIENCE: {},
+  AUDIT_CONTENT_TYPES: {},
+  AUDIT_PUBLISHER_ID: {},
+  AUDIT_STORAGE_CONNECTION_STRING: { required: "storage-choice", secret: true },
+  AUDIT_BLOB_ENDPOINT: { required: "storage-choice" },
+  AUDIT_TABLE_ENDPOINT: { required: "storage-choice" },
+  AZURE_CLIENT_ID: {},
+  AUDIT_RATE_LIMIT_PER_MINUTE: {},
+  AUDIT_BLOB_CONCURRENCY: {},
+  AUDIT_OVERLAP_MINUTES: {},
+  AUDIT_FIRST_RUN_HOURS: {},
+  AUDIT_SYNC_INTERVAL_MINUTES: {},
+  AUDIT_REPORT_DAYS: {},
+  AUDIT_REPORT_STALE_DAYS: {},
+  AUDIT_HTTP_TIMEOUT_MS: {},
+  AUDIT_MAX_RETRIES: {},
+  PORT: {},
+  AUDIT_LOG_LEVEL: {},
+} as const satisfies Record<string, EnvVarContract>;
+
+export type EnvName = keyof typeof ENV;
+
+/** The environment variable names, in the order of the table above. */
+export const ENV_NAMES = Object.keys(ENV) as EnvName[];
+
+/** Port of `serve` (/healthz, /readyz, /metrics) when PORT is not set. */
+export const HEALTH_PORT = 8080;
+
+/** Azure Storage tables the runtime reads and writes. */
+export const TABLES = {
+  /** Per content type: content created before `syncedTo` is stored. */
+  checkpoints: "checkpoints",
+  /** Content blobs already processed, by content type and id. */
+  contentIds: "contentids",
+  /** One row per LaunchPowerApp record, by UTC day and record Id. */
+  launches: "launches",
+  /** One row per DeletePowerApp record, by UTC day and record Id. */
+  deletes: "deletes",
+  /** Per-app state across all time: last launch, deletion. */
+  apps: "apps",
+  /** What could no longer be fetched: old intervals and expired blobs. */
+  gaps: "gaps",
+} as const;
+
+export type TableName = (typeof TABLES)[keyof typeof TABLES];
+
+/** Azure Storage blob containers the runtime writes. */
+export const CONTAINERS = {
+  /** Raw audit records as gzip-compressed NDJSON, one blob per content id. */
+  rawArchive: "audit-raw",
+  /** The latest rendered usage report files (serve). */
+  reports: "reports",
+} as const;
+
+/**
+ * The Management Activity API's content types (learn.microsoft.com, "Office 365 Management
+ * Activity API reference", Working with the API). Power Apps events are in Audit.General.
+ */
+export const CONTENT_TYPES = [
+  "Audit.AzureActiveDirectory",
+  "Audit.Exchange",
+  "Audit.SharePoint",
+  "Audit.General",
+  "DLP.All",
+] as const;
+
+export type ContentType = (typeof CONTENT_TYPES)[number];
+
+/** The content type that carries Power Apps launches and deletes: the default to sync. */
+export const POWER_APPS_CONTENT_TYPE: ContentType = "Audit.General";

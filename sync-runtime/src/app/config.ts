@@ -1,0 +1,385 @@
+import {
+  CONTENT_TYPES,
+  ENV,
+  ENV_NAMES,
+  HEALTH_PORT,
+  POWER_APPS_CONTENT_TYPE,
+  type EnvName,
+} from "../../contract";
+import { ConfigError } from "../core/errors";
+import { LOG_LEVELS, type LogLevel } from "../core/log";
+import type { StorageConfig } from "../storage/account";
+
+/**
+ * Every environment variable the runtime reads, in one table. The names, and which are required
+ * or secret, come from the deployment contract (sync-runtime/contract.ts) the Pulumi program also
+ * reads; what each means and its default are here. `--help` and the READMEs are generated from
+ * this table and `loadConfig` validates against it, so none of them can drift apart.
+ */
+export interface VariableSpec {
+  name: EnvName;
+  description: string;
+  /** Shown in help; also the value used when unset (for optional variables). */
+  default?: string;
+  required?: "always" | "storage-choice";
+  /** Never echoed back in errors or logs. */
+  secret?: boolean;
+}
+
+type VariableDoc = Pick<VariableSpec, "description" | "default">;
+
+/** Meaning and default of each contract variable: the Record type makes a missing one an error. */
+const DOCS: Record<EnvName, VariableDoc> = {
+  AUDIT_TENANT_ID: { description: "Entra tenant id (GUID) whose audit log is read." },
+  AUDIT_CLIENT_ID: { description: "Application (client) id of the app with ActivityFeed.Read." },
+  AUDIT_CLIENT_SECRET: { description: "Client secret VALUE (not its id) of that app." },
+  AUDIT_CLIENT_SECRET_VERSION: {
+    description:
+      "Version of the client secret the deployment passed (the Key Vault secret version); logged at start so an operator sees which secret a revision runs with.",
+  },
+  AUDIT_AUTHORITY: {
+    default: "https://login.windows.net",
+    description:
+      "Token authority root; the runtime uses {authority}/{tenant}. GCC High/DoD: https://login.microsoftonline.us.",
+  },
+  AUDIT_AUDIENCE: {
+    default: "https://manage.office.com",
+    description:
+      "API root and token audience (scope {audience}/.default). GCC: https://manage-gcc.office.com, GCC High: https://manage.office365.us, DoD: https://manage.protection.apps.mil.",
+  },
+  AUDIT_CONTENT_TYPES: {
+    default: POWER_APPS_CONTENT_TYPE,
+    description: "Comma-separated content types to subscribe to and sync.",
+  },
+  AUDIT_PUBLISHER_ID: {
+    description:
+      "PublisherIdentifier sent on every call (gives the tenant its own quota). Default: the tenant id.",
+  },
+  AUDIT_STORAGE_CONNECTION_STRING: {
+    description:
+      "Azure Storage connection string (development, e.g. Azurite). Either this or the two endpoints below.",
+  },
+  AUDIT_BLOB_ENDPOINT: {
+    description: "Blob endpoint, e.g. https://acct.blob.core.windows.net (managed identity).",
+  },
+  AUDIT_TABLE_ENDPOINT: {
+    description: "Table endpoint, e.g. https://acct.table.core.windows.net (managed identity).",
+  },
+  AZURE_CLIENT_ID: {
+    description:
+      "Client id of the user-assigned managed identity used with the endpoints (required with them).",
+  },
+  AUDIT_RATE_LIMIT_PER_MINUTE: {
+    default: "1800",
+    description:
+      "Requests per minute the runtime allows itself (90% of the 2,000/min tenant quota).",
+  },
+  AUDIT_BLOB_CONCURRENCY: {
+    default: "4",
+    description: "Content blobs downloaded and processed at the same time.",
+  },
+  AUDIT_OVERLAP_MINUTES: {
+    default: "360",
+    description:
+      "Each pass re-lists this much before the checkpoint, to catch content listed late (blobs already processed are skipped by content id).",
+  },
+  AUDIT_FIRST_RUN_HOURS: {
+    default: "24",
+    description: "How far back the first pass starts when there is no checkpoint (at most 168).",
+  },
+  AUDIT_SYNC_INTERVAL_MINUTES: {
+    default: "60",
+    description:
+      "serve: minutes between the start of passes (a pass never overlaps the previous one).",
+  },
+  AUDIT_REPORT_DAYS: {
+    default: "7",
+    description:
+      "serve: days covered by the report files written to the reports container after each pass.",
+  },
+  AUDIT_REPORT_STALE_DAYS: {
+    default: "30",
+    description:
+      "serve: the report files list apps not launched for this many days (all time, from the apps table).",
+  },
+  AUDIT_HTTP_TIMEOUT_MS: {
+    default: "120000",
+    description: "Timeout of one HTTP request, body included.",
+  },
+  AUDIT_MAX_RETRIES: {
+    default: "6",
+    description:
+      "Retries of one request after 5xx, network errors or throttling (jittered backoff; Retry-After wins).",
+  },
+  PORT: {
+    default: String(HEALTH_PORT),
+    description: "serve: port of /healthz, /readyz and /metrics.",
+  },
+  AUDIT_LOG_LEVEL: {
+    default: "info",
+    description:
+      "debug, info, warn or error. Logs are JSON lines on stderr; secrets are never logged.",
+  },
+};
+
+export const VARIABLES: readonly VariableSpec[] = ENV_NAMES.map((name) => ({
+  name,
+  ...(ENV[name] as Pick<VariableSpec, "required" | "secret">),
+  ...DOCS[name],
+}));
+
+export interface RuntimeConfig {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  /** Informational: which secret version the deployment passed (logged, never the secret). */
+  clientSecretVersion?: string;
+  authority: string;
+  audience: string;
+  contentTypes: string[];
+  publisherId: string;
+  storage: StorageConfig;
+  rateLimitPerMinute: number;
+  blobConcurrency: number;
+  overlapMs: number;
+  firstRunMs: number;
+  syncIntervalMs: number;
+  reportDays: number;
+  reportStaleDays: number;
+  httpTimeoutMs: number;
+  maxRetries: number;
+  port: number;
+  logLevel: LogLevel;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads single variables of the table, each check throwing a ConfigError that names the
+ * variable, repeats its meaning and says what to set.
+ */
+class EnvReader {
+  constructor(private readonly env: Env) {}
+
+  get(name: EnvName): string | undefined {
+    const v = this.env[name]?.trim();
+    return v ? v : undefined;
+  }
+
+  required(name: EnvName): string {
+    const v = this.get(name);
+    if (v === undefined) {
+      throw new ConfigError(
+        name,
+        `${name} is not set: ${DOCS[name].description} Set it in the environment (see \`npm run sync -- --help\`).`,
+      );
+    }
+    return v;
+  }
+
+  withDefault(name: EnvName): string {
+    return this.get(name) ?? DOCS[name].default!;
+  }
+
+  int(name: EnvName, min: number, max: number): number {
+    const raw = this.withDefault(name);
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new ConfigError(
+        name,
+        `${name}=${raw} is not an integer between ${min} and ${max}: ${DOCS[name].description}`,
+      );
+    }
+    return n;
+  }
+
+  /** An https URL without trailing slashes; storage endpoints may be http (Azurite). */
+  url(name: EnvName, value: string): string {
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch (cause) {
+      throw new ConfigError(name, `${name}=${value} is not a URL: ${DOCS[name].description}`, {
+        cause,
+      });
+    }
+    if (
+      parsed.protocol !== "https:" &&
+      !(name.endsWith("_ENDPOINT") && parsed.protocol === "http:")
+    ) {
+      throw new ConfigError(
+        name,
+        `${name}=${value} must be an https:// URL: ${DOCS[name].description}`,
+      );
+    }
+    return value.replace(/\/+$/, "");
+  }
+
+  guid(name: EnvName, value: string): string {
+    if (!GUID.test(value)) {
+      throw new ConfigError(
+        name,
+        `${name}=${value} is not a GUID: ${DOCS[name].description} Find it on the app's Overview page in Entra ID.`,
+      );
+    }
+    return value;
+  }
+}
+
+/** Reads and validates the whole configuration; the first problem found is thrown as ConfigError. */
+export function loadConfig(env: Env = process.env): RuntimeConfig {
+  const read = new EnvReader(env);
+  const tenantId = read.guid("AUDIT_TENANT_ID", read.required("AUDIT_TENANT_ID"));
+  return {
+    tenantId,
+    clientId: read.guid("AUDIT_CLIENT_ID", read.required("AUDIT_CLIENT_ID")),
+    clientSecret: readClientSecret(read),
+    clientSecretVersion: read.get("AUDIT_CLIENT_SECRET_VERSION"),
+    authority: read.url("AUDIT_AUTHORITY", read.withDefault("AUDIT_AUTHORITY")),
+    audience: read.url("AUDIT_AUDIENCE", read.withDefault("AUDIT_AUDIENCE")),
+    contentTypes: readContentTypes(read),
+    publisherId: read.guid("AUDIT_PUBLISHER_ID", read.get("AUDIT_PUBLISHER_ID") ?? tenantId),
+    storage: readStorageConfig(read),
+    rateLimitPerMinute: read.int("AUDIT_RATE_LIMIT_PER_MINUTE", 1, 100_000),
+    blobConcurrency: read.int("AUDIT_BLOB_CONCURRENCY", 1, 64),
+    overlapMs: read.int("AUDIT_OVERLAP_MINUTES", 0, 24 * 60) * 60_000,
+    firstRunMs: read.int("AUDIT_FIRST_RUN_HOURS", 1, 168) * 3_600_000,
+    syncIntervalMs: read.int("AUDIT_SYNC_INTERVAL_MINUTES", 1, 24 * 60) * 60_000,
+    reportDays: read.int("AUDIT_REPORT_DAYS", 1, 366),
+    reportStaleDays: read.int("AUDIT_REPORT_STALE_DAYS", 1, 3660),
+    httpTimeoutMs: read.int("AUDIT_HTTP_TIMEOUT_MS", 1_000, 3_600_000),
+    maxRetries: read.int("AUDIT_MAX_RETRIES", 0, 20),
+    port: read.int("PORT", 0, 65_535),
+    logLevel: readLogLevel(read),
+  };
+}
+
+function readClientSecret(read: EnvReader): string {
+  const clientSecret = read.required("AUDIT_CLIENT_SECRET");
+  // A pasted secret *id* is a GUID; a secret value never is. Catch the classic mistake early.
+  if (GUID.test(clientSecret)) {
+    throw new ConfigError(
+      "AUDIT_CLIENT_SECRET",
+      "AUDIT_CLIENT_SECRET looks like a secret ID (a GUID), not the secret VALUE. Copy the value shown once when the secret was created (or let `pulumi up` store it in Key Vault).",
+    );
+  }
+  return clientSecret;
+}
+
+function readContentTypes(read: EnvReader): string[] {
+  const contentTypes = read
+    .withDefault("AUDIT_CONTENT_TYPES")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const allowed = CONTENT_TYPES.join(", ");
+  if (contentTypes.length === 0) {
+    throw new ConfigError(
+      "AUDIT_CONTENT_TYPES",
+      `AUDIT_CONTENT_TYPES is empty: list one or more of ${allowed}.`,
+    );
+  }
+  for (const ct of contentTypes) {
+    if (!(CONTENT_TYPES as readonly string[]).includes(ct)) {
+      throw new ConfigError(
+        "AUDIT_CONTENT_TYPES",
+        `AUDIT_CONTENT_TYPES has unknown content type "${ct}": allowed are ${allowed}.`,
+      );
+    }
+  }
+  return [...new Set(contentTypes)];
+}
+
+function readLogLevel(read: EnvReader): LogLevel {
+  const logLevel = read.withDefault("AUDIT_LOG_LEVEL") as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(
+      "AUDIT_LOG_LEVEL",
+      `AUDIT_LOG_LEVEL=${logLevel} is not one of ${LOG_LEVELS.join(", ")}.`,
+    );
+  }
+  return logLevel;
+}
+
+function readStorageConfig(read: EnvReader): StorageConfig {
+  const connectionString = read.get("AUDIT_STORAGE_CONNECTION_STRING");
+  const blobEndpoint = read.get("AUDIT_BLOB_ENDPOINT");
+  const tableEndpoint = read.get("AUDIT_TABLE_ENDPOINT");
+  if (connectionString) {
+    if (blobEndpoint || tableEndpoint) {
+      throw new ConfigError(
+        "AUDIT_STORAGE_CONNECTION_STRING",
+        "Both AUDIT_STORAGE_CONNECTION_STRING and AUDIT_BLOB_ENDPOINT/AUDIT_TABLE_ENDPOINT are set: set only one storage option.",
+      );
+    }
+    return { kind: "connection-string", connectionString };
+  }
+  if (!blobEndpoint || !tableEndpoint) {
+    const missing =
+      !blobEndpoint && !tableEndpoint
+        ? "AUDIT_STORAGE_CONNECTION_STRING"
+        : !blobEndpoint
+          ? "AUDIT_BLOB_ENDPOINT"
+          : "AUDIT_TABLE_ENDPOINT";
+    throw new ConfigError(
+      missing,
+      "Storage is not configured: set AUDIT_STORAGE_CONNECTION_STRING (development, e.g. Azurite), or AUDIT_BLOB_ENDPOINT and AUDIT_TABLE_ENDPOINT with AZURE_CLIENT_ID (managed identity).",
+    );
+  }
+  const clientId = read.get("AZURE_CLIENT_ID");
+  if (!clientId) {
+    throw new ConfigError(
+      "AZURE_CLIENT_ID",
+      "AZURE_CLIENT_ID is not set: with AUDIT_BLOB_ENDPOINT/AUDIT_TABLE_ENDPOINT it selects the user-assigned managed identity that has the storage data roles.",
+    );
+  }
+  return {
+    kind: "managed-identity",
+    blobEndpoint: read.url("AUDIT_BLOB_ENDPOINT", blobEndpoint),
+    tableEndpoint: read.url("AUDIT_TABLE_ENDPOINT", tableEndpoint),
+    clientId,
+  };
+}
+
+/** How a variable is needed, as help and the README say it. */
+function need(v: VariableSpec, style: "help" | "table"): string | undefined {
+  if (v.required === "always") return "required";
+  if (v.required === "storage-choice") return style === "help" ? "storage" : "storage (one option)";
+  return style === "help" ? undefined : "optional";
+}
+
+/** The variables section of `--help`, generated from VARIABLES. */
+export function describeVariables(): string {
+  const width = Math.max(...VARIABLES.map((v) => v.name.length));
+  return VARIABLES.map((v) => {
+    const flags = [
+      need(v, "help"),
+      v.default !== undefined ? `default ${v.default}` : undefined,
+    ].filter(Boolean);
+    return `  ${v.name.padEnd(width)}  ${v.description}${flags.length ? ` (${flags.join("; ")})` : ""}`;
+  }).join("\n");
+}
+
+/** Values that must never appear in logs or error output: every secret variable, and its parts. */
+export function secretValues(config: RuntimeConfig): string[] {
+  const values = [config.clientSecret];
+  if (config.storage.kind === "connection-string") {
+    values.push(config.storage.connectionString);
+    const key = /AccountKey=([^;]+)/i.exec(config.storage.connectionString)?.[1];
+    if (key) values.push(key);
+    const sas = /SharedAccessSignature=([^;]+)/i.exec(config.storage.connectionString)?.[1];
+    if (sas) values.push(sas);
+  }
+  return values;
+}
+
+/** The variables table of the READMEs, generated from VARIABLES (a test keeps them equal). */
+export function variablesMarkdown(): string {
+  const rows = VARIABLES.map((v) => {
+    const def = v.default !== undefined ? `\`${v.default}\`` : "";
+    return `| \`${v.name}\` | ${need(v, "table")} | ${def} | ${v.description.replace(/\|/g, "\\|")} |`;
+  });
+  return ["| Variable | Needed | Default | Meaning |", "|---|---|---|---|", ...rows].join("\n");
+}

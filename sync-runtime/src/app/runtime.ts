@@ -1,0 +1,141 @@
+import type { Agent } from "node:https";
+import type { TokenCredential } from "@azure/identity";
+import { ActivityApi } from "../clients/activity-api";
+import { createTokenProvider } from "../clients/auth";
+import { secretValues, type RuntimeConfig } from "./config";
+import { HttpClient } from "../clients/http/client";
+import { RateLimiter } from "../clients/http/limiter";
+import type { RetryPolicy } from "../clients/http/retry";
+import { createLogger, type Logger } from "../core/log";
+import { Metrics } from "../core/metrics";
+import type { ProgressSnapshot } from "../domain/progress-snapshot";
+import { WrittenIds } from "../domain/written-ids";
+import type { UsageReport } from "../domain/usage-report";
+import { TABLES } from "../../contract";
+import { AppsTable } from "../storage/apps";
+import { EventsTable } from "../storage/events";
+import { RawArchive } from "../storage/raw-archive";
+import { Checkpoints } from "../storage/checkpoints";
+import { ContentIds } from "../storage/content-ids";
+import { Gaps } from "../storage/gaps";
+import { openStorage, type Storage } from "../storage/account";
+import { runPass, type ContentTypeResult, type SyncStore } from "./pass";
+import { findInactiveApps } from "../domain/inactive-apps";
+import { buildUsageReport } from "./usage-report";
+
+/** What tests (and only tests, mostly) inject; the CLI uses the defaults. */
+export interface RuntimeDeps {
+  /** An https.Agent trusting a private CA (the emulator's), for in-process use. */
+  agent?: Agent;
+  /** The clock that decides windows and checkpoints; tests pass the emulator's simulated clock. */
+  now?: () => Date;
+  logger?: Logger;
+  metrics?: Metrics;
+  credential?: TokenCredential;
+  retry?: Partial<RetryPolicy>;
+}
+
+export interface SyncRequest {
+  from?: Date;
+  to?: Date;
+  onProgress?: (snapshot: ProgressSnapshot) => void;
+  signal?: AbortSignal;
+}
+
+export interface Runtime {
+  config: RuntimeConfig;
+  api: ActivityApi;
+  storage: Storage;
+  store: SyncStore;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => Date;
+  /** Creates the tables and containers once; every other method calls it first. */
+  ready(): Promise<void>;
+  sync(request?: SyncRequest): Promise<ContentTypeResult[]>;
+  /**
+   * The usage report of the window; with `staleDays`, also the all-time inactiveApps (one scan of
+   * the apps table) and the staleDays they were computed with.
+   */
+  report(window: { from: Date; to: Date }, options?: { staleDays?: number }): Promise<UsageReport>;
+}
+
+/** Wires configuration into the clients, stores and the sync pass. No I/O until called. */
+export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Runtime {
+  const metrics = deps.metrics ?? new Metrics();
+  const logger =
+    deps.logger ?? createLogger({ level: config.logLevel, secrets: secretValues(config) });
+  const now = deps.now ?? (() => new Date());
+  const http = new HttpClient({
+    agent: deps.agent,
+    timeoutMs: config.httpTimeoutMs,
+    limiter: new RateLimiter(config.rateLimitPerMinute),
+    retry: { maxRetries: config.maxRetries, ...deps.retry },
+    metrics,
+    logger,
+  });
+  const tokens = createTokenProvider(config, http);
+  const api = new ActivityApi({
+    audience: config.audience,
+    tenantId: config.tenantId,
+    publisherId: config.publisherId,
+    http,
+    tokens,
+  });
+  const storage = openStorage(config.storage, deps.credential);
+  const store: SyncStore = {
+    checkpoints: new Checkpoints(storage.table(TABLES.checkpoints)),
+    contentIds: new ContentIds(storage.table(TABLES.contentIds)),
+    gaps: new Gaps(storage.table(TABLES.gaps)),
+    archive: new RawArchive(storage.raw),
+    launches: new EventsTable(storage.table(TABLES.launches), "launch"),
+    deletes: new EventsTable(storage.table(TABLES.deletes), "delete"),
+    apps: new AppsTable(storage.table(TABLES.apps)),
+  };
+  const writtenIds = new WrittenIds();
+  let ensured: Promise<void> | undefined;
+  const ready = () => {
+    ensured ??= storage.ensure().catch((err) => {
+      ensured = undefined;
+      throw err;
+    });
+    return ensured;
+  };
+
+  return {
+    config,
+    api,
+    storage,
+    store,
+    metrics,
+    logger,
+    now,
+    ready,
+    async sync(request = {}) {
+      await ready();
+      return runPass(
+        { api, store, metrics, logger, now, writtenIds },
+        {
+          contentTypes: config.contentTypes,
+          from: request.from,
+          to: request.to,
+          overlapMs: config.overlapMs,
+          firstRunMs: config.firstRunMs,
+          blobConcurrency: config.blobConcurrency,
+          onProgress: request.onProgress,
+          signal: request.signal,
+        },
+      );
+    },
+    async report(window, options = {}) {
+      await ready();
+      const report = await buildUsageReport(
+        { launches: store.launches, deletes: store.deletes },
+        window,
+      );
+      if (options.staleDays === undefined) return report;
+      const inactiveApps = findInactiveApps(await store.apps.list(), window.to, options.staleDays);
+      return { ...report, staleDays: options.staleDays, inactiveApps };
+    },
+  };
+}

@@ -1,0 +1,224 @@
+import type { Response } from "node-fetch";
+import type { TokenProvider } from "./auth";
+import { AF, ApiError, TransportError } from "../core/errors";
+import { bodyError, type HttpClient } from "./http/client";
+import { formatApiTime } from "../domain/windows";
+import type { ContentItem, Subscription } from "../domain/content";
+import { forEachArrayItem } from "./json-array-stream";
+
+export interface ActivityApiOptions {
+  audience: string;
+  tenantId: string;
+  publisherId: string;
+  http: HttpClient;
+  tokens: TokenProvider;
+}
+
+/** Every operation can be abandoned: SIGTERM interrupts a request, a backoff or a token wait. */
+export interface OperationOptions {
+  signal?: AbortSignal;
+}
+
+/** Listing pages are followed at most this many times per window: a loop guard, never reached. */
+const MAX_PAGES = 10_000;
+
+/**
+ * The Office 365 Management Activity API: subscriptions, content listing (all pages) and content
+ * retrieval. Every call carries PublisherIdentifier and a bearer token; a 401 renews the token
+ * once; each operation is retried as a whole under the HTTP client's retry policy.
+ */
+export class ActivityApi {
+  private readonly base: string;
+  constructor(private readonly options: ActivityApiOptions) {
+    this.base = `${options.audience}/api/v1.0/${options.tenantId}/activity/feed`;
+  }
+
+  /** Starts a subscription; "already-enabled" when the API says AF20024 (that is success). */
+  async startSubscription(
+    contentType: string,
+    options: OperationOptions = {},
+  ): Promise<"started" | "already-enabled"> {
+    const url = this.url("subscriptions/start", { contentType });
+    try {
+      await this.call(
+        "subscriptions/start",
+        url,
+        "POST",
+        options,
+        async (r) => void (await r.text()),
+      );
+      return "started";
+    } catch (err) {
+      if (err instanceof ApiError && err.code === AF.alreadyEnabled) return "already-enabled";
+      throw err;
+    }
+  }
+
+  async stopSubscription(contentType: string, options: OperationOptions = {}): Promise<void> {
+    const url = this.url("subscriptions/stop", { contentType });
+    await this.call("subscriptions/stop", url, "POST", options, async (r) => void (await r.text()));
+  }
+
+  async listSubscriptions(options: OperationOptions = {}): Promise<Subscription[]> {
+    const url = this.url("subscriptions/list", {});
+    return this.call("subscriptions/list", url, "GET", options, async (r) => {
+      const body = await readJson(r, url);
+      if (!Array.isArray(body)) throw unexpected(url, "an array of subscriptions");
+      return body as Subscription[];
+    });
+  }
+
+  /**
+   * Lists content created in [from, to) (at most 24 h, not older than 7 days), one page at a time,
+   * following NextPageUri (or NextPageUrl) until it is absent.
+   */
+  async *listContent(
+    contentType: string,
+    from: Date,
+    to: Date,
+    options: OperationOptions = {},
+  ): AsyncGenerator<ContentItem[]> {
+    let url: string | undefined = this.url("subscriptions/content", {
+      contentType,
+      startTime: formatApiTime(from),
+      endTime: formatApiTime(to),
+    });
+    const seen = new Set<string>();
+    for (let page = 0; url; page++) {
+      if (page >= MAX_PAGES || seen.has(url)) {
+        throw new ApiError({
+          status: 200,
+          url,
+          message: `Content listing for ${contentType} did not end after ${page} pages (NextPageUri repeats). Report this; the pass stops without advancing the checkpoint.`,
+        });
+      }
+      seen.add(url);
+      const current: string = url;
+      const { items, next } = await this.call(
+        "subscriptions/content",
+        current,
+        "GET",
+        options,
+        async (r) => {
+          const next = r.headers.get("NextPageUri") ?? r.headers.get("NextPageUrl") ?? undefined;
+          const body = await readJson(r, current);
+          if (!Array.isArray(body)) throw unexpected(current, "an array of content items");
+          return { items: body as ContentItem[], next };
+        },
+      );
+      yield items;
+      url = next ? this.withPublisher(next) : undefined;
+    }
+  }
+
+  /**
+   * Streams a content blob's records into the consumer returned by `begin`. `begin` is called
+   * again for each retry, so the consumer can start from scratch after a truncated body.
+   */
+  async fetchContent(
+    contentUri: string,
+    begin: () => (records: unknown[]) => void | Promise<void>,
+    options: OperationOptions = {},
+  ): Promise<void> {
+    const url = this.withPublisher(contentUri);
+    await this.call("content", url, "GET", options, async (r) => {
+      const onRecords = begin();
+      if (!r.body) throw bodyError(url, new Error("empty body"));
+      let consumerError: unknown;
+      try {
+        await forEachArrayItem(r.body as AsyncIterable<Uint8Array>, async (records) => {
+          try {
+            await onRecords(records);
+          } catch (err) {
+            consumerError = err;
+            throw err;
+          }
+        });
+      } catch (err) {
+        // Failures of our own consumer (storage) are not body problems: pass them through.
+        if (consumerError !== undefined) throw consumerError;
+        throw bodyError(url, err);
+      }
+    });
+  }
+
+  private url(path: string, params: Record<string, string>): string {
+    const u = new URL(`${this.base}/${path}`);
+    for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+    u.searchParams.set("PublisherIdentifier", this.options.publisherId);
+    return u.toString();
+  }
+
+  /** Adds PublisherIdentifier to URLs the API handed us (content and next-page URIs). */
+  private withPublisher(uri: string): string {
+    const u = new URL(uri);
+    if (!u.searchParams.has("PublisherIdentifier")) {
+      u.searchParams.set("PublisherIdentifier", this.options.publisherId);
+    }
+    return u.toString();
+  }
+
+  /** One operation: token, request, a single token renewal on 401, body handling; all retried. */
+  private call<T>(
+    what: string,
+    url: string,
+    method: "GET" | "POST",
+    { signal }: OperationOptions,
+    handle: (response: Response) => Promise<T>,
+  ): Promise<T> {
+    const { http, tokens } = this.options;
+    return http.retrying(
+      what,
+      async () => {
+        const send = async (fresh: boolean) =>
+          http.send(url, {
+            method,
+            signal,
+            headers: {
+              Authorization: `Bearer ${await tokens.getToken({ fresh, signal })}`,
+              Accept: "application/json",
+              ...(method === "POST" ? { "Content-Type": "application/json" } : {}),
+            },
+            body: method === "POST" ? "" : undefined,
+          });
+        let response: Response;
+        try {
+          response = await send(false);
+        } catch (err) {
+          if (!(err instanceof ApiError) || err.status !== 401) throw err;
+          // The cached token may have expired early or been revoked: renew once, then give up.
+          response = await send(true);
+        }
+        return handle(response);
+      },
+      { signal },
+    );
+  }
+}
+
+async function readJson(r: Response, url: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await r.text();
+  } catch (err) {
+    throw bodyError(url, err);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    // A cut-off body is the usual reason: retry like any transport failure.
+    throw new TransportError(
+      url,
+      `The answer from ${new URL(url).pathname} is not valid JSON (truncated?); it is retried.`,
+      { cause },
+    );
+  }
+}
+
+function unexpected(url: string, what: string): ApiError {
+  return new ApiError({
+    status: 200,
+    url,
+    message: `The answer from ${new URL(url).pathname} is not ${what}. Check AUDIT_AUDIENCE points at the Management Activity API.`,
+  });
+}

@@ -1,0 +1,126 @@
+import type { Agent } from "node:https";
+import fetch, { type Response } from "node-fetch";
+import { errorFromResponse, parseRetryAfter, redactUrl } from "../../core/api-errors";
+import { ThrottledError, TransportError } from "../../core/errors";
+import type { Logger } from "../../core/log";
+import { silentLogger } from "../../core/log";
+import type { Metrics } from "../../core/metrics";
+import { RateLimiter } from "./limiter";
+import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from "./retry";
+
+export interface HttpClientOptions {
+  /** For a private CA (the emulator's) in-process; child processes use NODE_EXTRA_CA_CERTS. */
+  agent?: Agent;
+  timeoutMs?: number;
+  limiter?: RateLimiter;
+  retry?: Partial<RetryPolicy>;
+  metrics?: Metrics;
+  logger?: Logger;
+}
+
+export interface SendOptions {
+  method?: "GET" | "POST";
+  headers?: Record<string, string>;
+  body?: string;
+  /** Skip the rate limiter (token endpoint calls do not count against the API quota). */
+  unlimited?: boolean;
+  /** Return non-2xx answers instead of throwing (msal reads token errors itself). */
+  acceptAnyStatus?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * node-fetch with the runtime's rules: one timeout covering headers and body, the rate limiter,
+ * non-2xx answers mapped to typed errors, network failures to TransportError. `send` is one
+ * attempt; `retrying` wraps a whole operation (request and body consumption) in the retry policy,
+ * because a truncated body must be fetched again from the start.
+ */
+export class HttpClient {
+  readonly agent: Agent | undefined;
+  readonly timeoutMs: number;
+  readonly policy: RetryPolicy;
+  private readonly limiter: RateLimiter | undefined;
+  private readonly metrics: Metrics | undefined;
+  private readonly logger: Logger;
+
+  constructor(options: HttpClientOptions = {}) {
+    this.agent = options.agent;
+    this.timeoutMs = options.timeoutMs ?? 120_000;
+    this.limiter = options.limiter;
+    this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.metrics = options.metrics;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  async send(url: string, options: SendOptions = {}): Promise<Response> {
+    if (!options.unlimited) await this.limiter?.take(options.signal);
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+    this.metrics?.inc("audit_http_requests_total");
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: options.method ?? "GET",
+        headers: options.headers,
+        body: options.body,
+        agent: this.agent,
+        signal,
+      });
+    } catch (cause) {
+      if (options.signal?.aborted) throw cause;
+      throw new TransportError(
+        redactUrl(url),
+        `Request to ${redactUrl(url)} failed (${describe(cause)}); it is retried.`,
+        { cause },
+      );
+    }
+    if (response.ok || options.acceptAnyStatus) return response;
+    const bodyText = await response.text().catch(() => "");
+    const error = errorFromResponse({
+      status: response.status,
+      bodyText,
+      url,
+      retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), Date.now()),
+    });
+    if (error instanceof ThrottledError) this.metrics?.inc("audit_throttled_total");
+    throw error;
+  }
+
+  /** Runs a whole operation under the retry policy, counting and logging each retry. */
+  retrying<T>(
+    what: string,
+    fn: (attempt: number) => Promise<T>,
+    options: { signal?: AbortSignal; retryable?: (err: unknown) => boolean } = {},
+  ): Promise<T> {
+    return withRetry(this.policy, fn, {
+      signal: options.signal,
+      retryable: options.retryable,
+      onRetry: ({ attempt, delayMs, error }) => {
+        this.metrics?.inc("audit_http_retries_total");
+        this.logger.warn("retrying", {
+          what,
+          attempt,
+          delayMs,
+          error: error instanceof Error ? error : String(error),
+        });
+      },
+    });
+  }
+}
+
+/** Wraps body-reading failures (reset, truncation, timeout mid-body) as retryable. */
+export function bodyError(url: string, cause: unknown): TransportError {
+  return new TransportError(
+    redactUrl(url),
+    `Reading the answer from ${redactUrl(url)} failed (${describe(cause)}); it is retried.`,
+    { cause },
+  );
+}
+
+function describe(cause: unknown): string {
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    return code ? `${code}: ${cause.message}` : cause.message;
+  }
+  return String(cause);
+}

@@ -1,0 +1,147 @@
+/**
+ * The Management Activity API's documented error codes that the runtime acts on (learn.microsoft.com,
+ * "Office 365 Management Activity API reference", Errors; AF429 from "API throttling").
+ */
+export const AF = {
+  /** The app lacks ActivityFeed.Read or admin consent. */
+  permissionMissing: "AF10001",
+  noSubscription: "AF20022",
+  subscriptionDisabled: "AF20023",
+  /** The subscription is already enabled: success for a start. */
+  alreadyEnabled: "AF20024",
+  /** The content id is invalid or the content expired: it can never be fetched. */
+  contentExpired: "AF20052",
+  /** startTime/endTime rules broken. */
+  timeRules: "AF20055",
+  throttled: "AF429",
+  internalError: "AF50000",
+} as const;
+
+export type AfCode = (typeof AF)[keyof typeof AF];
+
+const AF_CODES: readonly string[] = Object.values(AF);
+
+export function isKnownAfCode(code: string | undefined): code is AfCode {
+  return code !== undefined && AF_CODES.includes(code);
+}
+
+/**
+ * An ApiError's code: a documented AF code; API_UNKNOWN_AF for an AF code the runtime does not
+ * know (the raw code stays in `afCode`); API_HTTP for a failure without one; API_BAD_ANSWER for
+ * a success whose body is not what the API documents.
+ */
+export type ApiErrorCode = AfCode | "API_UNKNOWN_AF" | "API_HTTP" | "API_BAD_ANSWER";
+
+/** Every code a runtime error can have: logs, metrics and exit handling switch on these. */
+export type ErrorCode = ApiErrorCode | "CONFIG" | "TRANSPORT" | "AUTH" | "STORAGE" | "USAGE";
+
+/**
+ * One error family for the runtime. Every error has a stable `code` (for logs, metrics and exit
+ * codes), keeps its cause, and says in its message what failed and what to do about it.
+ */
+export class SyncError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Bad or missing configuration; `key` names the environment variable or option. */
+export class ConfigError extends SyncError {
+  readonly key: string;
+  constructor(key: string, message: string, options?: { cause?: unknown }) {
+    super("CONFIG", message, options);
+    this.key = key;
+  }
+}
+
+/** A Management Activity API (or token endpoint) answer that is not a success. */
+export class ApiError extends SyncError {
+  declare readonly code: ApiErrorCode;
+  readonly status: number;
+  /** The `AF…` code from the error body as sent, when the body had one (known or not). */
+  readonly afCode: string | undefined;
+  readonly url: string;
+  constructor(
+    init: { status: number; afCode?: string; url: string; message: string },
+    options?: { cause?: unknown },
+  ) {
+    super(apiErrorCode(init.status, init.afCode), init.message, options);
+    this.status = init.status;
+    this.afCode = init.afCode;
+    this.url = init.url;
+  }
+}
+
+function apiErrorCode(status: number, afCode: string | undefined): ApiErrorCode {
+  if (isKnownAfCode(afCode)) return afCode;
+  if (afCode !== undefined) return "API_UNKNOWN_AF";
+  return status >= 200 && status < 300 ? "API_BAD_ANSWER" : "API_HTTP";
+}
+
+/** The API throttled us (HTTP 429, or 403 with AF429). */
+export class ThrottledError extends ApiError {
+  /** From `Retry-After` when the answer had one. */
+  readonly retryAfterMs: number | undefined;
+  constructor(
+    init: { status: number; afCode?: string; url: string; retryAfterMs?: number },
+    options?: { cause?: unknown },
+  ) {
+    super(
+      {
+        ...init,
+        message:
+          `The Management Activity API throttled the request (HTTP ${init.status}${init.afCode ? ` ${init.afCode}` : ""}). ` +
+          "The runtime backs off and retries; if this persists, lower AUDIT_RATE_LIMIT_PER_MINUTE " +
+          "or check that AUDIT_PUBLISHER_ID is set so the tenant has its own quota.",
+      },
+      options,
+    );
+    this.retryAfterMs = init.retryAfterMs;
+  }
+}
+
+/** A network failure, timeout or truncated body: always worth a retry. */
+export class TransportError extends SyncError {
+  readonly url: string;
+  constructor(url: string, message: string, options?: { cause?: unknown }) {
+    super("TRANSPORT", message, options);
+    this.url = url;
+  }
+}
+
+/** Token acquisition failed (wrong tenant, client id or secret, unreachable authority). */
+export class AuthError extends SyncError {
+  /** True for outages of the token endpoint (worth a retry), false for refused credentials. */
+  readonly transient: boolean;
+  constructor(message: string, options: { cause?: unknown; transient: boolean }) {
+    super("AUTH", message, { cause: options.cause });
+    this.transient = options.transient;
+  }
+}
+
+/** Azure Storage (tables or blobs) failed. */
+export class StorageError extends SyncError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("STORAGE", message, options);
+  }
+}
+
+/** Wrong command line; the CLI prints usage and exits with 2. */
+export class UsageError extends SyncError {
+  constructor(message: string) {
+    super("USAGE", message);
+  }
+}
+
+/**
+ * Whether an API error is worth retrying: throttling, 5xx and transport failures are; the rest
+ * not. Token failures are retried inside auth.ts only, so retries never multiply.
+ */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof ThrottledError || err instanceof TransportError) return true;
+  if (err instanceof ApiError) return err.status >= 500 || err.status === 408;
+  return false;
+}

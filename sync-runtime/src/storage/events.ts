@@ -1,0 +1,79 @@
+import type { TableClient, TransactionAction } from "@azure/data-tables";
+import { eventKeys } from "./keys";
+import type { EventKind, PowerAppEvent } from "../domain/records";
+import type { EventRow } from "../domain/usage";
+
+/** Azure Tables accepts at most 100 operations per transaction, all in one partition. */
+const BATCH = 100;
+
+interface EventEntity {
+  recordId: string;
+  creationTime: string;
+  appId: string;
+  appName?: string;
+  environmentId?: string;
+  userUpn?: string;
+  schema: string;
+}
+
+/**
+ * The launches table or the deletes table (same row shape): one row per record, keyed by (UTC
+ * day, record Id), so a record stored twice replaces its row and counts once however many blobs
+ * or runs delivered it.
+ */
+export class EventsTable {
+  constructor(
+    private readonly table: TableClient,
+    readonly kind: EventKind,
+  ) {}
+
+  /** Upserts the events, in transactions of at most BATCH rows of one partition. */
+  async write(events: PowerAppEvent[]): Promise<void> {
+    const byPartition = new Map<string, Map<string, PowerAppEvent>>();
+    for (const e of events) {
+      const { partitionKey, rowKey } = eventKeys(e);
+      let rows = byPartition.get(partitionKey);
+      if (!rows) byPartition.set(partitionKey, (rows = new Map()));
+      // A transaction may not touch one row twice.
+      rows.set(rowKey, e);
+    }
+    for (const [partitionKey, rows] of byPartition) {
+      const entries = [...rows.entries()];
+      for (let i = 0; i < entries.length; i += BATCH) {
+        const actions: TransactionAction[] = entries
+          .slice(i, i + BATCH)
+          .map(([rowKey, e]) => ["upsert", { partitionKey, rowKey, ...toEntity(e) }, "Replace"]);
+        await this.table.submitTransaction(actions);
+      }
+    }
+  }
+
+  /** Reads the rows of the UTC days `firstDay`..`lastDay` (inclusive) back as report input. */
+  async *read(firstDay: string, lastDay: string): AsyncGenerator<EventRow> {
+    const filter = `PartitionKey ge '${firstDay}' and PartitionKey le '${lastDay}'`;
+    for await (const e of this.table.listEntities<EventEntity>({ queryOptions: { filter } })) {
+      yield {
+        kind: this.kind,
+        recordId: e.recordId,
+        creationTime: e.creationTime,
+        appId: e.appId,
+        appName: e.appName ?? null,
+        environmentId: e.environmentId ?? null,
+        userUpn: e.userUpn ?? null,
+      };
+    }
+  }
+}
+
+function toEntity(e: PowerAppEvent): EventEntity {
+  // Tables cannot store null: absent properties read back as null.
+  return {
+    recordId: e.recordId,
+    creationTime: e.creationTime,
+    appId: e.appId,
+    ...(e.appName !== null ? { appName: e.appName } : {}),
+    ...(e.environmentId !== null ? { environmentId: e.environmentId } : {}),
+    ...(e.userUpn !== null ? { userUpn: e.userUpn } : {}),
+    schema: e.schema,
+  };
+}

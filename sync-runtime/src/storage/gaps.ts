@@ -1,0 +1,84 @@
+import type { TableClient } from "@azure/data-tables";
+import type { ContentItem } from "../domain/content";
+import { tableKey } from "./keys";
+import type { Interval } from "../domain/windows";
+
+/** An interval whose content can no longer be listed (the checkpoint was older than 7 days). */
+export interface IntervalGap {
+  contentType: string;
+  from: string;
+  to: string;
+  detectedAt: string;
+}
+
+/** One listed content blob that could not be fetched any more (AF20052): its records are lost. */
+export interface ExpiredContentGap {
+  contentType: string;
+  contentId: string;
+  contentCreated: string;
+  contentExpiration: string;
+  detectedAt: string;
+}
+
+export type GapRecord = IntervalGap | ExpiredContentGap;
+
+type GapEntity = Partial<IntervalGap & ExpiredContentGap>;
+
+/**
+ * What the runtime could no longer fetch: intervals older than the API's 7 days when it got to
+ * them, and single blobs that expired between listing and download. Keyed by content type and
+ * start (or content id), so detecting the same loss again updates one row.
+ */
+export class Gaps {
+  constructor(private readonly table: TableClient) {}
+
+  async record(contentType: string, gap: Interval, now: Date): Promise<void> {
+    await this.table.upsertEntity<IntervalGap>(
+      {
+        partitionKey: tableKey(contentType),
+        rowKey: gap.from.toISOString(),
+        contentType,
+        from: gap.from.toISOString(),
+        to: gap.to.toISOString(),
+        detectedAt: now.toISOString(),
+      },
+      "Replace",
+    );
+  }
+
+  async recordExpiredContent(item: ContentItem, now: Date): Promise<void> {
+    await this.table.upsertEntity<ExpiredContentGap>(
+      {
+        partitionKey: tableKey(item.contentType),
+        // Interval rows are keyed by an ISO time (digits first), so the prefix cannot collide.
+        rowKey: `content:${tableKey(item.contentId)}`,
+        contentType: item.contentType,
+        contentId: item.contentId,
+        contentCreated: item.contentCreated,
+        contentExpiration: item.contentExpiration,
+        detectedAt: now.toISOString(),
+      },
+      "Replace",
+    );
+  }
+
+  /** Every recorded loss, oldest first (intervals by start, blobs by contentCreated). */
+  async list(): Promise<GapRecord[]> {
+    const out: GapRecord[] = [];
+    for await (const e of this.table.listEntities<GapEntity>()) {
+      out.push(
+        e.contentId !== undefined
+          ? {
+              contentType: e.contentType!,
+              contentId: e.contentId,
+              contentCreated: e.contentCreated!,
+              contentExpiration: e.contentExpiration!,
+              detectedAt: e.detectedAt!,
+            }
+          : { contentType: e.contentType!, from: e.from!, to: e.to!, detectedAt: e.detectedAt! },
+      );
+    }
+    const start = (g: GapRecord) => ("from" in g ? g.from : g.contentCreated);
+    return out.sort((a, b) => (start(a) < start(b) ? -1 : start(a) > start(b) ? 1 : 0));
+  }
+}
