@@ -8,8 +8,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../demo/runtime-cli";
-import { alive, refuses } from "../helpers/processes";
+import { REPO_ROOT } from "../../../demo/runtime-cli";
+import { alive, refuses } from "../../helpers/processes";
 
 function demo(args: string[]) {
   const child = spawn(process.execPath, ["--import", "tsx", "demo/main.ts", ...args], {

@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runDemo, type DemoResult } from "../../demo/run-demo";
-import { launchChromium, skipBrowserTests } from "../helpers/browser";
-import { alive, refuses } from "../helpers/processes";
+import { runDemo, type DemoResult } from "../../../demo/run-demo";
+import { launchChromium, skipBrowserTests } from "../../helpers/browser";
+import { alive, refuses } from "../../helpers/processes";
 
 const DAY_MS = 86_400_000;
 

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { TableClient } from "@azure/data-tables";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { describe, expect, it } from "vitest";
-import { startAzurite } from "../../demo/azurite";
+import { startAzurite } from "../../../demo/azurite";
 
 async function refuses(url: string): Promise<boolean> {
   try {
@@ -53,7 +53,7 @@ describe("startAzurite", () => {
       process.execPath,
       ["--import", "tsx", "--input-type=module", "-e", script],
       {
-        cwd: new URL("../..", import.meta.url).pathname,
+        cwd: new URL("../../..", import.meta.url).pathname,
         stdio: ["ignore", "pipe", "inherit"],
       },
     );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { completeWindow, inactiveDifferences, reportDifferences } from "../../demo/comparison";
-import type { InactiveApp, TruthWindow, UsageReport } from "../../emulator/tenant/ground-truth";
+import { completeWindow, inactiveDifferences, reportDifferences } from "../../../demo/comparison";
+import type { InactiveApp, TruthWindow, UsageReport } from "../../../emulator/tenant/ground-truth";
 
 const MINUTE = 60_000;
 const T0 = Date.parse("2026-05-12T00:00:00Z");

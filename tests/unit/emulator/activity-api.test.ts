@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, type RunningEmulator } from "../../emulator/index";
+import { startEmulator, type RunningEmulator } from "../../../emulator/index";
 import {
   apiClient,
   errorCode,

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { send } from "./helpers";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
+const ROOT = new URL("../../..", import.meta.url).pathname;
 
 function cli(args: string[]) {
   const child = spawn(process.execPath, ["--import", "tsx", "emulator/cli.ts", ...args], {

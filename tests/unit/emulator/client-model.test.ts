@@ -4,7 +4,7 @@
  * hours and de-duplicates gets exactly the ground truth.
  */
 import { describe, expect, it } from "vitest";
-import { startEmulator } from "../../emulator/index";
+import { startEmulator } from "../../../emulator/index";
 import { apiClient, feedUrl, listAll } from "./helpers";
 
 const HOUR = 3_600_000;

@@ -4,7 +4,7 @@
  * (both schemas), de-duplicate by Id, and recount with the report semantics.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, type RunningEmulator, type UsageReport } from "../../emulator/index";
+import { startEmulator, type RunningEmulator, type UsageReport } from "../../../emulator/index";
 import { apiClient, feedUrl, listAll, send } from "./helpers";
 
 const START = new Date("2026-05-20T12:00:00Z");

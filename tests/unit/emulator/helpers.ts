@@ -2,7 +2,7 @@
 import { request as httpsRequest, Agent } from "node:https";
 import type { IncomingHttpHeaders } from "node:http";
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from "@azure/msal-node";
-import type { RunningEmulator } from "../../emulator/index";
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../../emulator/index";
 
 export interface HttpResult {
   status: number;
@@ -168,5 +168,27 @@ export function errorCode(res: HttpResult): string | undefined {
     return (JSON.parse(res.body) as { error?: { code?: string } }).error?.code;
   } catch {
     return undefined;
+  }
+}
+
+/** The small tenant on a simulated clock that the quota and fault tests run against. */
+export const TINY_START = new Date("2026-05-20T12:00:00Z");
+export const TINY_TENANT = { days: 1, futureDays: 0, apps: 4, users: 5, launchesPerDay: 40 };
+
+/** Runs `body` against a tiny emulator, seed "faults" unless `options` say otherwise. */
+export async function withTinyEmulator(
+  options: EmulatorOptions,
+  body: (emu: RunningEmulator) => Promise<void>,
+): Promise<void> {
+  const emu = await startEmulator({
+    seed: "faults",
+    startTime: TINY_START,
+    tenant: TINY_TENANT,
+    ...options,
+  });
+  try {
+    await body(emu);
+  } finally {
+    await emu.stop();
   }
 }

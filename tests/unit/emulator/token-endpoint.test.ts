@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { ConfidentialClientApplication } from "@azure/msal-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, type RunningEmulator } from "../../emulator/index";
-import { MANAGEMENT_API_APP_ID } from "../../emulator/token-endpoint";
+import { startEmulator, type RunningEmulator } from "../../../emulator/index";
+import { MANAGEMENT_API_APP_ID } from "../../../emulator/token-endpoint";
 import {
   credentials,
   errorCode,
@@ -123,7 +123,7 @@ describe("client credentials with @azure/msal-node", () => {
         { headers: { Authorization: "Bearer " + r.accessToken } });
       console.log(res.status);`;
     const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
-      cwd: new URL("../..", import.meta.url).pathname,
+      cwd: new URL("../../..", import.meta.url).pathname,
       env: { ...process.env, ...emu.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
