@@ -1,5 +1,7 @@
 /**
- * The four Microsoft 365 clouds as plain data (REFERENCE.md section 1). Switching cloud is a
+ * The four Microsoft 365 clouds as plain data: audience and authority as learn.microsoft.com
+ * "Collect audit logs using Office 365 Management API" (CoE Starter Kit) lists them per cloud,
+ * Azure and Entra environments as the azure-native and azuread providers name them. Switching cloud is a
  * stack config change only; nothing else in the program branches on the cloud name.
  */
 export interface CloudProfile {

@@ -13,34 +13,47 @@ import { storageAccountName } from "../../components/audit-storage";
 import { CLOUDS, isGovernmentRegion } from "../../components/clouds";
 import { roleDefinitionId, subscriptionIdOf } from "../../components/roles";
 import { registryName } from "../../components/sync-image";
+import { VARIABLES } from "../../sync-runtime/src/app/config";
 
 describe("cloud profiles", () => {
-  it("match the clouds table of REFERENCE.md section 1", () => {
-    const table = Object.values(CLOUDS).map((c) => [
-      c.name,
-      c.audience,
-      c.authority,
-      c.azureNativeEnvironment,
-      c.azureadEnvironment,
-    ]);
-    expect(table).toEqual([
-      ["commercial", "https://manage.office.com", "https://login.windows.net", "public", "global"],
-      ["gcc", "https://manage-gcc.office.com", "https://login.windows.net", "public", "global"],
-      [
-        "gcchigh",
-        "https://manage.office365.us",
-        "https://login.microsoftonline.us",
-        "usgovernment",
-        "usgovernmentl4",
-      ],
-      [
-        "dod",
-        "https://manage.protection.apps.mil",
-        "https://login.microsoftonline.us",
-        "usgovernment",
-        "usgovernmentl5",
-      ],
-    ]);
+  // The runtime documents each cloud's endpoints for people who run it by hand (its --help and
+  // README come from this text); the program's profiles must say the same.
+  const runtimeDocs = (name: string) => VARIABLES.find((v) => v.name === name)!;
+  /** "GCC: url, GCC High: url" and "GCC High/DoD: url" in a description, by cloud label. */
+  const documented = (name: string, label: string): string | undefined => {
+    const v = runtimeDocs(name);
+    if (label === "commercial") return v.default;
+    for (const m of v.description.matchAll(
+      /([A-Za-z][A-Za-z /]*?): (https:\/\/[a-z0-9.-]*[a-z0-9])/g,
+    )) {
+      const labels = m[1].split("/").map((l) => l.replace(/^.*\. /, "").trim());
+      if (labels.includes(label)) return m[2];
+    }
+    return undefined;
+  };
+  const LABELS = { commercial: "commercial", gcc: "GCC", gcchigh: "GCC High", dod: "DoD" } as const;
+
+  it("use the audience and authority the runtime documents for each cloud", () => {
+    for (const cloud of Object.values(CLOUDS)) {
+      const label = LABELS[cloud.name];
+      expect(cloud.audience, cloud.name).toBe(documented("AUDIT_AUDIENCE", label));
+      const authority =
+        documented("AUDIT_AUTHORITY", label) ?? runtimeDocs("AUDIT_AUTHORITY").default;
+      expect(cloud.authority, cloud.name).toBe(authority);
+    }
+  });
+
+  it("keep each cloud's Entra, Azure and region choices consistent", () => {
+    for (const cloud of Object.values(CLOUDS)) {
+      const government = cloud.authority === "https://login.microsoftonline.us";
+      expect(cloud.governmentRegionsOnly, cloud.name).toBe(government);
+      expect(cloud.azureNativeEnvironment, cloud.name).toBe(government ? "usgovernment" : "public");
+      expect(cloud.azureadEnvironment === "global", cloud.name).toBe(!government);
+      expect(cloud.audience, cloud.name).toMatch(/^https:\/\/[a-z0-9.-]+$/);
+    }
+    // L4 (GCC High) and L5 (DoD) are different Entra national clouds for the azuread provider.
+    expect(CLOUDS.gcchigh.azureadEnvironment).toBe("usgovernmentl4");
+    expect(CLOUDS.dod.azureadEnvironment).toBe("usgovernmentl5");
   });
 
   it("recognise Azure Government regions", () => {

@@ -35,6 +35,8 @@ export interface ProgramMocksOptions {
 export interface RecordedResource {
   readonly type: string;
   readonly name: string;
+  /** The id the mocks gave the resource (what another resource's input refers to it by). */
+  readonly id: string;
   readonly inputs: Record<string, any>;
   readonly provider?: string;
   readonly custom: boolean;
@@ -88,6 +90,7 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
     this.resources.push({
       type: args.type,
       name: args.name,
+      id,
       inputs: args.inputs,
       provider: args.provider,
       custom: args.custom ?? false,

@@ -4,7 +4,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { CLOUDS, type CloudName } from "../../components/clouds";
 import { rotationDaysFor, secretEndDate } from "../../components/audit-app-registration";
 import { ROLES } from "../../components/roles";
-import { CONTAINERS, TABLES } from "../../sync-runtime/contract";
+import {
+  CONTAINERS,
+  ENV,
+  ENV_NAMES,
+  TABLES,
+  type EnvVarContract,
+} from "../../sync-runtime/contract";
+import { loadConfig } from "../../sync-runtime/src/app/config";
 import {
   MOCK,
   ProgramMocks,
@@ -263,28 +270,17 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
       `/subscriptions/${MOCK.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
     expect(grants).toEqual(
       expect.arrayContaining([
-        [
-          role(ROLES.storageBlobDataContributor),
-          storage.state.id ?? expect.any(String),
-          "ServicePrincipal",
-        ],
+        [role(ROLES.storageBlobDataContributor), storage.id, "ServicePrincipal"],
       ]),
     );
     const byRole = Object.fromEntries(grants.map(([roleId, scope]) => [roleId, scope]));
     expect(byRole).toEqual({
-      [role(ROLES.storageBlobDataContributor)]: expect.stringContaining(
-        `/storageAccounts/${storage.state.name}`,
-      ),
-      [role(ROLES.storageTableDataContributor)]: expect.stringContaining(
-        `/storageAccounts/${storage.state.name}`,
-      ),
-      [role(ROLES.keyVaultSecretsUser)]: expect.stringMatching(
-        new RegExp(`/vaults/${vault.state.name}$`),
-      ),
-      [role(ROLES.acrPull)]: expect.stringMatching(
-        new RegExp(`/registries/${registry.state.name}$`),
-      ),
+      [role(ROLES.storageBlobDataContributor)]: storage.id,
+      [role(ROLES.storageTableDataContributor)]: storage.id,
+      [role(ROLES.keyVaultSecretsUser)]: vault.id,
+      [role(ROLES.acrPull)]: registry.id,
     });
+    expect(vault.id).toMatch(new RegExp(`/vaults/${vault.state.name}$`));
     expect(grants).toHaveLength(4);
   });
 
@@ -344,6 +340,30 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
     );
     expect(await promiseOf(program.runtimeIdentityClientId)).toBe(identity.state.clientId);
     expect(env.AUDIT_STORAGE_CONNECTION_STRING).toBeUndefined();
+  });
+
+  it("sets only variables the runtime reads, secrets by reference, and the runtime accepts them", () => {
+    const env = envOf(mocks.one(T.containerApp));
+    // What the runtime's config loader looks at, recorded on a copy of the Container App's env
+    // (a secret reference stands for a value the runtime would receive from Key Vault).
+    const given = Object.fromEntries(
+      Object.entries(env).map(([name, v]) => [
+        name,
+        v.secretRef ? "Secret~value.from.vault" : v.value,
+      ]),
+    );
+    const read = new Set<string>();
+    const recording = new Proxy(given, {
+      get: (target, key) => (read.add(String(key)), target[String(key)]),
+    });
+    const config = loadConfig(recording);
+    expect(Object.keys(env).filter((name) => !read.has(name))).toEqual([]);
+    for (const name of ENV_NAMES) {
+      const contract: EnvVarContract = ENV[name];
+      if (contract.required === "always") expect(env[name], name).toBeDefined();
+      if (contract.secret && env[name]) expect(env[name].secretRef, name).toBeDefined();
+    }
+    expect(config.storage.kind).toBe("managed-identity");
   });
 
   it("ties a revision-scoped variable to the secret version so rotation starts a new revision", () => {
@@ -508,8 +528,7 @@ describe("stack options", () => {
       .ofType(T.roleAssignment)
       .filter((r) => r.inputs.principalId === MOCK.dataverseObjectId);
     expect(grant).toHaveLength(1);
-    expect(grant[0].inputs.scope).toBe(vault.state.id ?? grant[0].inputs.scope);
-    expect(grant[0].inputs.scope).toMatch(new RegExp(`/vaults/${vault.state.name}$`));
+    expect(grant[0].inputs.scope).toBe(vault.id);
     expect(grant[0].inputs.roleDefinitionId).toContain(ROLES.keyVaultSecretsUser);
   });
 

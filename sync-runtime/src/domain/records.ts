@@ -1,5 +1,6 @@
 /**
- * Power Apps events out of raw audit records, in both schemas (REFERENCE section 4):
+ * Power Apps events out of raw audit records, in both schemas (learn.microsoft.com, "Office 365
+ * Management Activity API schema": common schema and the Power Apps/Power Platform record types):
  * - current (Purview, RecordType 256, Workload PowerPlatform): details in PropertyCollection;
  * - older (RecordType 45, Workload PowerApps): app id in AppName, environment in EnvironmentName.
  * A launch or delete from which no app id can be read is "unparsed": counted and reported,

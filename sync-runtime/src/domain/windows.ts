@@ -1,4 +1,8 @@
-/** The API's rules for content listing (REFERENCE section 3). */
+/**
+ * The API's rules for content listing (learn.microsoft.com, "Office 365 Management Activity API
+ * reference", List available content: startTime and endTime together, at most 24 hours apart,
+ * at most 7 days in the past).
+ */
 export const MAX_WINDOW_MS = 24 * 3_600_000;
 export const RETENTION_MS = 7 * 24 * 3_600_000;
 /**
