@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { ConfidentialClientApplication } from "@azure/msal-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../../emulator/index";
 import { MANAGEMENT_API_APP_ID } from "../../../emulator/token-endpoint";
 import {
@@ -268,7 +268,9 @@ describe("bearer tokens on the activity API", () => {
         (await send(short.caCertPem, "GET", url, { headers: { Authorization: `Bearer ${token}` } }))
           .status,
       ).toBe(200);
-      await new Promise((r) => setTimeout(r, 2100));
+      // Token expiry follows real time (clients cache tokens by their own clocks), not the
+      // emulator's simulated clock: the process's Date moves 2.1 s on instead of waiting for it.
+      vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 2100 });
       const expired = await send(short.caCertPem, "GET", url, {
         headers: { Authorization: `Bearer ${token}` },
       });
@@ -289,6 +291,7 @@ describe("bearer tokens on the activity API", () => {
       await app.acquireTokenByClientCredential({ scopes: [`${short.audience}/.default`] });
       expect(short.stats().tokensIssued - before).toBe(2);
     } finally {
+      vi.useRealTimers();
       await short.stop();
     }
   });
