@@ -1,0 +1,86 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAzurite } from "../../../demo/azurite";
+import { startEmulator } from "../../../emulator/index";
+
+const run = promisify(execFile);
+
+/**
+ * The container image runs the esbuild bundle that `npm run build:runtime` (and the Dockerfile)
+ * produce. There is no Docker engine here, so this proves the bundle step and its content; the
+ * Dockerfile itself is only checked for the facts the Pulumi program relies on.
+ */
+describe("runtime bundle", () => {
+  let dir = "";
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "runtime-bundle-"));
+    await run(process.execPath, ["sync-runtime/build.mjs", dir]);
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("contains no Pulumi and no emulator code", async () => {
+    const meta = JSON.parse(await readFile(join(dir, "meta.json"), "utf8")) as {
+      inputs: Record<string, unknown>;
+    };
+    const inputs = Object.keys(meta.inputs);
+    expect(inputs).toContain("sync-runtime/src/cli.ts");
+    expect(
+      inputs.filter(
+        (i) => i.includes("@pulumi") || i.startsWith("emulator/") || i.startsWith("components/"),
+      ),
+    ).toEqual([]);
+    const bundle = await readFile(join(dir, "main.mjs"), "utf8");
+    expect(bundle).not.toContain("@pulumi/");
+  });
+
+  it("runs on its own, outside the repository's node_modules", async () => {
+    const { stdout } = await run(process.execPath, [join(dir, "main.mjs"), "--help"], { cwd: dir });
+    expect(stdout).toContain("AUDIT_CLIENT_SECRET");
+    const failure = await run(process.execPath, [join(dir, "main.mjs"), "once"], {
+      cwd: dir,
+      env: { PATH: process.env.PATH },
+    }).catch((e) => e);
+    expect(failure.code).toBe(2);
+    expect(failure.stderr).toContain("AUDIT_TENANT_ID");
+  });
+
+  it("syncs against the emulator and Azurite on its own (what the image runs)", async () => {
+    const [emulator, azurite] = await Promise.all([
+      startEmulator({ seed: "bundle", tenant: { days: 1, futureDays: 0, launchesPerDay: 40 } }),
+      startAzurite(),
+    ]);
+    try {
+      const env = {
+        PATH: process.env.PATH,
+        ...emulator.env,
+        AUDIT_STORAGE_CONNECTION_STRING: azurite.connectionString,
+        AUDIT_FIRST_RUN_HOURS: "4",
+      };
+      // execFile (not the sync variant): the emulator answers from this very process.
+      const { stdout } = await run(process.execPath, [join(dir, "main.mjs"), "once"], {
+        cwd: dir,
+        env,
+      });
+      const [summary] = JSON.parse(stdout) as { blobsProcessed: number; launches: number }[];
+      expect(summary.blobsProcessed).toBeGreaterThan(0);
+      expect(summary.launches).toBeGreaterThan(0);
+    } finally {
+      await Promise.all([emulator.stop(), azurite.stop()]);
+    }
+  });
+
+  it("is what the Dockerfile builds: root context, bundle only, non-root", async () => {
+    const dockerfile = await readFile("sync-runtime/Dockerfile", "utf8");
+    expect(dockerfile).toContain("RUN node sync-runtime/build.mjs /out");
+    expect(dockerfile).toMatch(/COPY --from=build \/out\/main\.mjs/);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    const ignore = await readFile("sync-runtime/Dockerfile.dockerignore", "utf8");
+    expect(ignore).toMatch(/^\*$/m);
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * Starts the emulator (simulated clock) and Azurite for an integration test and wires a runtime
+ * to them in-process: the emulator's CA through an https.Agent, its clock as the runtime's now().
+ */
+import { Agent } from "node:https";
+import { startAzurite } from "../../../demo/azurite";
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../../emulator/index";
+import { loadConfig } from "../../../sync-runtime/src/app/config";
+import { createLogger } from "../../../sync-runtime/src/core/log";
+import { createRuntime, type Runtime } from "../../../sync-runtime/src/app/runtime";
+
+export interface TestEnv {
+  emulator: RunningEmulator;
+  azurite: { connectionString: string; stop(): Promise<void> };
+  /** The environment a child process (the CLI) needs, NODE_EXTRA_CA_CERTS included. */
+  env: Record<string, string>;
+  logs: string[];
+  runtime(overrides?: Record<string, string>): Runtime;
+  stop(): Promise<void>;
+}
+
+/** Fast retries for tests: same policy shape, milliseconds instead of seconds. */
+export const FAST_RETRY = { minDelayMs: 5, maxDelayMs: 50, maxRetryAfterMs: 1_000 };
+
+/** Tests that never touch storage pass `{ storage: false }` and skip starting Azurite. */
+const NO_AZURITE = {
+  connectionString: "UseDevelopmentStorage=true",
+  stop: async () => {},
+};
+
+export async function startTestEnv(
+  emulatorOptions: EmulatorOptions,
+  runtimeEnv: Record<string, string> = {},
+  options: { storage?: boolean } = {},
+): Promise<TestEnv> {
+  const [emulator, azurite] = await Promise.all([
+    startEmulator(emulatorOptions),
+    options.storage === false ? NO_AZURITE : startAzurite(),
+  ]);
+  const env = {
+    ...emulator.env,
+    AUDIT_STORAGE_CONNECTION_STRING: azurite.connectionString,
+    AUDIT_RATE_LIMIT_PER_MINUTE: "100000",
+    ...runtimeEnv,
+  };
+  const agent = new Agent({ ca: emulator.caCertPem, keepAlive: true });
+  const logs: string[] = [];
+  return {
+    emulator,
+    azurite,
+    env,
+    logs,
+    runtime(overrides = {}) {
+      const config = loadConfig({ ...env, ...overrides });
+      return createRuntime(config, {
+        agent,
+        now: () => emulator.clock.now(),
+        retry: FAST_RETRY,
+        logger: createLogger({
+          level: "info",
+          write: (l) => logs.push(l),
+          secrets: [config.clientSecret],
+        }),
+      });
+    },
+    async stop() {
+      agent.destroy();
+      await Promise.all([emulator.stop(), azurite.stop()]);
+    },
+  };
+}
+
+/** The report without `daily` and with zero days dropped, to compare with the ground truth. */
+export function comparable<T extends { daily?: { date: string; launches: number }[] }>(r: T) {
+  const { daily, ...rest } = r;
+  return { ...rest, daily: (daily ?? []).filter((d) => d.launches > 0) };
+}
+
+export const HOUR = 3_600_000;
+export const DAY = 24 * HOUR;

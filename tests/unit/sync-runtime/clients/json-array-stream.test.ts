@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import {
+  forEachArrayItem,
+  JsonArraySplitter,
+} from "../../../../sync-runtime/src/clients/json-array-stream";
+
+async function* chunked(text: string, size: number): AsyncGenerator<Uint8Array> {
+  const bytes = new TextEncoder().encode(text);
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+
+async function collect(text: string, size: number): Promise<unknown[]> {
+  const out: unknown[] = [];
+  await forEachArrayItem(chunked(text, size), (items) => void out.push(...items));
+  return out;
+}
+
+describe("forEachArrayItem", () => {
+  const doc = [
+    { Id: "1", s: 'quote " and brace } and bracket ] inside', nested: { a: [1, { b: "[" }] } },
+    { Id: "2", unicode: "Zoë ✓ 𝄞", escaped: 'back\\slash\\"' },
+    [1, 2, [3]],
+    "plain string, with comma",
+    42,
+    null,
+    true,
+  ];
+  const text = `\uFEFF [ ${doc.map((d) => JSON.stringify(d)).join(" ,\n ")} ]\n`;
+
+  it("yields exactly what JSON.parse yields, for every chunk size (split UTF-8 and tokens)", async () => {
+    const expected = JSON.parse(text.slice(1));
+    for (const size of [1, 2, 3, 7, 64, 100_000]) {
+      expect(await collect(text, size)).toEqual(expected);
+    }
+  });
+
+  it("handles an empty array", async () => {
+    expect(await collect("[]", 1)).toEqual([]);
+    expect(await collect(" [ ] ", 100)).toEqual([]);
+  });
+
+  it("rejects a truncated body", async () => {
+    const truncated = text.slice(0, Math.floor(text.length / 2));
+    await expect(collect(truncated, 10)).rejects.toThrow(/truncated|JSON/);
+    await expect(collect('[{"a":1}', 3)).rejects.toThrow(/truncated/);
+  });
+
+  it("rejects a body that is not an array", async () => {
+    await expect(collect('{"error":{"code":"AF50000"}}', 5)).rejects.toThrow(/\[/);
+    await expect(collect("[1] x", 5)).rejects.toThrow(/after the closing/);
+  });
+});
+
+describe("JsonArraySplitter", () => {
+  it("holds only the unfinished element between chunks", () => {
+    const s = new JsonArraySplitter();
+    expect(s.push('[{"a":1},{"b"')).toEqual([{ a: 1 }]);
+    expect(s.push(":2}]")).toEqual([{ b: 2 }]);
+    s.end();
+  });
+});
