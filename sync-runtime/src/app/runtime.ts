@@ -33,6 +33,8 @@ export interface RuntimeDeps {
   metrics?: Metrics;
   credential?: TokenCredential;
   retry?: Partial<RetryPolicy>;
+  /** How retry backoff waits (default: a real, abortable sleep). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export interface SyncRequest {
@@ -73,6 +75,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     retry: { maxRetries: config.maxRetries, ...deps.retry },
     metrics,
     logger,
+    sleep: deps.sleep,
   });
   const tokens = createTokenProvider(config, http);
   const api = new ActivityApi({

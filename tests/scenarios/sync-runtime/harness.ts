@@ -7,7 +7,11 @@ import { startAzurite } from "../../../demo/azurite";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../../emulator/index";
 import { loadConfig } from "../../../sync-runtime/src/app/config";
 import { createLogger } from "../../../sync-runtime/src/core/log";
-import { createRuntime, type Runtime } from "../../../sync-runtime/src/app/runtime";
+import {
+  createRuntime,
+  type Runtime,
+  type RuntimeDeps,
+} from "../../../sync-runtime/src/app/runtime";
 
 export interface TestEnv {
   emulator: RunningEmulator;
@@ -15,7 +19,8 @@ export interface TestEnv {
   /** The environment a child process (the CLI) needs, NODE_EXTRA_CA_CERTS included. */
   env: Record<string, string>;
   logs: string[];
-  runtime(overrides?: Record<string, string>): Runtime;
+  /** A runtime on this environment; `deps` replaces the test defaults (clock, retry, sleep…). */
+  runtime(overrides?: Record<string, string>, deps?: RuntimeDeps): Runtime;
   stop(): Promise<void>;
 }
 
@@ -50,7 +55,7 @@ export async function startTestEnv(
     azurite,
     env,
     logs,
-    runtime(overrides = {}) {
+    runtime(overrides = {}, deps = {}) {
       const config = loadConfig({ ...env, ...overrides });
       return createRuntime(config, {
         agent,
@@ -61,6 +66,7 @@ export async function startTestEnv(
           write: (l) => logs.push(l),
           secrets: [config.clientSecret],
         }),
+        ...deps,
       });
     },
     async stop() {

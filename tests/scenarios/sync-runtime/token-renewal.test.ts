@@ -1,10 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { TOKEN_RENEWAL_MARGIN_SECONDS } from "../../../sync-runtime/src/clients/auth";
 import { startTestEnv, type TestEnv } from "./harness";
 
 /**
- * Access tokens against the emulator's token endpoint. Token expiry is real time (the emulator
- * checks `exp` against its wall clock, as Entra does), so these tests spend a few real seconds.
+ * Access tokens against the emulator's token endpoint. Token expiry follows the wall clock (the
+ * emulator checks `exp` against Date.now, as Entra checks its own clock), and so does msal's
+ * cache: both run in this process, so the tests move a faked Date forward instead of waiting.
+ * Only Date is faked; timers and sockets stay real.
  * A token the runtime kept past its expiry would be refused with 401 and then renewed once by the
  * API client: the caller would still succeed, so the emulator's `unauthorized` count is what
  * shows whether an expired token was ever presented.
@@ -12,9 +14,12 @@ import { startTestEnv, type TestEnv } from "./harness";
 describe("access tokens", () => {
   let t: TestEnv | undefined;
   afterEach(async () => {
+    vi.useRealTimers();
     await t?.stop();
     t = undefined;
   });
+  const fakeDate = () => vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
+  const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
 
   it("reuses a long-lived token across many calls, concurrent first calls included", async () => {
     t = await startTestEnv({ seed: "tok-cache" }, {}, { storage: false });
@@ -37,12 +42,13 @@ describe("access tokens", () => {
       { storage: false },
     );
     const runtime = t.runtime();
+    fakeDate();
     const started = Date.now();
     let calls = 0;
     while (Date.now() - started < 5_000) {
       await runtime.api.listSubscriptions();
       calls++;
-      await new Promise((r) => setTimeout(r, 100));
+      advance(100);
     }
     const elapsedMs = Date.now() - started;
     const stats = t.emulator.stats();
@@ -56,23 +62,23 @@ describe("access tokens", () => {
 
   it("a sync pass longer than the token lifetime never presents an expired token", async () => {
     // 3 s tokens, shorter than the renewal margin: msal never serves them from its cache, so
-    // every call gets a fresh one. The pass is slowed (latency, one blob at a time) to last
-    // longer than a token lives, so a token kept too long would be refused.
+    // every call gets a fresh one. Each processed blob moves the clock 0.5 s (one blob at a
+    // time), so the pass lasts longer than a token lives and a token kept too long is refused.
     const lifetime = 3;
     t = await startTestEnv(
       {
         seed: "tok-pass",
         startTime: new Date("2026-02-02T00:00:00Z"),
         tokenLifetimeSeconds: lifetime,
-        latencyMs: [150, 150],
         tenant: { days: 1, futureDays: 1, apps: 3, users: 5, launchesPerDay: 40, deletes: 0 },
         content: { blobIntervalMinutes: 60 },
       },
       { AUDIT_BLOB_CONCURRENCY: "1" },
     );
     const runtime = t.runtime();
+    fakeDate();
     const started = Date.now();
-    const [result] = await runtime.sync();
+    const [result] = await runtime.sync({ onProgress: () => advance(500) });
     const elapsedMs = Date.now() - started;
 
     expect(elapsedMs).toBeGreaterThan(lifetime * 1000);

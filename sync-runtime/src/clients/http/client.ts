@@ -16,6 +16,8 @@ export interface HttpClientOptions {
   retry?: Partial<RetryPolicy>;
   metrics?: Metrics;
   logger?: Logger;
+  /** How backoff waits; tests pass one that records the delay instead of waiting it out. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export interface SendOptions {
@@ -42,6 +44,7 @@ export class HttpClient {
   private readonly limiter: RateLimiter | undefined;
   private readonly metrics: Metrics | undefined;
   private readonly logger: Logger;
+  private readonly sleep: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
 
   constructor(options: HttpClientOptions = {}) {
     this.agent = options.agent;
@@ -50,6 +53,7 @@ export class HttpClient {
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.metrics = options.metrics;
     this.logger = options.logger ?? silentLogger;
+    this.sleep = options.sleep;
   }
 
   async send(url: string, options: SendOptions = {}): Promise<Response> {
@@ -94,6 +98,7 @@ export class HttpClient {
   ): Promise<T> {
     return withRetry(this.policy, fn, {
       signal: options.signal,
+      sleep: this.sleep,
       retryable: options.retryable,
       onRetry: ({ attempt, delayMs, error }) => {
         this.metrics?.inc("audit_http_retries_total");
