@@ -18,6 +18,7 @@ import {
   type UsageReport,
 } from "../emulator/index";
 import { startAzurite, type RunningAzurite } from "./azurite";
+import { runtimeEnvFor } from "./runtime-env";
 import { completeWindow, inactiveDifferences, reportDifferences } from "./comparison";
 import { REPO_ROOT, RuntimeCli } from "./runtime-cli";
 
@@ -308,14 +309,14 @@ function sayServices(
   say(`  emulator ${emu.url}   Azurite ${storage.blobEndpoint} (temp dir)`);
 }
 
-/** The runtime's environment: the emulator's AUDIT_* variables and Azurite's storage. */
+/** The runtime's environment: the emulator's tenant and endpoints, and Azurite's storage. */
 function runtimeEnv(
   emu: RunningEmulator,
   storage: RunningAzurite,
   extra: Record<string, string> | undefined,
 ): Record<string, string> {
   return {
-    ...emu.env,
+    ...runtimeEnvFor(emu),
     AUDIT_STORAGE_CONNECTION_STRING: storage.connectionString,
     // The progress line is the show; info lines (one per window) and the warning per blob
     // with unparsable records would break it up. The backfill summary counts those records.

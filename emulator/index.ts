@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { ActivityApi } from "./activity-api";
 import { createClock, type EmulatorClock } from "./clock";
 import { Faults, type FaultCounters } from "./faults";
-import { POWER_APPS_CONTENT_TYPE, resolveOptions, type EmulatorOptions } from "./options";
+import { resolveOptions, type EmulatorOptions } from "./options";
 import { Quota } from "./quota";
 import { createEmulatorServer, listen, serveRequests, type ServerParts } from "./server";
 import { generateTenant } from "./tenant/generator";
@@ -68,8 +68,6 @@ export interface RunningEmulator {
     clientSecretId: string;
     domain: string;
   };
-  /** Ready-to-use environment of the sync runtime (AUDIT_*) plus NODE_EXTRA_CA_CERTS. */
-  env: Record<string, string>;
   clock: EmulatorClock;
   /** What a correct client reports for the window (usage report semantics). */
   groundTruth(window: TruthWindow, options?: TruthOptions): UsageReport;
@@ -147,16 +145,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       clientSecret: tenant.clientSecret,
       clientSecretId: tenant.clientSecretId,
       domain: tenant.domain,
-    },
-    env: {
-      AUDIT_TENANT_ID: tenant.tenantId,
-      AUDIT_CLIENT_ID: tenant.clientId,
-      AUDIT_CLIENT_SECRET: tenant.clientSecret,
-      AUDIT_AUTHORITY: url,
-      AUDIT_AUDIENCE: url,
-      AUDIT_CONTENT_TYPES: POWER_APPS_CONTENT_TYPE,
-      AUDIT_PUBLISHER_ID: tenant.tenantId,
-      NODE_EXTRA_CA_CERTS: caCertPath,
     },
     clock,
     groundTruth: (window, truthOptions) => groundTruth(tenant.events, window, truthOptions),

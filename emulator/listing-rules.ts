@@ -1,5 +1,6 @@
 /**
- * The content listing window rules (REFERENCE section 3), pure: time formats, both-or-neither,
+ * The content listing window rules (learn.microsoft.com, "Office 365 Management Activity API
+ * reference", List available content), pure: time formats, both-or-neither,
  * at most 24 hours apart, start no more than 7 days back from "now".
  */
 const HOUR = 3_600_000;

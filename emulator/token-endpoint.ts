@@ -7,7 +7,10 @@ import type { IncomingMessage } from "node:http";
 import { json, readBody, safeDecode, type Reply } from "./http";
 import { ACTIVITY_FEED_READ, sameAudience, type TokenSigner } from "./tokens";
 
-/** The Office 365 Management APIs application (REFERENCE section 2): "{appId}/.default" is accepted too. */
+/**
+ * The Office 365 Management APIs application (its appId is what the docs' "Get started with Office
+ * 365 Management APIs" consent refers to): "{appId}/.default" is accepted as a scope too.
+ */
 export const MANAGEMENT_API_APP_ID = "c5393580-f805-4401-95e8-94b7a6ef2fc2";
 
 const GRAPH = "https://graph.microsoft.com";

@@ -1,6 +1,7 @@
 /**
  * Audit record bodies as the Management Activity API serves them: the two Power Apps schemas
- * (REFERENCE section 4) and noise from other workloads. Pure builders, no I/O.
+ * (learn.microsoft.com, "Office 365 Management Activity API schema") and noise from other
+ * workloads. Pure builders, no I/O.
  */
 import { Random } from "../random";
 

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAzurite } from "../../../demo/azurite";
+import { runtimeEnvFor } from "../../../demo/runtime-env";
 import { startEmulator } from "../../../emulator/index";
 
 const run = promisify(execFile);
@@ -58,7 +59,7 @@ describe("runtime bundle", () => {
     try {
       const env = {
         PATH: process.env.PATH,
-        ...emulator.env,
+        ...runtimeEnvFor(emulator),
         AUDIT_STORAGE_CONNECTION_STRING: azurite.connectionString,
         AUDIT_FIRST_RUN_HOURS: "4",
       };

@@ -4,6 +4,7 @@
  */
 import { Agent } from "node:https";
 import { startAzurite } from "../../../demo/azurite";
+import { runtimeEnvFor } from "../../../demo/runtime-env";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../../emulator/index";
 import { loadConfig } from "../../../sync-runtime/src/app/config";
 import { createLogger } from "../../../sync-runtime/src/core/log";
@@ -43,7 +44,7 @@ export async function startTestEnv(
     options.storage === false ? NO_AZURITE : startAzurite(),
   ]);
   const env = {
-    ...emulator.env,
+    ...runtimeEnvFor(emulator),
     AUDIT_STORAGE_CONNECTION_STRING: azurite.connectionString,
     AUDIT_RATE_LIMIT_PER_MINUTE: "100000",
     ...runtimeEnv,

@@ -116,15 +116,23 @@ describe("client credentials with @azure/msal-node", () => {
     const script = `
       import { ConfidentialClientApplication } from "@azure/msal-node";
       const e = process.env;
-      const app = new ConfidentialClientApplication({ auth: { clientId: e.AUDIT_CLIENT_ID, clientSecret: e.AUDIT_CLIENT_SECRET,
-        authority: e.AUDIT_AUTHORITY + "/" + e.AUDIT_TENANT_ID, knownAuthorities: [new URL(e.AUDIT_AUTHORITY).host] } });
-      const r = await app.acquireTokenByClientCredential({ scopes: [e.AUDIT_AUDIENCE + "/.default"] });
-      const res = await fetch(e.AUDIT_AUDIENCE + "/api/v1.0/" + e.AUDIT_TENANT_ID + "/activity/feed/subscriptions/list?PublisherIdentifier=" + e.AUDIT_PUBLISHER_ID,
+      const app = new ConfidentialClientApplication({ auth: { clientId: e.EMU_CLIENT_ID, clientSecret: e.EMU_CLIENT_SECRET,
+        authority: e.EMU_URL + "/" + e.EMU_TENANT_ID, knownAuthorities: [new URL(e.EMU_URL).host] } });
+      const r = await app.acquireTokenByClientCredential({ scopes: [e.EMU_URL + "/.default"] });
+      const res = await fetch(e.EMU_URL + "/api/v1.0/" + e.EMU_TENANT_ID + "/activity/feed/subscriptions/list?PublisherIdentifier=" + e.EMU_TENANT_ID,
         { headers: { Authorization: "Bearer " + r.accessToken } });
       console.log(res.status);`;
     const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
       cwd: new URL("../../..", import.meta.url).pathname,
-      env: { ...process.env, ...emu.env },
+      // Only the CA file reaches the child: no in-process agent, as a separate client would run.
+      env: {
+        ...process.env,
+        NODE_EXTRA_CA_CERTS: emu.caCertPath,
+        EMU_URL: emu.url,
+        EMU_TENANT_ID: emu.tenant.tenantId,
+        EMU_CLIENT_ID: emu.tenant.clientId,
+        EMU_CLIENT_SECRET: emu.tenant.clientSecret,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";

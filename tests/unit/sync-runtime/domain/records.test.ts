@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { classifyRecord, parseCreationTime } from "../../../../sync-runtime/src/domain/records";
 
-// The sanitised real record from REFERENCE section 4.
+// A sanitised real LaunchPowerApp record in the current (Purview, RecordType 256) schema.
 const purview = {
   Id: "e2a84675-8952-4d91-a2ea-4d89f310f1a7",
   RecordType: 256,

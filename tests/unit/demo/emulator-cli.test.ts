@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { send } from "./helpers";
+import { send } from "../emulator/helpers";
 
 const ROOT = new URL("../../..", import.meta.url).pathname;
 
 function cli(args: string[]) {
-  const child = spawn(process.execPath, ["--import", "tsx", "emulator/cli.ts", ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", "demo/emulator-cli.ts", ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });

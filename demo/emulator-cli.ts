@@ -1,10 +1,11 @@
 /**
- * `npm run emulator -- [options]`: starts the emulator and prints how to point a client at it.
- * Stays up until Ctrl-C.
+ * `npm run emulator -- [options]`: starts the emulator and prints how to point a client at it,
+ * the sync runtime's environment included (named by the runtime's contract, which the emulator
+ * itself never reads). Stays up until Ctrl-C.
  */
 import { parseArgs } from "node:util";
-import { startEmulator, type EmulatorOptions } from "./index";
-import { POWER_APPS_CONTENT_TYPE } from "./options";
+import { POWER_APPS_CONTENT_TYPE, startEmulator, type EmulatorOptions } from "../emulator/index";
+import { runtimeEnvFor } from "./runtime-env";
 
 const HELP = `Usage: npm run emulator -- [options]
 
@@ -173,7 +174,7 @@ async function main(): Promise<void> {
   const t = emulator.tenant;
   if (v.json) {
     process.stdout.write(
-      `${JSON.stringify({ url: emulator.url, caCertPath: emulator.caCertPath, tenant: t, env: emulator.env })}\n`,
+      `${JSON.stringify({ url: emulator.url, caCertPath: emulator.caCertPath, tenant: t, env: runtimeEnvFor(emulator) })}\n`,
     );
   } else {
     const api = `${emulator.url}/api/v1.0/${t.tenantId}/activity/feed`;
@@ -194,7 +195,9 @@ async function main(): Promise<void> {
         `  secret id       ${t.clientSecretId}  (the id, not the value: using it fails with AADSTS7000215)`,
         "",
         "Paste into the shell that runs the client (NODE_EXTRA_CA_CERTS is read at process start):",
-        ...Object.entries(emulator.env).map(([k, val]) => `export ${k}=${shellQuote(val)}`),
+        ...Object.entries(runtimeEnvFor(emulator)).map(
+          ([k, val]) => `export ${k}=${shellQuote(val!)}`,
+        ),
         "",
         "msal-node: list the host in knownAuthorities:",
         `  knownAuthorities: ["${new URL(emulator.url).host}"]`,

@@ -1,0 +1,26 @@
+/**
+ * The sync runtime's environment for a running emulator, named by the runtime's deployment
+ * contract (the same names the Pulumi program sets in Azure). The emulator itself never knows
+ * them: it is a stand-in for Microsoft's services, written from Microsoft's docs.
+ */
+import { POWER_APPS_CONTENT_TYPE, type EnvName } from "../sync-runtime/contract";
+import type { RunningEmulator } from "../emulator/index";
+
+/** Runtime variables, plus NODE_EXTRA_CA_CERTS so a child process trusts the emulator's CA. */
+export type RuntimeEnv = Partial<Record<EnvName, string>> & { NODE_EXTRA_CA_CERTS?: string };
+
+/** What a runtime needs to read the emulator's tenant: credentials, endpoints and its CA. */
+export function runtimeEnvFor(emulator: RunningEmulator): RuntimeEnv {
+  const { tenant } = emulator;
+  return {
+    AUDIT_TENANT_ID: tenant.tenantId,
+    AUDIT_CLIENT_ID: tenant.clientId,
+    AUDIT_CLIENT_SECRET: tenant.clientSecret,
+    AUDIT_AUTHORITY: emulator.authority,
+    AUDIT_AUDIENCE: emulator.audience,
+    AUDIT_CONTENT_TYPES: POWER_APPS_CONTENT_TYPE,
+    // The tenant as publisher gives it its own quota, as the Pulumi program sets it in Azure.
+    AUDIT_PUBLISHER_ID: tenant.tenantId,
+    NODE_EXTRA_CA_CERTS: emulator.caCertPath,
+  };
+}
