@@ -1,4 +1,4 @@
-import { createServer } from "node:http";
+import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   renderReport,
@@ -38,33 +38,9 @@ export const reportBlobName = (format: ReportFormat) =>
  * /metrics. After each successful pass the latest report files go to the reports container.
  */
 export async function serve(runtime: Runtime, options: ServeOptions): Promise<RunningService> {
-  const { metrics, logger } = runtime;
-  const state = { lastPass: "none" as "none" | "ok" | "failed", lastError: "" };
-  const server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      res.writeHead(405, { Allow: "GET, HEAD" }).end();
-    } else if (path === "/healthz") {
-      const ok = !options.signal.aborted;
-      res
-        .writeHead(ok ? 200 : 503, { "Content-Type": "text/plain" })
-        .end(ok ? "ok\n" : "stopping\n");
-    } else if (path === "/readyz") {
-      // Ready means "the last pass succeeded": monitoring sees a broken secret or lost consent.
-      const ok = state.lastPass === "ok" && !options.signal.aborted;
-      res.writeHead(ok ? 200 : 503, { "Content-Type": "application/json" }).end(
-        JSON.stringify({
-          ready: ok,
-          lastPass: state.lastPass,
-          lastError: state.lastError || undefined,
-        }) + "\n",
-      );
-    } else if (path === "/metrics") {
-      res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4" }).end(metrics.render());
-    } else {
-      res.writeHead(404, { "Content-Type": "text/plain" }).end("not found\n");
-    }
-  });
+  const { logger } = runtime;
+  const state: PassState = { lastPass: "none", lastError: "" };
+  const server = createServer(healthHandler(runtime, state, options.signal));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, () => {
@@ -84,32 +60,7 @@ export async function serve(runtime: Runtime, options: ServeOptions): Promise<Ru
     // Bounded by the signal: each iteration is one pass and one wait, until stop is requested.
     while (!options.signal.aborted) {
       const started = Date.now();
-      try {
-        await runtime.ready();
-        metrics.set("audit_pass_running", 1);
-        const results = await runtime.sync({ signal: options.signal });
-        metrics.inc("audit_passes_total", { result: "ok" });
-        metrics.set("audit_last_success_timestamp_seconds", Math.floor(Date.now() / 1000));
-        state.lastPass = "ok";
-        state.lastError = "";
-        logger.info("pass completed", { results });
-        // A failed report upload is not a failed pass: the data is stored; log it and move on.
-        await writeReportFiles(runtime, options.reportDays, options.staleDays).catch((err: Error) =>
-          logger.error("report files not written; they are retried after the next pass", {
-            error: err,
-          }),
-        );
-      } catch (err) {
-        if (options.signal.aborted) break;
-        metrics.inc("audit_passes_total", { result: "failed" });
-        state.lastPass = "failed";
-        state.lastError = (err as Error).message ?? String(err);
-        logger.error("pass failed; the next pass retries from the checkpoint", {
-          error: err as Error,
-        });
-      } finally {
-        metrics.set("audit_pass_running", 0);
-      }
+      await scheduledPass(runtime, state, options);
       const wait = Math.max(0, started + options.intervalMs - Date.now());
       await sleep(wait, options.signal).catch(() => undefined);
     }
@@ -124,6 +75,78 @@ export async function serve(runtime: Runtime, options: ServeOptions): Promise<Ru
       }),
   );
   return { port, done };
+}
+
+/** What /readyz reports: the outcome of the latest pass. */
+interface PassState {
+  lastPass: "none" | "ok" | "failed";
+  lastError: string;
+}
+
+/** /healthz (the process serves), /readyz (the last pass succeeded) and /metrics. */
+function healthHandler(runtime: Runtime, state: PassState, signal: AbortSignal): RequestListener {
+  return (req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { Allow: "GET, HEAD" }).end();
+    } else if (path === "/healthz") {
+      const ok = !signal.aborted;
+      res
+        .writeHead(ok ? 200 : 503, { "Content-Type": "text/plain" })
+        .end(ok ? "ok\n" : "stopping\n");
+    } else if (path === "/readyz") {
+      // Ready means "the last pass succeeded": monitoring sees a broken secret or lost consent.
+      const ok = state.lastPass === "ok" && !signal.aborted;
+      res.writeHead(ok ? 200 : 503, { "Content-Type": "application/json" }).end(
+        JSON.stringify({
+          ready: ok,
+          lastPass: state.lastPass,
+          lastError: state.lastError || undefined,
+        }) + "\n",
+      );
+    } else if (path === "/metrics") {
+      res
+        .writeHead(200, { "Content-Type": "text/plain; version=0.0.4" })
+        .end(runtime.metrics.render());
+    } else {
+      res.writeHead(404, { "Content-Type": "text/plain" }).end("not found\n");
+    }
+  };
+}
+
+/** One pass of the schedule and its report files; a failure is logged and the loop goes on. */
+async function scheduledPass(
+  runtime: Runtime,
+  state: PassState,
+  options: ServeOptions,
+): Promise<void> {
+  const { metrics, logger } = runtime;
+  try {
+    await runtime.ready();
+    metrics.set("audit_pass_running", 1);
+    const results = await runtime.sync({ signal: options.signal });
+    metrics.inc("audit_passes_total", { result: "ok" });
+    metrics.set("audit_last_success_timestamp_seconds", Math.floor(Date.now() / 1000));
+    state.lastPass = "ok";
+    state.lastError = "";
+    logger.info("pass completed", { results });
+    // A failed report upload is not a failed pass: the data is stored; log it and move on.
+    await writeReportFiles(runtime, options.reportDays, options.staleDays).catch((err: Error) =>
+      logger.error("report files not written; they are retried after the next pass", {
+        error: err,
+      }),
+    );
+  } catch (err) {
+    if (options.signal.aborted) return;
+    metrics.inc("audit_passes_total", { result: "failed" });
+    state.lastPass = "failed";
+    state.lastError = (err as Error).message ?? String(err);
+    logger.error("pass failed; the next pass retries from the checkpoint", {
+      error: err as Error,
+    });
+  } finally {
+    metrics.set("audit_pass_running", 0);
+  }
 }
 
 /**
