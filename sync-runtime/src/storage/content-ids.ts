@@ -1,15 +1,8 @@
 import type { TableClient } from "@azure/data-tables";
 import type { ContentItem } from "../domain/content";
+import type { BlobStats } from "../domain/tally";
 import { tableKey } from "./keys";
 import { getEntityOrUndefined } from "./entity";
-
-export interface BlobStats {
-  records: number;
-  launches: number;
-  deletes: number;
-  unparsed: number;
-  duplicates: number;
-}
 
 interface ContentIdEntity extends Partial<BlobStats> {
   contentId: string;
