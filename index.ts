@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as azuread from "@pulumi/azuread";
 import { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
+import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
 import { loadStackSettings } from "./components/config";
 import { AuditAppRegistration } from "./components/audit-app-registration";
@@ -24,16 +25,18 @@ const azureProvider = new AzureNativeProvider("azure", {
 const entraProvider = new azuread.Provider("entra", { environment: cloud.azureadEnvironment });
 const providers = [azureProvider, entraProvider];
 
-// Who runs the deployment, and in which directory (tenant).
+// Who runs the deployment, and in which directory (tenant): Entra's view, for the app and the
+// runtime; Azure's view for the vault, which trusts the tenant of its subscription.
 const deployer = azuread.getClientConfigOutput({ provider: entraProvider });
+const azureClient = authorization.getClientConfigOutput({ provider: azureProvider });
 
 // 3. The Entra app: permission declared and consented, rotating client secret.
 const registration = new AuditAppRegistration(
   "audit-app",
   {
     displayName: settings.appDisplayName,
-    // The deployer stays an owner so a later `pulumi up` can rotate the secret even with
-    // only Application.ReadWrite.OwnedBy.
+    // The first deployer becomes an owner, so a later `pulumi up` by it can rotate the secret
+    // even with only Application.ReadWrite.OwnedBy; later deployers change no owners.
     owners: deployer.objectId.apply((id) => [...new Set([id, ...settings.appOwners])]),
     secretLifetimeDays: settings.secretLifetimeDays,
   },
@@ -56,7 +59,7 @@ const vault = new AuditKeyVault(
     ...inGroup,
     resourceGroupId: group.id,
     nameSeed: group.name,
-    tenantId: deployer.tenantId,
+    tenantId: azureClient.tenantId,
     clientSecret: registration.clientSecret,
     clientSecretEndDate: registration.clientSecretEndDate,
     grantDataverseAccess: settings.grantDataverseKeyVaultAccess,
@@ -90,8 +93,10 @@ const service = new SyncService(
     },
     storageAccountId: storage.accountId,
     vaultId: vault.vaultId,
+    clientSecretId: vault.secretId,
     clientSecretUri: vault.secretUriWithVersion,
     clientSecretVersion: vault.secretVersion,
+    rbacPropagationSeconds: settings.rbacPropagationSeconds,
     image: image.imageRef,
     registry:
       settings.syncImage === undefined

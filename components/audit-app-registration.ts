@@ -10,7 +10,10 @@ export const ACTIVITY_FEED_READ = "ActivityFeed.Read";
 export interface AuditAppRegistrationArgs {
   /** Display name of the app registration (stack config `appDisplayName`, which has the default). */
   readonly displayName: pulumi.Input<string>;
-  /** Object ids owning the application and its service principal. Default: none. */
+  /**
+   * Object ids owning the application and its service principal, set when they are created and
+   * not changed afterwards (a later deployer never removes an owner). Default: none.
+   */
   readonly owners?: pulumi.Input<pulumi.Input<string>[]>;
   /** Days a client secret stays valid (organisation policy). Default: 180. */
   readonly secretLifetimeDays?: pulumi.Input<number>;
@@ -98,13 +101,18 @@ export class AuditAppRegistration extends pulumi.ComponentResource {
           },
         ],
       },
-      { parent: this },
+      // `owners` is authoritative: set from whoever runs `pulumi up` now, a consent admin or a
+      // pipeline running the stack later would remove the original owner (and a pipeline with
+      // only Application.ReadWrite.OwnedBy cannot change owners at all). Owners are set at
+      // creation and then left alone; add more with `az ad app owner add` or the portal.
+      // (azuread.ApplicationOwner cannot be combined with azuread.Application, see its docs.)
+      { parent: this, ignoreChanges: ["owners"] },
     );
 
     const servicePrincipal = new azuread.ServicePrincipal(
       `${name}-sp`,
       { clientId: application.clientId, owners: args.owners },
-      { parent: this },
+      { parent: this, ignoreChanges: ["owners"] },
     );
 
     // "Grant admin consent" for an application permission is exactly this assignment.

@@ -15,7 +15,7 @@ export interface AuditKeyVaultArgs {
   readonly resourceGroupId: pulumi.Input<string>;
   /** Azure region. */
   readonly location: pulumi.Input<string>;
-  /** Entra tenant that authorizes access to the vault. */
+  /** Entra tenant that authorizes access to the vault: the Azure subscription's tenant. */
   readonly tenantId: pulumi.Input<string>;
   /** Stack name, readable part of the vault name. */
   readonly stackName: string;
@@ -69,8 +69,10 @@ export function secretVersionOf(secretUriWithVersion: string): string {
  * the vault resource (Contributor), not a data-plane role such as Key Vault Secrets Officer.
  */
 export class AuditKeyVault extends pulumi.ComponentResource {
-  /** ARM id of the vault (scope for the runtime's Key Vault Secrets User assignment). */
+  /** ARM id of the vault (its audit logs go to the stack's workspace). */
   public readonly vaultId: pulumi.Output<string>;
+  /** ARM id of the client secret (scope of the Key Vault Secrets User assignments). */
+  public readonly secretId: pulumi.Output<string>;
   /** Vault name. */
   public readonly vaultName: pulumi.Output<string>;
   /** Vault URI, e.g. https://kv-….vault.azure.net/ (the DNS suffix differs per cloud). */
@@ -123,7 +125,13 @@ export class AuditKeyVault extends pulumi.ComponentResource {
           },
         },
       },
-      { parent: this },
+      // azure-native writes a vault secret through ARM but deletes it through the vault's data
+      // plane (provider/pkg/resources/customresources/custom_keyvault.go in
+      // pulumi/pulumi-azure-native), which on an RBAC vault needs secrets/delete: a role the
+      // deployer (Owner or Contributor) does not have, so `pulumi destroy` would stop with 403.
+      // The secret goes with its vault instead: deleting the vault soft-deletes it and
+      // everything in it (purge protection keeps it recoverable, unreadable, for 90 days).
+      { parent: this, retainOnDelete: true },
     );
 
     if (args.grantDataverseAccess) {
@@ -135,7 +143,8 @@ export class AuditKeyVault extends pulumi.ComponentResource {
       new authorization.RoleAssignment(
         `${name}-dataverse-reader`,
         {
-          scope: vault.id,
+          // The one secret, not the vault: Dataverse reads this value and nothing else.
+          scope: secret.id,
           principalId: dataverse.objectId,
           principalType: "ServicePrincipal",
           roleDefinitionId: pulumi
@@ -147,6 +156,7 @@ export class AuditKeyVault extends pulumi.ComponentResource {
     }
 
     this.vaultId = vault.id;
+    this.secretId = secret.id;
     this.vaultName = vault.name;
     this.vaultUri = vault.properties.apply((p) => p.vaultUri ?? "");
     this.secretName = secret.name;
@@ -158,6 +168,7 @@ export class AuditKeyVault extends pulumi.ComponentResource {
 
     this.registerOutputs({
       vaultId: this.vaultId,
+      secretId: this.secretId,
       vaultName: this.vaultName,
       vaultUri: this.vaultUri,
       secretName: this.secretName,

@@ -8,6 +8,7 @@ export const DEFAULT_APP_DISPLAY_NAME = "Microsoft 365 Management";
 /** Bounds that keep a typo (e.g. 18000 days) from reaching Entra or the runtime. */
 export const SECRET_LIFETIME_DAYS = { min: 7, max: 730, default: 180 } as const;
 export const SYNC_INTERVAL_MINUTES = { min: 5, max: 1440, default: 60 } as const;
+export const RBAC_PROPAGATION_SECONDS = { min: 0, max: 1800, default: 300 } as const;
 
 /** Everything the program needs from the stack, validated. */
 export interface StackSettings {
@@ -25,6 +26,8 @@ export interface StackSettings {
   /** Entra object ids that own the app registration besides the deployer. */
   readonly appOwners: readonly string[];
   readonly grantDataverseKeyVaultAccess: boolean;
+  /** Seconds a first deployment waits for new role assignments before the Container App. */
+  readonly rbacPropagationSeconds: number;
 }
 
 /** A stack config value that cannot be used; the message says how to fix it. */
@@ -192,6 +195,12 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     );
   }
 
+  const rbacPropagationSeconds = parseInteger(
+    read,
+    "rbacPropagationSeconds",
+    RBAC_PROPAGATION_SECONDS,
+  );
+
   return {
     cloud,
     location,
@@ -203,6 +212,7 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     syncImage,
     appOwners,
     grantDataverseKeyVaultAccess: grantRaw === "true",
+    rbacPropagationSeconds,
   };
 }
 

@@ -2,9 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as app from "@pulumi/azure-native/app";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
+import * as monitor from "@pulumi/azure-native/monitor";
 import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
+import * as time from "@pulumiverse/time";
 import { HEALTH_PORT, type EnvName } from "../sync-runtime/contract";
 import { ROLES, roleDefinitionId } from "./roles";
+
+/** How long a first deployment waits for new role assignments to take effect. */
+export const DEFAULT_RBAC_PROPAGATION_SECONDS = 300;
 
 /** Container App secret name holding the Key Vault reference to the client secret. */
 export const CLIENT_SECRET_REF = "audit-client-secret";
@@ -20,8 +25,16 @@ export interface SyncServiceArgs {
   readonly runtime: RuntimeSettings;
   /** Storage account the runtime writes to (scope of its data roles). */
   readonly storageAccountId: pulumi.Input<string>;
-  /** Key Vault holding the client secret (scope of Key Vault Secrets User). */
+  /** Key Vault holding the client secret: its AuditEvent logs go to the service's workspace. */
   readonly vaultId: pulumi.Input<string>;
+  /** ARM id of the client secret (scope of the identity's Key Vault Secrets User). */
+  readonly clientSecretId: pulumi.Input<string>;
+  /**
+   * Seconds to wait after the role assignments are created before the Container App is: Azure
+   * RBAC takes minutes to propagate, and the app resolves its Key Vault reference and pulls its
+   * image with the new identity at once. Default: 300.
+   */
+  readonly rbacPropagationSeconds?: number;
   /** Versioned URI of the client secret; pinning the version makes rotation explicit. */
   readonly clientSecretUri: pulumi.Input<string>;
   /** Version of the client secret; a change starts a new revision. */
@@ -110,8 +123,8 @@ export class SyncService extends pulumi.ComponentResource {
         roleId: ROLES.storageTableDataContributor,
         scope: args.storageAccountId,
       },
-      // Scoped to the vault only: the identity reads this vault's secrets and nothing else.
-      { role: "vault-secrets", roleId: ROLES.keyVaultSecretsUser, scope: args.vaultId },
+      // Scoped to the one secret: the identity reads the client secret and nothing else.
+      { role: "vault-secrets", roleId: ROLES.keyVaultSecretsUser, scope: args.clientSecretId },
     ];
     if (args.registry) {
       grants.push({ role: "acr-pull", roleId: ROLES.acrPull, scope: args.registry.id });
@@ -144,6 +157,17 @@ export class SyncService extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    // Who read or changed the vault's secrets, kept beside the container logs.
+    new monitor.DiagnosticSetting(
+      `${name}-vault-audit`,
+      {
+        resourceUri: args.vaultId,
+        workspaceId: workspace.id,
+        logs: [{ category: "AuditEvent", enabled: true }],
+      },
+      { parent: this },
+    );
+
     const workspaceKeys = operationalinsights.getSharedKeysOutput(
       { resourceGroupName: args.resourceGroupName, workspaceName: workspace.name },
       { parent: this },
@@ -174,6 +198,21 @@ export class SyncService extends pulumi.ComponentResource {
       { type: "Startup", httpGet: healthz, periodSeconds: 10, failureThreshold: 30 },
       { type: "Liveness", httpGet: healthz, periodSeconds: 30, failureThreshold: 3 },
     ];
+
+    // dependsOn orders creation only; a new assignment takes minutes to reach the services that
+    // check it (learn.microsoft.com, "Troubleshoot Azure RBAC": changes can take up to 10
+    // minutes; microsoft/azure-container-apps issues "Unable to get value using Managed
+    // identity"). Wait once, on create (or when an assignment is replaced), not on every update.
+    const propagation = new time.Sleep(
+      `${name}-rbac-propagation`,
+      {
+        createDuration: `${args.rbacPropagationSeconds ?? DEFAULT_RBAC_PROPAGATION_SECONDS}s`,
+        triggers: Object.fromEntries(
+          roleAssignments.map((assignment, i) => [`assignment${i}`, assignment.id]),
+        ),
+      },
+      { parent: this, dependsOn: roleAssignments },
+    );
 
     const containerApp = new app.ContainerApp(
       `${name}-app`,
@@ -207,7 +246,7 @@ export class SyncService extends pulumi.ComponentResource {
       },
       // The identity must already hold its roles when the first revision pulls the image and
       // resolves the Key Vault reference, or that revision fails.
-      { parent: this, dependsOn: roleAssignments },
+      { parent: this, dependsOn: [propagation] },
     );
 
     this.containerAppName = containerApp.name;

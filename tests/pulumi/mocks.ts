@@ -8,6 +8,8 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 export const MOCK = {
   subscriptionId: "11111111-1111-1111-1111-111111111111",
   tenantId: "22222222-2222-2222-2222-222222222222",
+  // The subscription's tenant as azure-native sees it; distinct so a test can tell the two apart.
+  subscriptionTenantId: "12121212-1212-1212-1212-121212121212",
   deployerObjectId: "33333333-3333-3333-3333-333333333333",
   managementApisObjectId: "44444444-4444-4444-4444-444444444444",
   dataverseObjectId: "55555555-5555-5555-5555-555555555555",
@@ -44,10 +46,28 @@ export interface RecordedResource {
   state: Record<string, any>;
 }
 
+/** The resource options a registration sends to the engine (newResource never sees them). */
+export interface RecordedOptions {
+  readonly ignoreChanges: string[];
+  readonly retainOnDelete: boolean;
+  readonly deleteBeforeReplace: boolean;
+  /** URNs of explicit dependencies (dependsOn), as the engine receives them. */
+  readonly dependencies: string[];
+}
+
 export interface RecordedInvoke {
   readonly token: string;
   readonly inputs: Record<string, any>;
   readonly provider?: string;
+}
+
+/** The parts of the engine's RegisterResourceRequest the recorder reads. */
+interface RegisterRequest {
+  getName(): string;
+  getIgnorechangesList(): string[];
+  getRetainondelete(): boolean | undefined;
+  getDeletebeforereplace(): boolean;
+  getDependenciesList(): string[];
 }
 
 /** True when `value` is the runtime's serialised form of a secret. */
@@ -78,8 +98,37 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
   readonly invokes: RecordedInvoke[] = [];
   /** "start:<name>" when a registration reaches the mocks, "done:<name>" when it is answered. */
   readonly events: string[] = [];
+  /** Options of each registration by logical name, once `recordOptions` is attached. */
+  readonly optionsByName = new Map<string, RecordedOptions>();
 
   constructor(private readonly options: ProgramMocksOptions = {}) {}
+
+  /**
+   * Call right after setMocks: wraps the mock monitor so every registration's options
+   * (ignoreChanges, retainOnDelete, dependsOn…) are recorded, which only the engine would see.
+   */
+  recordOptions(): void {
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+      registerResource(req: RegisterRequest, callback: unknown): unknown;
+    };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+      this.optionsByName.set(req.getName(), {
+        ignoreChanges: req.getIgnorechangesList(),
+        retainOnDelete: req.getRetainondelete() ?? false,
+        deleteBeforeReplace: req.getDeletebeforereplace(),
+        dependencies: req.getDependenciesList(),
+      });
+      return register(req, callback);
+    };
+  }
+
+  /** The recorded options of the resource with this logical name. */
+  optionsOf(name: string): RecordedOptions {
+    const options = this.optionsByName.get(name);
+    if (!options) throw new Error(`No options recorded for ${name}: call recordOptions() first`);
+    return options;
+  }
 
   async newResource(
     args: pulumi.runtime.MockResourceArgs,
@@ -133,7 +182,7 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
         return { token: MOCK.armAccessToken };
       case "azure-native:authorization:getClientConfig":
         return {
-          tenantId: MOCK.tenantId,
+          tenantId: MOCK.subscriptionTenantId,
           objectId: MOCK.deployerObjectId,
           clientId: "99999999-9999-9999-9999-999999999999",
           subscriptionId: MOCK.subscriptionId,

@@ -43,6 +43,9 @@ const T = {
   image: "docker-build:index:Image",
   environment: "azure-native:app:ManagedEnvironment",
   containerApp: "azure-native:app:ContainerApp",
+  sleep: "time:index/sleep:Sleep",
+  diagnosticSetting: "azure-native:monitor:DiagnosticSetting",
+  workspace: "azure-native:operationalinsights:Workspace",
 } as const;
 
 type Program = typeof import("../../index");
@@ -74,6 +77,7 @@ async function runProgram(
     registryLoginServer: acr.loginServer,
   });
   await pulumi.runtime.setMocks(mocks, PROJECT, stack, preview);
+  mocks.recordOptions();
   pulumi.runtime.setAllConfig(config);
   acr.calls.length = 0;
   vi.resetModules();
@@ -247,7 +251,7 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
   it("creates an RBAC vault with soft delete, purge protection and a name within 24 chars", () => {
     const vault = mocks.one(T.vault);
     expect(vault.inputs.properties).toMatchObject({
-      tenantId: MOCK.tenantId,
+      tenantId: MOCK.subscriptionTenantId,
       enableRbacAuthorization: true,
       enableSoftDelete: true,
       enablePurgeProtection: true,
@@ -257,7 +261,7 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
     expect(vault.inputs.vaultName).toMatch(/^[a-z][a-z0-9-]*[a-z0-9]$/);
   });
 
-  it("grants the runtime identity exactly its roles, the vault role on the vault only", () => {
+  it("grants the runtime identity exactly its roles, the vault role on the client secret only", () => {
     const identity = mocks.one(T.identity);
     const vault = mocks.one(T.vault);
     const storage = mocks.one(T.storage);
@@ -277,11 +281,64 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
     expect(byRole).toEqual({
       [role(ROLES.storageBlobDataContributor)]: storage.id,
       [role(ROLES.storageTableDataContributor)]: storage.id,
-      [role(ROLES.keyVaultSecretsUser)]: vault.id,
+      [role(ROLES.keyVaultSecretsUser)]: mocks.one(T.vaultSecret).id,
       [role(ROLES.acrPull)]: registry.id,
     });
-    expect(vault.id).toMatch(new RegExp(`/vaults/${vault.state.name}$`));
+    expect(mocks.one(T.vaultSecret).id).toMatch(
+      new RegExp(`/vaults/${vault.state.name}/secrets/audit-client-secret$`),
+    );
     expect(grants).toHaveLength(4);
+  });
+
+  it("waits for the role assignments to propagate before the Container App, once", () => {
+    const [sleep] = mocks.ofType(T.sleep);
+    expect(mocks.ofType(T.sleep)).toHaveLength(1);
+    expect(sleep.inputs.createDuration).toBe(
+      `${config["coe-audit-sync:rbacPropagationSeconds"] ?? 300}s`,
+    );
+    // Creation only: an update of the app does not wait again.
+    expect(sleep.inputs.destroyDuration).toBeUndefined();
+    const urnOf = (r: RecordedResource) => expect.stringMatching(new RegExp(`::${r.name}$`));
+    const identity = mocks.one(T.identity);
+    const grants = mocks
+      .ofType(T.roleAssignment)
+      .filter((r) => r.inputs.principalId === identity.state.principalId);
+    expect(mocks.optionsOf(sleep.name).dependencies).toEqual(
+      expect.arrayContaining(grants.map(urnOf)),
+    );
+    expect(Object.values(sleep.inputs.triggers).sort()).toEqual(grants.map((g) => g.id).sort());
+    expect(mocks.optionsOf(mocks.one(T.containerApp).name).dependencies).toEqual(
+      expect.arrayContaining([urnOf(sleep)]),
+    );
+  });
+
+  it("lets destroy delete the vault secret with its vault, not through the data plane", () => {
+    expect(mocks.optionsOf(mocks.one(T.vaultSecret).name).retainOnDelete).toBe(true);
+    // Everything else is deleted by its provider as usual.
+    const retained = mocks.resources.filter((r) => mocks.optionsOf(r.name).retainOnDelete);
+    expect(retained.map((r) => r.type)).toEqual([T.vaultSecret]);
+  });
+
+  it("sets the app's and service principal's owners once, so another deployer changes none", () => {
+    for (const type of [T.application, T.servicePrincipal]) {
+      const resource = mocks.one(type);
+      expect(resource.inputs.owners).toContain(MOCK.deployerObjectId);
+      expect(mocks.optionsOf(resource.name).ignoreChanges).toEqual(["owners"]);
+    }
+  });
+
+  it("sends the vault's audit events to the stack's Log Analytics workspace", () => {
+    const [setting] = mocks.ofType(T.diagnosticSetting);
+    expect(mocks.ofType(T.diagnosticSetting)).toHaveLength(1);
+    expect(setting.inputs).toMatchObject({
+      resourceUri: mocks.one(T.vault).id,
+      workspaceId: mocks.one(T.workspace).id,
+      logs: [{ category: "AuditEvent", enabled: true }],
+    });
+  });
+
+  it("trusts the Azure subscription's tenant for the vault", () => {
+    expect(mocks.one(T.vault).inputs.properties.tenantId).toBe(MOCK.subscriptionTenantId);
   });
 
   it("registers the Container App only after all its role assignments exist", () => {
@@ -431,7 +488,7 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
         form: {
           grant_type: "access_token",
           service: registry.state.loginServer,
-          tenant: MOCK.tenantId,
+          tenant: MOCK.subscriptionTenantId,
           access_token: MOCK.armAccessToken,
         },
       },
@@ -518,17 +575,16 @@ describe("stack options", () => {
     expect(registries[0].username).toBe("00000000-0000-0000-0000-000000000000");
   });
 
-  it("grants Dataverse Key Vault Secrets User on the vault when asked", async () => {
+  it("grants Dataverse Key Vault Secrets User on the client secret when asked", async () => {
     const { mocks } = await runProgram("dataverse", {
       ...dev,
       "coe-audit-sync:grantDataverseKeyVaultAccess": "true",
     });
-    const vault = mocks.one(T.vault);
     const grant = mocks
       .ofType(T.roleAssignment)
       .filter((r) => r.inputs.principalId === MOCK.dataverseObjectId);
     expect(grant).toHaveLength(1);
-    expect(grant[0].inputs.scope).toBe(vault.id);
+    expect(grant[0].inputs.scope).toBe(mocks.one(T.vaultSecret).id);
     expect(grant[0].inputs.roleDefinitionId).toContain(ROLES.keyVaultSecretsUser);
   });
 
