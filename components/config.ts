@@ -216,8 +216,28 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
   };
 }
 
+/** Provider keys the program passes to its explicit providers; every other one is ignored. */
+export const PASSED_PROVIDER_KEYS = ["azure-native:location", "azure-native:subscriptionId"];
+
+/**
+ * Stack keys of the azure-native and azuread providers that have no effect: the program builds
+ * both providers explicitly from `cloud` (plus location and subscription), and an explicit
+ * provider does not read the stack's `azure-native:*`/`azuread:*` keys. Credentials still work
+ * through the providers' environment variables (ARM_CLIENT_ID, ARM_TENANT_ID, …).
+ */
+export function ignoredProviderKeys(keys: Iterable<string>): string[] {
+  return [...keys]
+    .filter((key) => /^(azure-native|azuread):/.test(key) && !PASSED_PROVIDER_KEYS.includes(key))
+    .sort();
+}
+
 /** Reads the stack's config through pulumi.Config and validates it. */
 export function loadStackSettings(): StackSettings {
+  for (const key of ignoredProviderKeys(Object.keys(pulumi.runtime.allConfig()))) {
+    pulumi.log.warn(
+      `Stack config "${key}" has no effect: the program configures the azure-native and azuread providers itself from "cloud" (and azure-native:location, azure-native:subscriptionId). Remove it with \`pulumi config rm ${key}\`; to authenticate, use the provider's environment variables (e.g. ARM_CLIENT_ID, ARM_TENANT_ID) instead.`,
+    );
+  }
   const project = new pulumi.Config();
   return parseStackSettings((key) => {
     const split = key.indexOf(":");

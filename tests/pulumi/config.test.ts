@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { CLOUDS } from "../../components/clouds";
-import { ConfigError, parseStackSettings, type ConfigReader } from "../../components/config";
+import {
+  ConfigError,
+  ignoredProviderKeys,
+  parseStackSettings,
+  type ConfigReader,
+} from "../../components/config";
 
 function reader(values: Record<string, string>): ConfigReader {
   return (key) => values[key];
@@ -99,5 +104,20 @@ describe("parseStackSettings", () => {
     expect(error.message).toContain(JSON.stringify(value));
     expect(error.message).toContain(allowed);
     expect(error.message).toMatch(/Fix it with: pulumi config (set|rm) /);
+  });
+});
+
+describe("ignoredProviderKeys", () => {
+  it("names the provider keys the explicit providers do not read, and only those", () => {
+    expect(
+      ignoredProviderKeys([
+        "azure-native:location",
+        "azure-native:subscriptionId",
+        "azure-native:clientId",
+        "azuread:tenantId",
+        "coe-audit-sync:cloud",
+        "aws:region",
+      ]),
+    ).toEqual(["azure-native:clientId", "azuread:tenantId"]);
   });
 });

@@ -588,6 +588,22 @@ describe("stack options", () => {
     expect(grant[0].inputs.roleDefinitionId).toContain(ROLES.keyVaultSecretsUser);
   });
 
+  it("warns about provider keys in the stack config that the explicit providers ignore", async () => {
+    const warn = vi.spyOn(pulumi.log, "warn").mockImplementation(async () => {});
+    try {
+      await runProgram("ignored-keys", { ...dev, "azuread:tenantId": MOCK.tenantId });
+      const messages = warn.mock.calls.map(([message]) => String(message));
+      expect(messages.filter((m) => m.includes('"azuread:tenantId" has no effect'))).toHaveLength(
+        1,
+      );
+      // The location the stack file sets is passed on: no warning names it.
+      expect(messages.filter((m) => m.includes('"azure-native:location"'))).toEqual([]);
+      expect(messages.filter((m) => m.startsWith("Stack config"))).toHaveLength(1);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it("adds configured owners to the deployer as owners of the app", async () => {
     const owner = "abcdefab-1234-4abc-8def-0123456789ab";
     const { mocks } = await runProgram("owners", { ...dev, "coe-audit-sync:appOwners": owner });
