@@ -71,7 +71,13 @@ const storage = new AuditStorage("audit-data", { ...inGroup, nameSeed: group.nam
 
 const image = new SyncImage(
   "sync-image",
-  { ...inGroup, nameSeed: group.name, prebuiltImage: settings.syncImage, tags },
+  {
+    ...inGroup,
+    nameSeed: group.name,
+    prebuiltImage: settings.syncImage,
+    tags,
+    registryAudience: cloud.containerRegistryAudience,
+  },
   { providers },
 );
 
@@ -120,6 +126,8 @@ export const keyVaultUri = vault.vaultUri;
 export const clientSecretName = vault.secretName;
 export const clientSecretExpiresAt = registration.clientSecretEndDate;
 export const clientSecretRotatesAt = registration.clientSecretRotatesAt;
+// Rotation refreshes only this timestamp and updates what depends on it; never the image.
+export const clientSecretRotationUrn = registration.clientSecretRotationUrn;
 export const resourceGroupName = group.name;
 export const storageAccountName = storage.accountName;
 export const blobEndpoint = storage.blobEndpoint;

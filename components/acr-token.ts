@@ -12,7 +12,7 @@ export interface AcrTokenExchangeRequest {
   readonly loginServer: string;
   /** Entra tenant that issued the access token. */
   readonly tenantId: string;
-  /** Entra access token for Azure Resource Manager of the deployer. Never logged. */
+  /** Entra access token of the deployer for the registry's audience (or ARM's). Never logged. */
   readonly accessToken: string;
 }
 

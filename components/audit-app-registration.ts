@@ -70,6 +70,11 @@ export class AuditAppRegistration extends pulumi.ComponentResource {
   public readonly clientSecretEndDate: pulumi.Output<string>;
   /** From when a `pulumi up --refresh` replaces the secret (RFC 3339). */
   public readonly clientSecretRotatesAt: pulumi.Output<string>;
+  /**
+   * URN of the rotation timestamp: `pulumi up --refresh --target <it> --target-dependents`
+   * rotates the secret (and updates only what depends on it: password, vault secret, app).
+   */
+  public readonly clientSecretRotationUrn: pulumi.Output<string>;
 
   constructor(
     name: string,
@@ -161,6 +166,7 @@ export class AuditAppRegistration extends pulumi.ComponentResource {
     this.clientSecretKeyId = password.keyId;
     this.clientSecretEndDate = password.endDate;
     this.clientSecretRotatesAt = rotation.rotationRfc3339;
+    this.clientSecretRotationUrn = rotation.urn;
 
     this.registerOutputs({
       clientId: this.clientId,
@@ -170,6 +176,7 @@ export class AuditAppRegistration extends pulumi.ComponentResource {
       clientSecretKeyId: this.clientSecretKeyId,
       clientSecretEndDate: this.clientSecretEndDate,
       clientSecretRotatesAt: this.clientSecretRotatesAt,
+      clientSecretRotationUrn: this.clientSecretRotationUrn,
     });
   }
 }

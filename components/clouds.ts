@@ -17,7 +17,26 @@ export interface CloudProfile {
   readonly azureadEnvironment: "global" | "usgovernmentl4" | "usgovernmentl5";
   /** True when the Azure resources must live in an Azure Government region. */
   readonly governmentRegionsOnly: boolean;
+  /**
+   * Entra audience of the registry token the program swaps for an ACR refresh token: the
+   * registry's own audience rather than Resource Manager's, so the push also works where the
+   * built-in policy "Container registries should have ARM audience token authentication
+   * disabled" is enforced (Azure CLI's acr module uses the same audience in every cloud).
+   */
+  readonly containerRegistryAudience: string;
 }
+
+/** ACR's Entra audience (azure-cli, src/azure-cli/azure/cli/command_modules/acr/_constants.py). */
+const CONTAINER_REGISTRY_AUDIENCE = "https://containerregistry.azure.net";
+
+/**
+ * Azure Government regions that offer Azure Container Apps. Container Apps is not in the
+ * DoD regions (usdod*) and, as of microsoft/azure-container-apps#612 ("Government Cloud
+ * Support"), only US Gov Virginia takes managed environments. `az provider show -n
+ * Microsoft.App --query "resourceTypes[?resourceType=='managedEnvironments'].locations"`
+ * against AzureUSGovernment lists the current ones.
+ */
+export const CONTAINER_APPS_GOVERNMENT_REGIONS: readonly string[] = ["usgovvirginia"];
 
 export const CLOUD_NAMES = ["commercial", "gcc", "gcchigh", "dod"] as const;
 export type CloudName = (typeof CLOUD_NAMES)[number];
@@ -30,6 +49,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     azureNativeEnvironment: "public",
     azureadEnvironment: "global",
     governmentRegionsOnly: false,
+    containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
   },
   // GCC tenants live in commercial Entra and commercial Azure; only the API host differs.
   gcc: {
@@ -39,6 +59,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     azureNativeEnvironment: "public",
     azureadEnvironment: "global",
     governmentRegionsOnly: false,
+    containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
   },
   gcchigh: {
     name: "gcchigh",
@@ -47,6 +68,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     azureNativeEnvironment: "usgovernment",
     azureadEnvironment: "usgovernmentl4",
     governmentRegionsOnly: true,
+    containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
   },
   dod: {
     name: "dod",
@@ -55,6 +77,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     azureNativeEnvironment: "usgovernment",
     azureadEnvironment: "usgovernmentl5",
     governmentRegionsOnly: true,
+    containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
   },
 };
 

@@ -1,6 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CONTENT_TYPES, POWER_APPS_CONTENT_TYPE } from "../sync-runtime/contract";
-import { CLOUD_NAMES, CLOUDS, isGovernmentRegion, type CloudProfile } from "./clouds";
+import {
+  CLOUD_NAMES,
+  CLOUDS,
+  CONTAINER_APPS_GOVERNMENT_REGIONS,
+  isGovernmentRegion,
+  type CloudProfile,
+} from "./clouds";
 
 /** The seed document's name for the app registration (Pulumi.yaml states the same default). */
 export const DEFAULT_APP_DISPLAY_NAME = "Microsoft 365 Management";
@@ -124,6 +130,15 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
         ? `an Azure Government region (usgov…/usdod…) because cloud is ${cloud.name}`
         : `a public Azure region (not usgov…/usdod…) because cloud is ${cloud.name}`,
       setCommand("azure-native:location", exampleRegion),
+    );
+  }
+
+  if (cloud.governmentRegionsOnly && !CONTAINER_APPS_GOVERNMENT_REGIONS.includes(location)) {
+    throw new ConfigError(
+      "azure-native:location",
+      location,
+      `an Azure Government region that offers Container Apps: ${CONTAINER_APPS_GOVERNMENT_REGIONS.join(", ")}`,
+      setCommand("azure-native:location", CONTAINER_APPS_GOVERNMENT_REGIONS[0]!),
     );
   }
 

@@ -23,6 +23,8 @@ export interface SyncImageArgs {
   readonly prebuiltImage?: string;
   /** Tags for the registry, so `az acr list` can find it by stack. Default: none. */
   readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Entra audience of the token swapped for a registry token (the cloud profile's). */
+  readonly registryAudience: string;
 }
 
 /** Registry name: `cr<stack><hash>`, letters and digits, at most 50. */
@@ -69,11 +71,15 @@ export class SyncImage extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      // The deployer's Resource Manager token, from the same provider (and so the same cloud and
+      // The deployer's token for the registry's own audience (not Resource Manager's, which the
+      // ARM-audience policy may disable), from the same provider (and so the same cloud and
       // sign-in) that created the registry, swapped for a registry refresh token. Previews skip
       // the exchange: a new registry has no login server yet, and docker-build drops a registry
       // with an empty password during previews and ignores password changes in its diff.
-      const accessToken = authorization.getClientTokenOutput({}, { parent: this }).token;
+      const accessToken = authorization.getClientTokenOutput(
+        { endpoint: args.registryAudience },
+        { parent: this },
+      ).token;
       const tenantId = authorization.getClientConfigOutput({ parent: this }).tenantId;
       const refreshToken = pulumi
         .all([registry.loginServer, tenantId, pulumi.secret(accessToken)])

@@ -80,9 +80,6 @@ describe("parseStackSettings", () => {
     expect(gov.message).toContain("pulumi config set azure-native:location usgovvirginia");
     const pub = failure({ cloud: "gcc", "azure-native:location": "usgovvirginia" });
     expect(pub.message).toContain("public Azure region");
-    expect(
-      parseStackSettings(reader({ cloud: "dod", "azure-native:location": "usdodeast" })).location,
-    ).toBe("usdodeast");
   });
 
   it.each([
@@ -119,5 +116,20 @@ describe("ignoredProviderKeys", () => {
         "aws:region",
       ]),
     ).toEqual(["azure-native:clientId", "azuread:tenantId"]);
+  });
+});
+
+describe("Azure Government regions", () => {
+  it("refuses a government region without Container Apps, naming the ones that have it", () => {
+    for (const cloud of ["gcchigh", "dod"]) {
+      const error = failure({ cloud, "azure-native:location": "usdodeast" });
+      expect(error.key).toBe("azure-native:location");
+      expect(error.message).toContain("usgovvirginia");
+      expect(error.message).toContain("pulumi config set azure-native:location usgovvirginia");
+    }
+    expect(
+      parseStackSettings(reader({ cloud: "dod", "azure-native:location": "usgovvirginia" }))
+        .location,
+    ).toBe("usgovvirginia");
   });
 });

@@ -312,6 +312,37 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
     );
   });
 
+  it("rotates the secret through the rotation's dependents only, never the image", async () => {
+    const rotation = mocks.one(T.rotation);
+    const urn: string = await promiseOf(pulumi.output(program.clientSecretRotationUrn));
+    expect(urn).toMatch(new RegExp(`Rotating::${rotation.name}$`));
+    // What `--target <rotation> --target-dependents` reaches: everything downstream of it,
+    // by the dependencies each registration sent (logical names are unique in this program).
+    const nameOf = (u: string) => u.split("::").pop()!;
+    const reachedNames = new Set([nameOf(urn)]);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const [name, options] of mocks.optionsByName) {
+        if (reachedNames.has(name)) continue;
+        if (options.dependencies.some((d) => reachedNames.has(nameOf(d)))) {
+          reachedNames.add(name);
+          grew = true;
+        }
+      }
+    }
+    const reached = [...reachedNames];
+    expect(reached).toEqual(
+      expect.arrayContaining([
+        mocks.one(T.password).name,
+        mocks.one(T.vaultSecret).name,
+        mocks.one(T.containerApp).name,
+      ]),
+    );
+    for (const type of [T.image, T.registry, T.storage, T.vault]) {
+      for (const r of mocks.ofType(type)) expect(reached, r.name).not.toContain(r.name);
+    }
+  });
+
   it("lets destroy delete the vault secret with its vault, not through the data plane", () => {
     expect(mocks.optionsOf(mocks.one(T.vaultSecret).name).retainOnDelete).toBe(true);
     // Everything else is deleted by its provider as usual.
@@ -476,8 +507,9 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
       (c) => c.token === "azure-native:authorization:getClientToken",
     );
     expect(tokenCalls).toHaveLength(1);
-    // Default endpoint = Resource Manager, through the provider configured for this cloud.
-    expect(tokenCalls[0].inputs.endpoint).toBeUndefined();
+    // The registry's own audience (works where ARM-audience registry tokens are disabled),
+    // through the provider configured for this cloud.
+    expect(tokenCalls[0].inputs.endpoint).toBe("https://containerregistry.azure.net");
     expect(tokenCalls[0].provider).toContain("pulumi:providers:azure-native::azure");
     // The deployer's token went to the registry's exchange endpoint, once, as `az acr login` sends it.
     expect(exchanges).toEqual([
