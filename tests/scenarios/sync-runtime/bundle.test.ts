@@ -84,4 +84,19 @@ describe("runtime bundle", () => {
     const ignore = await readFile("sync-runtime/Dockerfile.dockerignore", "utf8");
     expect(ignore).toMatch(/^\*$/m);
   });
+
+  it("builds and runs on a supported Node LTS image pinned by digest", async () => {
+    const dockerfile = await readFile("sync-runtime/Dockerfile", "utf8");
+    const args = Object.fromEntries(
+      [...dockerfile.matchAll(/^ARG (\w+)=(\S+)$/gm)].map((m) => [m[1], m[2]]),
+    );
+    const images = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) =>
+      m[1].replace(/^\$\{(\w+)\}$/, (_, name: string) => args[name] ?? name),
+    );
+    expect(images).toHaveLength(2);
+    for (const image of images) {
+      // Node 20 left support on 2026-04-30; 22 and 24 are LTS lines (nodejs/Release schedule).
+      expect(image).toMatch(/^node:(22|24)-slim@sha256:[0-9a-f]{64}$/);
+    }
+  });
 });
