@@ -3,10 +3,17 @@
  * content listing with NextPageUri paging, and blob retrieval. Authentication, quota and faults
  * are applied by the server before these handlers run.
  */
+import {
+  hugeRecordText,
+  NOT_JSON_BODY,
+  notArrayBody,
+  type BadInputPlan,
+  type InjectedRecord,
+} from "./bad-input";
 import type { EmulatorClock } from "./clock";
 import { afError, json, queryParam, safeDecode, type Reply } from "./http";
 import { formatApiTime, listingWindow } from "./listing-rules";
-import { CONTENT_TYPES, type ResolvedOptions } from "./options";
+import { CONTENT_TYPES, POWER_APPS_CONTENT_TYPE, type ResolvedOptions } from "./options";
 import type { PlannedBlob, Tenant } from "./tenant/generator";
 import { noiseRecord, powerAppsRecord } from "./tenant/records";
 
@@ -22,18 +29,33 @@ export interface ApiCounters {
   listings: number;
   blobsServed: number;
   recordsServed: number;
+  /** Answers for the bad input corpus's unreadable blobs (their real paths and foreign URIs). */
+  badBlobAnswers: number;
 }
+
+/** Where foreign URIs live on this server: https://{foreignHost}:PORT/foreign/… */
+export const FOREIGN_PREFIX = "/foreign";
 
 export class ActivityApi {
   private readonly subscriptions = new Map<string, Subscription>();
-  readonly counters: ApiCounters = { listings: 0, blobsServed: 0, recordsServed: 0 };
+  readonly counters: ApiCounters = {
+    listings: 0,
+    blobsServed: 0,
+    recordsServed: 0,
+    badBlobAnswers: 0,
+  };
+  /** https://{foreignHost}:PORT: another host name for this very server. */
+  readonly foreignOrigin: string;
 
   constructor(
     private readonly origin: string,
     private readonly tenant: Tenant,
     private readonly clock: EmulatorClock,
     private readonly options: ResolvedOptions,
-  ) {}
+    private readonly bad: BadInputPlan,
+  ) {
+    this.foreignOrigin = `https://${options.badInput.foreignHost}:${new URL(origin).port}`;
+  }
 
   /** `path` is what follows /activity/feed/ ; `url` is the full request URL. */
   handle(method: string, path: string, url: URL): Reply {
@@ -148,27 +170,27 @@ export class ActivityApi {
     }
     this.counters.listings++;
     const headers: Record<string, string> = {};
-    if (more) {
-      const last = page[page.length - 1];
-      const next = new URL(
-        `${this.origin}/api/v1.0/${this.tenant.tenantId}/activity/feed/subscriptions/content`,
-      );
-      next.searchParams.set("contentType", ct.value);
-      next.searchParams.set("startTime", formatApiTime(startMs));
-      next.searchParams.set("endTime", formatApiTime(endMs));
-      const publisher = queryParam(url, "PublisherIdentifier");
-      if (publisher) next.searchParams.set("PublisherIdentifier", publisher);
-      next.searchParams.set(
-        "nextPage",
-        encodePageToken({
-          ct: ct.value,
-          s: startMs,
-          e: endMs,
-          c: last.createdMs,
-          i: last.contentId,
-        }),
-      );
-      headers.NextPageUri = next.toString();
+    const publisher = queryParam(url, "PublisherIdentifier");
+    const last = page[page.length - 1];
+    const token = () =>
+      encodePageToken({
+        ct: ct.value,
+        s: startMs,
+        e: endMs,
+        c: last?.createdMs ?? endMs,
+        i: last?.contentId ?? "",
+      });
+    const listing = (origin: string, nextPageToken?: string) =>
+      this.listingUrl(origin, ct.value, startMs, endMs, publisher, nextPageToken);
+    if (more) headers.NextPageUri = listing(this.origin, token());
+    else if (ct.value === POWER_APPS_CONTENT_TYPE && this.bad.options.finalNextPageUri) {
+      // The bad input corpus: the last page says something instead of nothing.
+      headers.NextPageUri = {
+        empty: () => "",
+        notAUrl: () => "not a url",
+        sameListing: () => listing(this.origin),
+        foreignHost: () => listing(`${this.foreignOrigin}${FOREIGN_PREFIX}`, token()),
+      }[this.bad.options.finalNextPageUri]();
     }
     return json(
       200,
@@ -177,15 +199,56 @@ export class ActivityApi {
     );
   }
 
-  contentUri(contentId: string): string {
-    return `${this.origin}/api/v1.0/${this.tenant.tenantId}/activity/feed/audit/${contentId}`;
+  private listingUrl(
+    origin: string,
+    contentType: string,
+    startMs: number,
+    endMs: number,
+    publisher: string | undefined,
+    nextPage?: string,
+  ): string {
+    const next = new URL(
+      `${origin}/api/v1.0/${this.tenant.tenantId}/activity/feed/subscriptions/content`,
+    );
+    next.searchParams.set("contentType", contentType);
+    next.searchParams.set("startTime", formatApiTime(startMs));
+    next.searchParams.set("endTime", formatApiTime(endMs));
+    if (publisher) next.searchParams.set("PublisherIdentifier", publisher);
+    if (nextPage !== undefined) next.searchParams.set("nextPage", nextPage);
+    return next.toString();
+  }
+
+  /** The blob's contentUri as listings give it: on the foreign host for "foreignContentUri". */
+  contentUri(b: PlannedBlob): string {
+    const origin =
+      this.bad.badBlobs.get(b.contentId) === "foreignContentUri"
+        ? `${this.foreignOrigin}${FOREIGN_PREFIX}`
+        : this.origin;
+    return `${origin}/api/v1.0/${this.tenant.tenantId}/activity/feed/audit/${b.contentId}`;
+  }
+
+  /**
+   * A request that reached this server through a foreign URI (another host name, path prefix
+   * /foreign/). It answers what a stranger's host might: 200 with an empty list. The server has
+   * already recorded the request.
+   */
+  foreign(path: string): Reply {
+    const m = /^\/api\/v1\.0\/[^/]+\/activity\/feed\/audit\/(.+)$/.exec(path);
+    const contentId = m ? safeDecode(m[1]) : undefined;
+    if (contentId && this.bad.badBlobs.has(contentId)) this.countBad(contentId);
+    return json(200, []);
+  }
+
+  private countBad(contentId: string): void {
+    this.counters.badBlobAnswers++;
+    this.bad.requests.set(contentId, (this.bad.requests.get(contentId) ?? 0) + 1);
   }
 
   private item(b: PlannedBlob) {
     return {
       contentType: b.contentType,
       contentId: b.contentId,
-      contentUri: this.contentUri(b.contentId),
+      contentUri: this.contentUri(b),
       contentCreated: new Date(b.createdMs).toISOString(),
       contentExpiration: new Date(b.createdMs + RETENTION_DAYS * DAY).toISOString(),
     };
@@ -197,28 +260,79 @@ export class ActivityApi {
     // Unknown, not yet listed and expired content all answer the same way.
     if (!b || b.listedAtMs > nowMs || nowMs >= b.createdMs + RETENTION_DAYS * DAY)
       return afError(400, "AF20052", `Content ID ${contentId} in the URL is invalid.`);
+    const bad = this.bad.badBlobs.get(contentId);
+    if (bad) {
+      this.countBad(contentId);
+      const o = this.bad.options;
+      switch (bad) {
+        case "notJson":
+          return {
+            status: 200,
+            headers: { "Content-Type": "application/json; charset=utf-8" },
+            body: NOT_JSON_BODY,
+          };
+        case "notArray":
+          return {
+            status: 200,
+            headers: { "Content-Type": "application/json; charset=utf-8" },
+            body: notArrayBody(contentId),
+          };
+        case "unknownError":
+          return afError(
+            o.unknownErrorStatus,
+            o.unknownErrorCode,
+            `The content ${contentId} could not be served.`,
+          );
+        case "foreignContentUri":
+          // Only its (foreign) contentUri was ever handed out; this path is not it.
+          return afError(400, "AF20052", `Content ID ${contentId} in the URL is invalid.`);
+      }
+    }
+    const injected = this.bad.injected.get(contentId) ?? [];
     this.counters.blobsServed++;
-    this.counters.recordsServed += b.events.length + b.noiseCount;
+    this.counters.recordsServed += b.events.length + b.noiseCount + injected.length;
     return {
       status: 200,
       headers: { "Content-Type": "application/json; charset=utf-8" },
-      body: blobChunks(b, this.tenant, this.options.seed),
+      body: blobChunks(b, this.tenant, this.options.seed, injected, this.bad.huge.get(contentId)),
     };
   }
 }
 
 /**
- * A blob's JSON array, produced in ~64 KB chunks: tenant events spread evenly among noise
- * records generated on the fly, so a 40 MB blob never exists as one string.
+ * A blob's JSON array, produced in ~64 KB chunks: records injected by the bad input corpus first,
+ * then tenant events spread evenly among noise records generated on the fly, so a 40 MB blob
+ * never exists as one string. Huge records are padded piece by piece.
  */
-function* blobChunks(b: PlannedBlob, tenant: Tenant, seed: string): Generator<string> {
+function* blobChunks(
+  b: PlannedBlob,
+  tenant: Tenant,
+  seed: string,
+  injected: readonly InjectedRecord[] = [],
+  huge?: ReadonlyMap<string, number>,
+): Generator<string> {
   const total = b.events.length + b.noiseCount;
   const positions = new Map<number, number>();
   b.events.forEach((_, i) => positions.set(Math.floor(((i + 0.5) * total) / b.events.length), i));
   let chunk = "[";
+  let written = 0;
+  const separator = () => (written++ > 0 ? "," : "");
+  for (const r of injected) chunk += separator() + JSON.stringify(r.record);
   let noiseIndex = 0;
   for (let pos = 0; pos < total; pos++) {
     const ei = positions.get(pos);
+    const padded = ei !== undefined ? huge?.get(b.events[ei].id) : undefined;
+    if (padded !== undefined) {
+      chunk += separator();
+      for (const piece of hugeRecordText(b.events[ei!], seed, padded)) {
+        chunk += piece;
+        if (chunk.length >= 65_536) {
+          yield chunk;
+          chunk = "";
+        }
+      }
+      continue;
+    }
     const record =
       ei !== undefined
         ? powerAppsRecord(b.events[ei], seed)
@@ -231,7 +345,7 @@ function* blobChunks(b: PlannedBlob, tenant: Tenant, seed: string): Generator<st
             tenant.tenantId,
             tenant.domain,
           );
-    chunk += (pos > 0 ? "," : "") + JSON.stringify(record);
+    chunk += separator() + JSON.stringify(record);
     if (chunk.length >= 65_536) {
       yield chunk;
       chunk = "";

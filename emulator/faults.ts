@@ -15,6 +15,8 @@ export interface FaultCounters {
   slowBody: number;
   throttleStorm: number;
   tokenOutage: number;
+  /** Revocations of every issued token (faults.revokeTokensAtRequests and emu.revokeTokens()). */
+  tokenRevocations: number;
 }
 
 export class Faults {
@@ -27,6 +29,7 @@ export class Faults {
     slowBody: 0,
     throttleStorm: 0,
     tokenOutage: 0,
+    tokenRevocations: 0,
   };
 
   constructor(

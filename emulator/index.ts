@@ -6,11 +6,19 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ActivityApi } from "./activity-api";
+import { planBadInput, type BadInputReport } from "./bad-input";
 import { createClock, type EmulatorClock } from "./clock";
 import { Faults, type FaultCounters } from "./faults";
 import { resolveOptions, type EmulatorOptions } from "./options";
 import { Quota } from "./quota";
-import { createEmulatorServer, listen, serveRequests, type ServerParts } from "./server";
+import {
+  createEmulatorServer,
+  listen,
+  revokeTokens,
+  serveRequests,
+  type ForeignRequest,
+  type ServerParts,
+} from "./server";
 import { generateTenant } from "./tenant/generator";
 import {
   completeAt,
@@ -26,7 +34,18 @@ import {
 import { makeCertificates } from "./tls";
 import { TokenSigner } from "./tokens";
 
-export type { EmulatorOptions, TenantOptions, ContentOptions, FaultOptions } from "./options";
+export type {
+  EmulatorOptions,
+  TenantOptions,
+  ContentOptions,
+  FaultOptions,
+  BadInputOptions,
+  BadBlobReason,
+  BadRecordKind,
+  FinalNextPageUriKind,
+} from "./options";
+export type { BadInputReport, BadBlobInfo, InjectedRecordInfo, HugeRecordInfo } from "./bad-input";
+export type { ForeignRequest } from "./server";
 export type { EmulatorClock } from "./clock";
 export type {
   AppUsage,
@@ -36,7 +55,23 @@ export type {
   TruthWindow,
   TruthOptions,
 } from "./tenant/ground-truth";
-export { CONTENT_TYPES, NOISE_CONTENT_TYPES, POWER_APPS_CONTENT_TYPE } from "./options";
+export {
+  BAD_BLOB_REASONS,
+  BAD_RECORD_KINDS,
+  CONTENT_TYPES,
+  FINAL_NEXT_PAGE_URI_KINDS,
+  NOISE_CONTENT_TYPES,
+  POWER_APPS_CONTENT_TYPE,
+} from "./options";
+
+/** groundTruth options, plus whether to count the records only unreadable blobs hold. */
+export interface EmulatorTruthOptions extends TruthOptions {
+  /**
+   * Count the records of the bad input corpus's unreadable blobs as well (what the tenant did,
+   * not what a correct client can know). Default false.
+   */
+  includeLost?: boolean;
+}
 
 export interface EmulatorStats {
   /** Calls to the activity API (all outcomes). */
@@ -47,6 +82,8 @@ export interface EmulatorStats {
   listings: number;
   blobsServed: number;
   recordsServed: number;
+  /** Answers for unreadable blobs of the bad input corpus (not counted in blobsServed). */
+  badBlobAnswers: number;
   tokenRequests: number;
   tokensIssued: number;
   tokenErrors: number;
@@ -69,20 +106,36 @@ export interface RunningEmulator {
     domain: string;
   };
   clock: EmulatorClock;
-  /** What a correct client reports for the window (usage report semantics). */
-  groundTruth(window: TruthWindow, options?: TruthOptions): UsageReport;
   /**
-   * When the window's last record is first listed (null if it has none). A client that has synced
-   * up to a clock past this time can match groundTruth(window) exactly.
+   * What a correct client reports for the window (usage report semantics). Records held only by
+   * unreadable blobs of the bad input corpus are left out (includeLost counts them).
+   */
+  groundTruth(window: TruthWindow, options?: EmulatorTruthOptions): UsageReport;
+  /**
+   * When the window's last countable record is first listed (null if it has none). A client that
+   * has synced up to a clock past this time can match groundTruth(window) exactly.
    */
   windowCompleteAt(window: TruthWindow): Date | null;
   /**
-   * The inactiveApps a client reports when it has synced every record created from `seenFrom`
-   * (the usage report's all-time "not launched for staleDays days" list).
+   * The inactiveApps a client reports when it has synced every countable record created from
+   * `seenFrom` (the usage report's all-time "not launched for staleDays days" list).
    */
   inactiveApps(query: InactiveAppsQuery): InactiveApp[];
-  /** Launch records in the window with neither app id form. */
-  unparsedRecords(window: TruthWindow, options?: { asOf?: Date }): number;
+  /**
+   * Countable launch records in the window with neither app id form. includeMalformed adds the
+   * injected records a client must count as unparsed whose CreationTime is readable and in the
+   * window (see badInput().records: expected "unparsed", creationTime not null).
+   */
+  unparsedRecords(
+    window: TruthWindow,
+    options?: { asOf?: Date; includeMalformed?: boolean },
+  ): number;
+  /** The bad input corpus as placed: every unreadable blob, injected and huge record, with its facts. */
+  badInput(): BadInputReport;
+  /** Requests received through foreign URIs (proof of what a client sent to "another host"). */
+  foreignRequests(): ForeignRequest[];
+  /** Revokes every access token issued so far: they answer 401 from now on, new ones work. */
+  revokeTokens(): void;
   stats(): EmulatorStats;
   stop(): Promise<void>;
 }
@@ -99,13 +152,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     clientId: resolved.clientId,
     clientSecret: resolved.clientSecret,
   });
+  const badPlan = planBadInput(resolved.seed, tenant, clock.now().getTime(), resolved.badInput);
   const certs = await makeCertificates();
   // The origin (with its port) is in every URL served, so the parts are built once it is known.
   const server = createEmulatorServer(certs);
   const url = await listen(server, resolved.port);
   const signer = new TokenSigner();
   const tokenCounters = { tokenRequests: 0, tokensIssued: 0, tokenErrors: 0 };
-  const api = new ActivityApi(url, tenant, clock, resolved);
+  const api = new ActivityApi(url, tenant, clock, resolved, badPlan);
   const parts: ServerParts = {
     options: resolved,
     faults: new Faults(resolved.seed, resolved.faults, resolved.latencyMs),
@@ -125,12 +179,25 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       signer,
       counters: tokenCounters,
     },
+    foreignRequests: [],
+    servesForeign: badPlan.usesForeignHost,
   };
   serveRequests(server, parts);
 
   const certDir = await mkdtemp(join(tmpdir(), "audit-emulator-"));
   const caCertPath = join(certDir, "ca.pem");
   await writeFile(caCertPath, certs.caCertPem);
+
+  const countable = badPlan.countableEvents;
+  const badReport = () => badPlan.report(api.foreignOrigin, (b) => api.contentUri(b));
+  const malformedUnparsed = (window: TruthWindow, asOf?: Date) => {
+    const [from, to, asOfMs] = [window.from.getTime(), window.to.getTime(), asOf?.getTime()];
+    return badReport().records.filter((r) => {
+      if (r.expected !== "unparsed" || r.creationTime === null) return false;
+      const t = Date.parse(r.creationTime);
+      return t >= from && t < to && (asOfMs === undefined || Date.parse(r.listedAt) <= asOfMs);
+    }).length;
+  };
 
   let stopped = false;
   return {
@@ -147,10 +214,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       domain: tenant.domain,
     },
     clock,
-    groundTruth: (window, truthOptions) => groundTruth(tenant.events, window, truthOptions),
-    windowCompleteAt: (window) => completeAt(tenant.events, window),
-    unparsedRecords: (window, o) => unparsedCount(tenant.events, window, o?.asOf),
-    inactiveApps: (query) => inactiveApps(tenant.events, query),
+    groundTruth: (window, truthOptions) =>
+      groundTruth(truthOptions?.includeLost ? tenant.events : countable, window, truthOptions),
+    windowCompleteAt: (window) => completeAt(countable, window),
+    unparsedRecords: (window, o) =>
+      unparsedCount(countable, window, o?.asOf) +
+      (o?.includeMalformed ? malformedUnparsed(window, o.asOf) : 0),
+    inactiveApps: (query) => inactiveApps(countable, query),
+    badInput: () => badReport(),
+    foreignRequests: () => parts.foreignRequests.map((r) => ({ ...r })),
+    revokeTokens: () => revokeTokens(parts),
     stats: () => ({
       requests: parts.counters.requests,
       requestsByPublisher: { ...parts.counters.requestsByPublisher },

@@ -94,6 +94,92 @@ export interface FaultOptions {
    * the header), so this decides how long an msal-based client is locked out. Default 0.
    */
   tokenOutageRetryAfterSeconds?: number;
+  /**
+   * Every access token issued so far is revoked just before the n-th API call (1-based, counted
+   * like stats().requests) is authenticated, for each n listed: that call and every later one with
+   * an old token answer 401, while new tokens work. The same as calling revokeTokens() at that
+   * moment, but deterministic in request order. Default [] (never).
+   */
+  revokeTokensAtRequests?: number[];
+}
+
+/** Why a whole Audit.General blob cannot be read, permanently (see BadInputOptions.blobs). */
+export const BAD_BLOB_REASONS = [
+  "notJson",
+  "notArray",
+  "unknownError",
+  "foreignContentUri",
+] as const;
+export type BadBlobReason = (typeof BAD_BLOB_REASONS)[number];
+
+/** Records injected into readable Audit.General blobs (see BadInputOptions.records). */
+export const BAD_RECORD_KINDS = [
+  "missingId",
+  "idNotString",
+  "creationTimeNotString",
+  "propertyCollectionNotArray",
+  "creationTimeOutOfRange",
+  "creationTimeNotADate",
+  "unknownRecordType",
+  "unknownOperation",
+] as const;
+export type BadRecordKind = (typeof BAD_RECORD_KINDS)[number];
+
+/** What the last page of every Audit.General listing says in NextPageUri instead of nothing. */
+export const FINAL_NEXT_PAGE_URI_KINDS = [
+  "empty",
+  "notAUrl",
+  "sameListing",
+  "foreignHost",
+] as const;
+export type FinalNextPageUriKind = (typeof FINAL_NEXT_PAGE_URI_KINDS)[number];
+
+/**
+ * The bad input corpus: content a correct client must survive, all of it opt in and placed by the
+ * seed in Audit.General blobs created in [from, to). emu.badInput() says what landed where.
+ */
+export interface BadInputOptions {
+  /** Where blob and record injections land (on contentCreated). Default: the 24 h before the clock's start. */
+  from?: Date;
+  to?: Date;
+  /**
+   * One distinct blob per entry, each unreadable on every attempt: "notJson" (200 with an HTML
+   * body), "notArray" (200 with a JSON object), "unknownError" (unknownErrorStatus with
+   * unknownErrorCode), "foreignContentUri" (listed with a contentUri on foreignHost; the real
+   * path answers AF20052). Their records are lost unless another blob holds them too. Default [].
+   */
+  blobs?: BadBlobReason[];
+  /** One record per entry, injected first in a readable blob that holds launches. Default []. */
+  records?: BadRecordKind[];
+  /** Existing launches whose record is padded to hugeRecordBytes: still valid, still counted. Default 0. */
+  hugeRecords?: number;
+  /** Size of a huge record's JSON, bytes. Default 5 MB. */
+  hugeRecordBytes?: number;
+  /** Default 400. */
+  unknownErrorStatus?: number;
+  /** Default "AF99999". */
+  unknownErrorCode?: string;
+  /**
+   * Host name of foreign URIs, on this emulator's port under the path prefix /foreign/: the
+   * emulator records every request to them (emu.foreignRequests()). Default "localhost" (the
+   * certificate covers it; it must resolve to 127.0.0.1 for requests to be recorded).
+   */
+  foreignHost?: string;
+  /** NextPageUri on the last page of every Audit.General listing. Default null (absent, as the API does). */
+  finalNextPageUri?: FinalNextPageUriKind | null;
+}
+
+export interface ResolvedBadInput {
+  from: Date | null;
+  to: Date | null;
+  blobs: BadBlobReason[];
+  records: BadRecordKind[];
+  hugeRecords: number;
+  hugeRecordBytes: number;
+  unknownErrorStatus: number;
+  unknownErrorCode: string;
+  foreignHost: string;
+  finalNextPageUri: FinalNextPageUriKind | null;
 }
 
 export interface EmulatorOptions {
@@ -108,6 +194,8 @@ export interface EmulatorOptions {
   tenant?: TenantOptions;
   content?: ContentOptions;
   faults?: FaultOptions;
+  /** The bad input corpus (malformed blobs, records and listings). Default: none. */
+  badInput?: BadInputOptions;
   /** Requests per minute per PublisherIdentifier. Default 2000. */
   quotaPerMinute?: number;
   /** Requests per minute shared by every call without PublisherIdentifier. Default quotaPerMinute / 4. */
@@ -138,6 +226,7 @@ export interface ResolvedOptions {
   tenant: Required<TenantOptions>;
   content: Required<ContentOptions>;
   faults: Required<FaultOptions>;
+  badInput: ResolvedBadInput;
   quotaPerMinute: number;
   sharedQuotaPerMinute: number;
   throttleStatus: 403 | 429 | "mixed";
@@ -192,6 +281,20 @@ export const DEFAULT_FAULTS: Required<FaultOptions> = {
   throttleStormMs: 2000,
   tokenOutageRate: 0,
   tokenOutageRetryAfterSeconds: 0,
+  revokeTokensAtRequests: [],
+};
+
+export const DEFAULT_BAD_INPUT: ResolvedBadInput = {
+  from: null,
+  to: null,
+  blobs: [],
+  records: [],
+  hugeRecords: 0,
+  hugeRecordBytes: 5 * MB,
+  unknownErrorStatus: 400,
+  unknownErrorCode: "AF99999",
+  foreignHost: "localhost",
+  finalNextPageUri: null,
 };
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -200,6 +303,7 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
   const tenant = { ...DEFAULT_TENANT, ...definedOnly(options.tenant) };
   const content = { ...DEFAULT_CONTENT, ...definedOnly(options.content) };
   const faults = { ...DEFAULT_FAULTS, ...definedOnly(options.faults) };
+  const badInput = { ...DEFAULT_BAD_INPUT, ...definedOnly(options.badInput) };
   const quotaPerMinute = options.quotaPerMinute ?? 2000;
   const resolved: ResolvedOptions = {
     seed: String(options.seed ?? "coe-audit-sync"),
@@ -209,6 +313,7 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     tenant,
     content,
     faults,
+    badInput,
     quotaPerMinute,
     sharedQuotaPerMinute:
       options.sharedQuotaPerMinute ?? Math.max(1, Math.floor(quotaPerMinute / 4)),
@@ -230,6 +335,51 @@ function definedOnly<T extends object>(value: T | undefined): Partial<T> {
   return Object.fromEntries(
     Object.entries(value ?? {}).filter(([, v]) => v !== undefined),
   ) as Partial<T>;
+}
+
+function validateBadInput(b: ResolvedBadInput, problems: string[]): void {
+  for (const key of ["from", "to"] as const) {
+    const v = b[key];
+    if (v !== null && !(v instanceof Date && Number.isFinite(v.getTime())))
+      problems.push(`badInput.${key} must be a valid Date`);
+  }
+  if ((b.from === null) !== (b.to === null))
+    problems.push("badInput.from and badInput.to go together (both or neither)");
+  else if (b.from && b.to && !(b.from.getTime() < b.to.getTime()))
+    problems.push("badInput.from must be before badInput.to");
+  const list = (name: string, v: unknown, allowed: readonly string[]) => {
+    if (!Array.isArray(v) || !v.every((x) => allowed.includes(x as string)))
+      problems.push(
+        `badInput.${name} must be a list of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${JSON.stringify(v)}`,
+      );
+  };
+  list("blobs", b.blobs, BAD_BLOB_REASONS);
+  list("records", b.records, BAD_RECORD_KINDS);
+  if (!Number.isInteger(b.hugeRecords) || b.hugeRecords < 0)
+    problems.push(`badInput.hugeRecords must be an integer >= 0, got ${b.hugeRecords}`);
+  if (!Number.isInteger(b.hugeRecordBytes) || b.hugeRecordBytes < 4096)
+    problems.push(`badInput.hugeRecordBytes must be an integer >= 4096, got ${b.hugeRecordBytes}`);
+  if (
+    !Number.isInteger(b.unknownErrorStatus) ||
+    b.unknownErrorStatus < 400 ||
+    b.unknownErrorStatus > 499
+  )
+    problems.push(`badInput.unknownErrorStatus must be a 4xx status, got ${b.unknownErrorStatus}`);
+  if (typeof b.unknownErrorCode !== "string" || !/^[A-Za-z0-9]+$/.test(b.unknownErrorCode))
+    problems.push(
+      `badInput.unknownErrorCode must be letters and digits, got ${String(b.unknownErrorCode)}`,
+    );
+  if (
+    typeof b.foreignHost !== "string" ||
+    !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(b.foreignHost)
+  )
+    problems.push(`badInput.foreignHost must be a host name, got ${String(b.foreignHost)}`);
+  else if (b.foreignHost === "127.0.0.1")
+    problems.push("badInput.foreignHost must differ from 127.0.0.1, the emulator's own host");
+  if (b.finalNextPageUri !== null && !FINAL_NEXT_PAGE_URI_KINDS.includes(b.finalNextPageUri))
+    problems.push(
+      `badInput.finalNextPageUri must be null or one of ${FINAL_NEXT_PAGE_URI_KINDS.map((a) => `"${a}"`).join(", ")}, got ${JSON.stringify(b.finalNextPageUri)}`,
+    );
 }
 
 function validate(o: ResolvedOptions): void {
@@ -299,6 +449,14 @@ function validate(o: ResolvedOptions): void {
   num("faults.slowBodyMs", o.faults.slowBodyMs, 0);
   num("faults.throttleStormMs", o.faults.throttleStormMs, 0);
   int("faults.tokenOutageRetryAfterSeconds", o.faults.tokenOutageRetryAfterSeconds, 0);
+  if (
+    !Array.isArray(o.faults.revokeTokensAtRequests) ||
+    !o.faults.revokeTokensAtRequests.every((n) => Number.isInteger(n) && n >= 1)
+  )
+    problems.push(
+      `faults.revokeTokensAtRequests must be a list of integers >= 1, got ${JSON.stringify(o.faults.revokeTokensAtRequests)}`,
+    );
+  validateBadInput(o.badInput, problems);
   int("quotaPerMinute", o.quotaPerMinute, 1);
   int("sharedQuotaPerMinute", o.sharedQuotaPerMinute, 1);
   if (![403, 429, "mixed"].includes(o.throttleStatus))

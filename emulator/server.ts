@@ -6,7 +6,7 @@
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ActivityApi, notFound } from "./activity-api";
+import { ActivityApi, FOREIGN_PREFIX, notFound } from "./activity-api";
 import type { EmulatorCertificates } from "./tls";
 import type { Faults } from "./faults";
 import { afError, queryParam, safeDecode, type Reply } from "./http";
@@ -29,6 +29,21 @@ export interface ServerCounters {
   requestsByPublisher: Record<string, number>;
 }
 
+/** A request that came in through a foreign URI of the bad input corpus. */
+export interface ForeignRequest {
+  /** Real time of arrival, ISO. */
+  at: string;
+  method: string;
+  /** The Host header as sent (the foreign host name and port). */
+  host: string;
+  /** Path and query, without the /foreign prefix: what the URI named on the "other" host. */
+  path: string;
+  /** The Authorization header's scheme ("Bearer", "Basic"…), or null when none was sent. */
+  authorizationScheme: string | null;
+  /** A token this emulator issued was sent (revoked or expired ones included): the leak. */
+  sentEmulatorToken: boolean;
+}
+
 export interface ServerParts {
   options: ResolvedOptions;
   faults: Faults;
@@ -37,6 +52,16 @@ export interface ServerParts {
   counters: ServerCounters;
   api: ActivityApi;
   tokenContext: TokenEndpointContext;
+  /** Requests received through foreign URIs, in order. */
+  foreignRequests: ForeignRequest[];
+  /** Whether foreign URIs are handed out (only then is /foreign/ routed). */
+  servesForeign: boolean;
+}
+
+/** Revokes every token issued so far (emu.revokeTokens(), faults.revokeTokensAtRequests). */
+export function revokeTokens(parts: ServerParts): void {
+  parts.signer.revokeAll();
+  parts.faults.counters.tokenRevocations++;
 }
 
 const API_PREFIX = /^\/api\/v1\.0\/([^/]+)\/activity\/feed\/(.*)$/;
@@ -95,6 +120,8 @@ async function handle(
 ): Promise<void> {
   const url = new URL(req.url ?? "/", "https://127.0.0.1");
   const method = req.method ?? "GET";
+  if (parts.servesForeign && url.pathname.startsWith(`${FOREIGN_PREFIX}/`))
+    return write(req, res, foreign(req, parts, url, method), null, 0);
   const api = API_PREFIX.exec(url.pathname);
   if (api) return handleApi(req, res, parts, url, method, safeDecode(api[1]), api[2]);
   const reply = await handleIdentity(req, parts, url, method);
@@ -103,6 +130,22 @@ async function handle(
     return;
   }
   await write(req, res, reply, null, 0);
+}
+
+/** Records a request that came in through a foreign URI, and answers it like a stranger's host. */
+function foreign(req: IncomingMessage, parts: ServerParts, url: URL, method: string): Reply {
+  const path = url.pathname.slice(FOREIGN_PREFIX.length);
+  const header = req.headers.authorization;
+  const m = /^(\S+)(?:\s+(\S+))?/.exec(header ?? "");
+  parts.foreignRequests.push({
+    at: new Date().toISOString(),
+    method,
+    host: req.headers.host ?? "",
+    path: `${path}${url.search}`,
+    authorizationScheme: m ? m[1] : null,
+    sentEmulatorToken: m?.[2] !== undefined && parts.signer.issuedHere(m[2]),
+  });
+  return parts.api.foreign(path);
 }
 
 async function handleIdentity(
@@ -160,6 +203,8 @@ async function handleApi(
   const publisherKey = publisher?.toLowerCase() ?? SHARED_PUBLISHER;
   counters.requestsByPublisher[publisherKey] =
     (counters.requestsByPublisher[publisherKey] ?? 0) + 1;
+  // Revoked "just before the n-th call is authenticated": that call meets the revocation.
+  if (parts.options.faults.revokeTokensAtRequests.includes(counters.requests)) revokeTokens(parts);
 
   const latency = faults.latency();
   if (latency > 0) await sleep(latency);

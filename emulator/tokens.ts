@@ -22,7 +22,9 @@ export interface TokenClaims {
 }
 
 export class TokenSigner {
-  private readonly key = randomBytes(32);
+  private key: Buffer = randomBytes(32);
+  /** Keys of revoked tokens: still recognised, so a revoked token is told apart from a forged one. */
+  private readonly revokedKeys: Buffer[] = [];
 
   sign(claims: TokenClaims): string {
     const header = b64url(JSON.stringify({ typ: "JWT", alg: "HS256", kid: "emulator" }));
@@ -34,10 +36,10 @@ export class TokenSigner {
   verify(token: string): { claims: TokenClaims } | { reason: string } {
     const parts = token.split(".");
     if (parts.length !== 3) return { reason: "The access token is malformed." };
-    const expected = Buffer.from(this.mac(`${parts[0]}.${parts[1]}`));
-    const given = Buffer.from(parts[2]);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given))
-      return { reason: "The access token signature is invalid." };
+    if (!this.signedWith(this.key, parts))
+      return this.revokedKeys.some((key) => this.signedWith(key, parts))
+        ? { reason: "The access token has been revoked." }
+        : { reason: "The access token signature is invalid." };
     let claims: TokenClaims;
     try {
       claims = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8")) as TokenClaims;
@@ -52,8 +54,32 @@ export class TokenSigner {
     return { claims };
   }
 
-  private mac(data: string): string {
-    return createHmac("sha256", this.key).update(data).digest("base64url");
+  /**
+   * Revokes every token signed so far (a new signing key from now on): they answer 401 with
+   * "revoked", tokens issued afterwards work.
+   */
+  revokeAll(): void {
+    this.revokedKeys.push(this.key);
+    this.key = randomBytes(32);
+  }
+
+  /** Whether this emulator signed the token, revoked or expired or not (what a leak check needs). */
+  issuedHere(token: string): boolean {
+    const parts = token.split(".");
+    return (
+      parts.length === 3 &&
+      [this.key, ...this.revokedKeys].some((key) => this.signedWith(key, parts))
+    );
+  }
+
+  private signedWith(key: Buffer, parts: string[]): boolean {
+    const expected = Buffer.from(this.mac(`${parts[0]}.${parts[1]}`, key));
+    const given = Buffer.from(parts[2]);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+
+  private mac(data: string, key = this.key): string {
+    return createHmac("sha256", key).update(data).digest("base64url");
   }
 }
 

@@ -120,6 +120,22 @@ describe("faults (each off by default, opt in by rate)", () => {
     );
   });
 
+  it("revokes every issued token just before the n-th API call at revokeTokensAtRequests", async () => {
+    await withTinyEmulator({ faults: { revokeTokensAtRequests: [3, 5] } }, async (emu) => {
+      let c = await apiClient(emu);
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const res = await c.get(feedUrl(emu, "subscriptions/list"));
+        statuses.push(res.status);
+        // A client that meets a 401 gets a new token once.
+        if (res.status === 401) c = await apiClient(emu);
+      }
+      expect(statuses).toEqual([200, 200, 401, 200, 401, 200]);
+      expect(emu.stats().faults.tokenRevocations).toBe(2);
+      expect(emu.stats().unauthorized).toBe(2);
+    });
+  });
+
   it("draws the same faults for the same seed and request sequence", async () => {
     const run = async (seed: string) => {
       const emu = await startEmulator({

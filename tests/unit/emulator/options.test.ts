@@ -23,6 +23,20 @@ describe("options", () => {
       slowBodyMs: 1500,
       throttleStormMs: 2000,
       tokenOutageRetryAfterSeconds: 0,
+      revokeTokensAtRequests: [],
+    });
+    // The bad input corpus is empty: nothing injected, the last listing page says nothing.
+    expect(o.badInput).toEqual({
+      from: null,
+      to: null,
+      blobs: [],
+      records: [],
+      hugeRecords: 0,
+      hugeRecordBytes: 5 * 1024 * 1024,
+      unknownErrorStatus: 400,
+      unknownErrorCode: "AF99999",
+      foreignHost: "localhost",
+      finalNextPageUri: null,
     });
     expect(resolveOptions({ startTime: new Date() }).clockMode).toBe("simulated");
   });

@@ -304,6 +304,51 @@ describe("bearer tokens on the activity API", () => {
     }
   });
 
+  it("revokeTokens() refuses every token issued so far, even one msal-node still caches", async () => {
+    const local = await startEmulator({ seed: "revoke", tenant: { days: 1, futureDays: 0 } });
+    try {
+      const app = new ConfidentialClientApplication({
+        auth: {
+          clientId: local.tenant.clientId,
+          clientSecret: local.tenant.clientSecret,
+          authority: `${local.authority}/${local.tenant.tenantId}`,
+          knownAuthorities: [new URL(local.url).host],
+        },
+        system: { networkClient: msalNetworkClient(local.caCertPem) },
+      });
+      const scopes = [`${local.audience}/.default`];
+      const list = (token: string) =>
+        send(local.caCertPem, "GET", feedUrl(local, "subscriptions/list"), {
+          headers: { Authorization: `Bearer ${token}` },
+        });
+      const cached = (await app.acquireTokenByClientCredential({ scopes }))!.accessToken;
+      const raw = await getToken(local);
+      expect((await list(cached)).status).toBe(200);
+      expect(local.stats().faults.tokenRevocations).toBe(0);
+
+      local.revokeTokens();
+      for (const token of [cached, raw]) {
+        const refused = await list(token);
+        expect(refused.status).toBe(401);
+        expect(refused.headers["www-authenticate"]).toMatch(/invalid_token/);
+        expect(JSON.parse(refused.body).error.message).toMatch(/revoked/);
+      }
+      // msal-node serves the revoked token from its cache until told to skip it.
+      expect((await app.acquireTokenByClientCredential({ scopes }))!.accessToken).toBe(cached);
+      const fresh = (await app.acquireTokenByClientCredential({ scopes, skipCache: true }))!
+        .accessToken;
+      expect(fresh).not.toBe(cached);
+      expect((await list(fresh)).status).toBe(200);
+      expect((await list(await getToken(local))).status).toBe(200);
+      expect(local.stats().faults.tokenRevocations).toBe(1);
+      // A forged token is still told apart from a revoked one.
+      const forged = await list(`${fresh.slice(0, fresh.lastIndexOf(".") + 1)}AAAA`);
+      expect(JSON.parse(forged.body).error.message).toMatch(/signature is invalid/);
+    } finally {
+      await local.stop();
+    }
+  });
+
   it("answers 401 AF10001 when admin consent was not granted", async () => {
     const noConsent = await startEmulator({
       seed: "tokens",
