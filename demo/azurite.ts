@@ -15,13 +15,33 @@ export interface AzuriteOptions {
   startTimeoutMs?: number;
 }
 
+export interface AzuriteStopOptions {
+  /**
+   * Keep the data folder and the ports: Azurite goes down (connections refused) and start()
+   * brings the same storage back. Default false: the final stop, which removes the temp folder
+   * it made.
+   */
+  keepData?: boolean;
+}
+
 export interface RunningAzurite {
+  /** The same for the whole life of this handle, across stop({ keepData: true }) and start(). */
   connectionString: string;
   blobEndpoint: string;
   tableEndpoint: string;
   /** The workspace folder in use. */
   location: string;
-  stop(): Promise<void>;
+  /** Whether Azurite is up (false between stop({ keepData: true }) and start()). */
+  readonly running: boolean;
+  /**
+   * Stops Azurite gracefully (SIGTERM: it saves its metadata; SIGKILL after 3 s). With
+   * keepData, start() can bring it back; without it, the handle is done.
+   */
+  stop(options?: AzuriteStopOptions): Promise<void>;
+  /** After stop({ keepData: true }): starts Azurite again on the same ports and data folder. */
+  start(): Promise<void>;
+  /** stop({ keepData: true }), downMs of outage (default 0), then start(). */
+  restart(options?: { downMs?: number }): Promise<void>;
 }
 
 /** Azurite's well-known development account (public, documented by Microsoft). */
@@ -50,49 +70,117 @@ const LISTENING = /Azurite (Blob|Queue|Table) service is successfully listening 
 export async function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzurite> {
   const ownsLocation = options.location === undefined;
   const location = options.location ?? (await mkdtemp(join(tmpdir(), "azurite-")));
+  const timeoutMs = options.startTimeoutMs ?? 30_000;
   const bin = createRequire(import.meta.url).resolve("azurite/dist/src/azurite.js");
-  const args = [
-    "--silent",
-    "--location",
-    location,
-    "--blobPort",
-    "0",
-    "--queuePort",
-    "0",
-    "--tablePort",
-    "0",
-    "--skipApiVersionCheck",
-    "--loose",
-    "--disableTelemetry",
-  ];
-  const child = spawn(process.execPath, ["-e", WRAPPER, "--", bin, ...args], {
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
 
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
+  let child: ChildProcess | null = null;
+  const killOnExit = () => child?.kill("SIGKILL");
+  process.on("exit", killOnExit);
+  let finished = false;
+  const finish = async () => {
+    if (finished) return;
+    finished = true;
     process.removeListener("exit", killOnExit);
-    await killChild(child);
     if (ownsLocation) await rm(location, { recursive: true, force: true });
   };
+  /** Stops the current child, if any; the ports and the folder stay. */
+  const down = async () => {
+    const current = child;
+    child = null;
+    if (current) await killChild(current);
+  };
+  /** Starts a child on the given ports (0 = free ports), returns the services' URLs once they answer. */
+  const up = async (ports: { blob: number; queue: number; table: number }) => {
+    const args = [
+      "--silent",
+      "--location",
+      location,
+      "--blobPort",
+      String(ports.blob),
+      "--queuePort",
+      String(ports.queue),
+      "--tablePort",
+      String(ports.table),
+      "--skipApiVersionCheck",
+      "--loose",
+      "--disableTelemetry",
+    ];
+    const started = spawn(process.execPath, ["-e", WRAPPER, "--", bin, ...args], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    child = started;
+    // Azurite dying on its own counts as down too.
+    started.once("exit", () => {
+      if (child === started) child = null;
+    });
+    try {
+      const urls = await waitForListening(started, timeoutMs);
+      const blobEndpoint = `${urls.Blob}/${DEV_ACCOUNT}`;
+      const tableEndpoint = `${urls.Table}/${DEV_ACCOUNT}`;
+      await Promise.all([waitForAnswer(blobEndpoint), waitForAnswer(tableEndpoint)]);
+      return { urls, blobEndpoint, tableEndpoint };
+    } catch (err) {
+      await down();
+      throw err;
+    }
+  };
 
+  let first: Awaited<ReturnType<typeof up>>;
   try {
-    const urls = await waitForListening(child, options.startTimeoutMs ?? 30_000);
-    const blobEndpoint = `${urls.Blob}/${DEV_ACCOUNT}`;
-    const tableEndpoint = `${urls.Table}/${DEV_ACCOUNT}`;
-    await Promise.all([waitForAnswer(blobEndpoint), waitForAnswer(tableEndpoint)]);
-    const connectionString =
-      `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};` +
-      `BlobEndpoint=${blobEndpoint};TableEndpoint=${tableEndpoint};`;
-    return { connectionString, blobEndpoint, tableEndpoint, location, stop };
+    first = await up({ blob: 0, queue: 0, table: 0 });
   } catch (err) {
-    await stop();
+    await finish();
     throw err;
   }
+  const { blobEndpoint, tableEndpoint } = first;
+  const port = (url: string) => Number(new URL(url).port);
+  const ports = {
+    blob: port(first.urls.Blob),
+    queue: port(first.urls.Queue),
+    table: port(first.urls.Table),
+  };
+  const connectionString =
+    `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};` +
+    `BlobEndpoint=${blobEndpoint};TableEndpoint=${tableEndpoint};`;
+
+  // One operation at a time: a restart never races a stop.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(task: () => Promise<T>): Promise<T> => {
+    const run = queue.then(task, task);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+  const stop = (stopOptions: AzuriteStopOptions = {}) =>
+    serial(async () => {
+      await down();
+      if (!stopOptions.keepData) await finish();
+    });
+  const start = () =>
+    serial(async () => {
+      if (finished) throw new Error("Azurite was stopped for good (stop() without keepData)");
+      if (child) return;
+      const again = await up(ports);
+      if (again.blobEndpoint !== blobEndpoint || again.tableEndpoint !== tableEndpoint)
+        throw new Error(
+          `Azurite came back on other endpoints (${again.blobEndpoint}, ${again.tableEndpoint})`,
+        );
+    });
+  return {
+    connectionString,
+    blobEndpoint,
+    tableEndpoint,
+    location,
+    get running() {
+      return child !== null;
+    },
+    stop,
+    start,
+    restart: async (restartOptions = {}) => {
+      await stop({ keepData: true });
+      if (restartOptions.downMs) await new Promise((r) => setTimeout(r, restartOptions.downMs));
+      await start();
+    },
+  };
 }
 
 function waitForListening(child: ChildProcess, timeoutMs: number): Promise<Record<string, string>> {

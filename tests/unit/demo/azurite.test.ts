@@ -45,6 +45,58 @@ describe("startAzurite", () => {
     expect(existsSync(azurite.location)).toBe(false);
   });
 
+  it("stops and starts again on the same ports and data folder, keeping what was written", async () => {
+    const azurite = await startAzurite();
+    try {
+      const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
+      const container = blobs.getContainerClient("kept");
+      await container.create();
+      await container.getBlockBlobClient("before.txt").upload("written before", 14);
+      const table = TableClient.fromConnectionString(azurite.connectionString, "kept", {
+        allowInsecureConnection: true,
+      });
+      await table.createTable();
+      await table.upsertEntity({ partitionKey: "p", rowKey: "before", n: 1 });
+      const endpoints = [azurite.connectionString, azurite.blobEndpoint, azurite.tableEndpoint];
+
+      const stopping = Date.now();
+      await azurite.stop({ keepData: true });
+      expect(Date.now() - stopping).toBeLessThan(2_900); // graceful, not the SIGKILL at 3 s
+      expect(azurite.running).toBe(false);
+      expect(await refuses(azurite.blobEndpoint)).toBe(true);
+      expect(await refuses(azurite.tableEndpoint)).toBe(true);
+      expect(existsSync(azurite.location)).toBe(true);
+      // Storage down: a client's call fails (no retries here, to fail fast).
+      const once = BlobServiceClient.fromConnectionString(azurite.connectionString, {
+        retryOptions: { maxTries: 1 },
+      });
+      await expect(
+        once.getContainerClient("kept").getBlobClient("before.txt").downloadToBuffer(),
+      ).rejects.toThrow();
+
+      await azurite.start();
+      expect(azurite.running).toBe(true);
+      expect([azurite.connectionString, azurite.blobEndpoint, azurite.tableEndpoint]).toEqual(
+        endpoints,
+      );
+      // The clients made before the outage work again, and the data is still there.
+      expect((await container.getBlobClient("before.txt").downloadToBuffer()).toString()).toBe(
+        "written before",
+      );
+      expect((await table.getEntity<{ n: number }>("p", "before")).n).toBe(1);
+      await table.upsertEntity({ partitionKey: "p", rowKey: "after", n: 2 });
+
+      await azurite.restart({ downMs: 50 });
+      expect((await table.getEntity<{ n: number }>("p", "after")).n).toBe(2);
+      await azurite.start(); // already running: nothing to do
+    } finally {
+      await azurite.stop();
+    }
+    expect(azurite.running).toBe(false);
+    expect(existsSync(azurite.location)).toBe(false);
+    await expect(azurite.start()).rejects.toThrow(/stopped for good/);
+  });
+
   it("dies with its parent process even when the parent is killed hard", async () => {
     const script =
       'import { startAzurite } from "./demo/azurite.ts";' +
