@@ -33,6 +33,7 @@ export const ENV = {
   AUDIT_OVERLAP_MINUTES: {},
   AUDIT_FIRST_RUN_HOURS: {},
   AUDIT_SYNC_INTERVAL_MINUTES: {},
+  AUDIT_LEASE_SECONDS: {},
   AUDIT_REPORT_DAYS: {},
   AUDIT_REPORT_STALE_DAYS: {},
   AUDIT_HTTP_TIMEOUT_MS: {},
@@ -73,6 +74,8 @@ export const CONTAINERS = {
   rawArchive: "audit-raw",
   /** The latest rendered usage report files (serve). */
   reports: "reports",
+  /** The lease blob that makes one runtime at a time the writer. */
+  leases: "leases",
 } as const;
 
 /**

@@ -58,8 +58,13 @@ export async function processBlob(
   const { collected, gz } = fetched;
   const tally = tallyBlob(collected, ctx.writtenIds);
   const archiveBlob = archiveBlobName(item);
+  // Before every write: a stop request or a lost lease (another runtime may be the writer
+  // now) ends the blob here; nothing half-written is marked processed.
+  signal?.throwIfAborted();
   await ctx.store.archive.upload(archiveBlob, gz);
+  signal?.throwIfAborted();
   await storeEvents(ctx.store, tally);
+  signal?.throwIfAborted();
   await ctx.store.contentIds.markProcessed(
     item,
     { status: "done", archiveBlob, stats: tally.stats },
@@ -100,6 +105,7 @@ async function fetchBlob(
   } catch (err) {
     writer?.discard();
     if (err instanceof ApiError && err.code === AF.contentExpired) {
+      signal?.throwIfAborted();
       await recordExpired(ctx, item);
       return undefined;
     }

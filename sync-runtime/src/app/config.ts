@@ -92,6 +92,11 @@ const DOCS: Record<EnvName, VariableDoc> = {
     description:
       "serve: minutes between the start of passes (a pass never overlaps the previous one).",
   },
+  AUDIT_LEASE_SECONDS: {
+    default: "30",
+    description:
+      "Length of the one-writer lease (15-60, renewed every third of it while a pass runs). A runtime killed mid-pass holds it until it runs out; the next pass waits that long at most.",
+  },
   AUDIT_REPORT_DAYS: {
     default: "7",
     description:
@@ -144,6 +149,7 @@ export interface RuntimeConfig {
   overlapMs: number;
   firstRunMs: number;
   syncIntervalMs: number;
+  leaseSeconds: number;
   reportDays: number;
   reportStaleDays: number;
   httpTimeoutMs: number;
@@ -247,6 +253,8 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
     overlapMs: read.int("AUDIT_OVERLAP_MINUTES", 0, 24 * 60) * 60_000,
     firstRunMs: read.int("AUDIT_FIRST_RUN_HOURS", 1, 168) * 3_600_000,
     syncIntervalMs: read.int("AUDIT_SYNC_INTERVAL_MINUTES", 1, 24 * 60) * 60_000,
+    // Azure Storage leases last 15 to 60 seconds (or forever, which a crash would never free).
+    leaseSeconds: read.int("AUDIT_LEASE_SECONDS", 15, 60),
     reportDays: read.int("AUDIT_REPORT_DAYS", 1, 366),
     reportStaleDays: read.int("AUDIT_REPORT_STALE_DAYS", 1, 3660),
     httpTimeoutMs: read.int("AUDIT_HTTP_TIMEOUT_MS", 1_000, 3_600_000),

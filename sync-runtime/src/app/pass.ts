@@ -100,7 +100,10 @@ async function syncContentType(
     blobsExpired: 0,
     ...emptyStats(),
   };
-  if (plan.gap) result.gap = await recordGap(ctx, contentType, plan.gap, now);
+  if (plan.gap) {
+    options.signal?.throwIfAborted();
+    result.gap = await recordGap(ctx, contentType, plan.gap, now);
+  }
   if (plan.clampedFrom) warnClamped(ctx, contentType, plan);
 
   const progress = new Progress(contentType, plan.windows.length, options.onProgress);
@@ -109,6 +112,7 @@ async function syncContentType(
     options.signal?.throwIfAborted();
     await syncWindow(ctx, options, contentType, window, result, progress);
     if (plan.advancesCheckpoint) {
+      options.signal?.throwIfAborted();
       const advanced = await ctx.store.checkpoints.advance(contentType, window.to, ctx.now());
       result.checkpoint = advanced.toISOString();
     }

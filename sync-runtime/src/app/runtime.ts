@@ -12,7 +12,9 @@ import type { ProgressSnapshot } from "../domain/progress-snapshot";
 import { WrittenIds } from "../domain/written-ids";
 import type { UsageReport } from "../domain/usage-report";
 import { TABLES } from "../../contract";
+import { LeaseHeldError } from "../core/errors";
 import { AppsTable } from "../storage/apps";
+import { LEASE_BLOB, PassLease, type PassLeaseOptions } from "../storage/pass-lease";
 import { EventsTable } from "../storage/events";
 import { RawArchive } from "../storage/raw-archive";
 import { Checkpoints } from "../storage/checkpoints";
@@ -33,6 +35,8 @@ export interface RuntimeDeps {
   metrics?: Metrics;
   credential?: TokenCredential;
   retry?: Partial<RetryPolicy>;
+  /** Lease timings (tests use short ones). */
+  lease?: PassLeaseOptions;
   /** How retry backoff waits (default: a real, abortable sleep). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -42,6 +46,11 @@ export interface SyncRequest {
   to?: Date;
   onProgress?: (snapshot: ProgressSnapshot) => void;
   signal?: AbortSignal;
+  /**
+   * When another runtime holds the one-writer lease: "wait" until it is free (once), or "skip"
+   * this pass with a LeaseHeldError (serve: the next pass tries again). Default "wait".
+   */
+  whenLeaseHeld?: "wait" | "skip";
 }
 
 export interface Runtime {
@@ -97,6 +106,27 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
   };
   const writtenIds = new WrittenIds();
   let ensured: Promise<void> | undefined;
+  const passLease = new PassLease(storage.leases, {
+    durationSeconds: config.leaseSeconds,
+    ...deps.lease,
+  });
+  const takeLease = async (request: SyncRequest) => {
+    if (request.whenLeaseHeld === "skip") {
+      const held = await passLease.tryAcquire();
+      if (!held) {
+        metrics.inc("audit_passes_skipped_total");
+        throw new LeaseHeldError();
+      }
+      return held;
+    }
+    return passLease.acquire({
+      signal: request.signal,
+      onWait: () =>
+        logger.info("another runtime holds the sync lease; waiting for its pass to end", {
+          leaseBlob: LEASE_BLOB,
+        }),
+    });
+  };
   const ready = () => {
     ensured ??= storage.ensure().catch((err) => {
       ensured = undefined;
@@ -116,19 +146,25 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     ready,
     async sync(request = {}) {
       await ready();
-      return runPass(
-        { api, store, metrics, logger, now, writtenIds },
-        {
-          contentTypes: config.contentTypes,
-          from: request.from,
-          to: request.to,
-          overlapMs: config.overlapMs,
-          firstRunMs: config.firstRunMs,
-          blobConcurrency: config.blobConcurrency,
-          onProgress: request.onProgress,
-          signal: request.signal,
-        },
-      );
+      const lease = await takeLease(request);
+      try {
+        return await runPass(
+          { api, store, metrics, logger, now, writtenIds },
+          {
+            contentTypes: config.contentTypes,
+            from: request.from,
+            to: request.to,
+            overlapMs: config.overlapMs,
+            firstRunMs: config.firstRunMs,
+            blobConcurrency: config.blobConcurrency,
+            onProgress: request.onProgress,
+            // Stopping (SIGTERM) and losing the lease both end the pass before its next write.
+            signal: request.signal ? AbortSignal.any([request.signal, lease.signal]) : lease.signal,
+          },
+        );
+      } finally {
+        await lease.release();
+      }
     },
     async report(window, options = {}) {
       await ready();

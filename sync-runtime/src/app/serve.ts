@@ -8,6 +8,7 @@ import {
 } from "../presentation/report/render";
 import { DEFAULT_STALE_DAYS } from "../domain/stale-days";
 import type { UsageReport } from "../domain/usage-report";
+import { LeaseHeldError } from "../core/errors";
 import { sleep } from "../core/sleep";
 import type { Runtime } from "./runtime";
 
@@ -124,7 +125,7 @@ async function scheduledPass(
   try {
     await runtime.ready();
     metrics.set("audit_pass_running", 1);
-    const results = await runtime.sync({ signal: options.signal });
+    const results = await runtime.sync({ signal: options.signal, whenLeaseHeld: "skip" });
     metrics.inc("audit_passes_total", { result: "ok" });
     metrics.set("audit_last_success_timestamp_seconds", Math.floor(Date.now() / 1000));
     state.lastPass = "ok";
@@ -138,6 +139,11 @@ async function scheduledPass(
     );
   } catch (err) {
     if (options.signal.aborted) return;
+    if (err instanceof LeaseHeldError) {
+      // Not a failure: the other runtime's pass covers this interval (readiness unchanged).
+      logger.info("pass skipped: another runtime holds the sync lease", { code: err.code });
+      return;
+    }
     metrics.inc("audit_passes_total", { result: "failed" });
     state.lastPass = "failed";
     state.lastError = (err as Error).message ?? String(err);

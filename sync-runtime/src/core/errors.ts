@@ -33,7 +33,8 @@ export function isKnownAfCode(code: string | undefined): code is AfCode {
 export type ApiErrorCode = AfCode | "API_UNKNOWN_AF" | "API_HTTP" | "API_BAD_ANSWER";
 
 /** Every code a runtime error can have: logs, metrics and exit handling switch on these. */
-export type ErrorCode = ApiErrorCode | "CONFIG" | "TRANSPORT" | "AUTH" | "STORAGE" | "USAGE";
+export type ErrorCode =
+  ApiErrorCode | "CONFIG" | "TRANSPORT" | "AUTH" | "STORAGE" | "USAGE" | "LEASE" | "LEASE_HELD";
 
 /**
  * One error family for the runtime. Every error has a stable `code` (for logs, metrics and exit
@@ -126,6 +127,23 @@ export class AuthError extends SyncError {
 export class StorageError extends SyncError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("STORAGE", message, options);
+  }
+}
+
+/** The one-writer lease could not be taken or was lost: the pass stops before its next write. */
+export class LeaseError extends SyncError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("LEASE", message, options);
+  }
+}
+
+/** Another runtime holds the lease and this pass was asked to skip rather than wait. */
+export class LeaseHeldError extends SyncError {
+  constructor() {
+    super(
+      "LEASE_HELD",
+      "Another runtime holds the sync lease (a pass is running elsewhere); this pass is skipped and the next one tries again.",
+    );
   }
 }
 

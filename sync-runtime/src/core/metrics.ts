@@ -100,6 +100,11 @@ export const METRIC_DEFINITIONS = [
   ],
   ["audit_gap_seconds_total", "Total length of unrecoverable intervals, in seconds.", "counter"],
   ["audit_passes_total", "Sync passes by result.", "counter"],
+  [
+    "audit_passes_skipped_total",
+    "Passes skipped because another runtime held the sync lease (serve).",
+    "counter",
+  ],
   ["audit_last_success_timestamp_seconds", "Unix time of the last successful pass.", "gauge"],
   [
     "audit_lag_seconds",

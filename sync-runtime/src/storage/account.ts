@@ -17,6 +17,7 @@ export interface Storage {
   table(name: TableName): TableClient;
   raw: ContainerClient;
   reports: ContainerClient;
+  leases: ContainerClient;
   /** Creates missing tables and containers (idempotent); run once at start. */
   ensure(): Promise<void>;
 }
@@ -56,16 +57,19 @@ export function openStorage(config: StorageConfig, credential?: TokenCredential)
   }
   const raw = blobs.getContainerClient(CONTAINERS.rawArchive);
   const reports = blobs.getContainerClient(CONTAINERS.reports);
+  const leases = blobs.getContainerClient(CONTAINERS.leases);
   return {
     table: (name) => tables[name],
     raw,
     reports,
+    leases,
     async ensure() {
       try {
         await Promise.all([
           ...TABLE_NAMES.map((t) => tables[t].createTable()),
           raw.createIfNotExists(),
           reports.createIfNotExists(),
+          leases.createIfNotExists(),
         ]);
       } catch (cause) {
         throw new StorageError(

@@ -1,5 +1,6 @@
 import type { TableClient } from "@azure/data-tables";
 import { tableKey } from "./keys";
+import { StorageError } from "../core/errors";
 import { getEntityOrUndefined } from "./entity";
 
 const PARTITION = "checkpoint";
@@ -24,20 +25,35 @@ export class Checkpoints {
     return e ? new Date(e.syncedTo) : undefined;
   }
 
-  /** Moves the checkpoint to `syncedTo` unless it is already later. */
+  /**
+   * Moves the checkpoint to `syncedTo` unless it is already later. The write is conditional on
+   * the row read (its ETag, or its absence), so two writers can never move it back: a conflict
+   * re-reads and decides again.
+   */
   async advance(contentType: string, syncedTo: Date, now: Date): Promise<Date> {
-    const current = await this.get(contentType);
-    if (current && current >= syncedTo) return current;
-    await this.table.upsertEntity<CheckpointEntity>(
-      {
+    const rowKey = tableKey(contentType);
+    // Bounded: each conflict means another writer moved the checkpoint in between.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await getEntityOrUndefined<CheckpointEntity>(this.table, PARTITION, rowKey);
+      if (current && new Date(current.syncedTo) >= syncedTo) return new Date(current.syncedTo);
+      const entity = {
         partitionKey: PARTITION,
-        rowKey: tableKey(contentType),
+        rowKey,
         contentType,
         syncedTo: syncedTo.toISOString(),
         updatedAt: now.toISOString(),
-      },
-      "Replace",
+      };
+      try {
+        if (current) await this.table.updateEntity(entity, "Replace", { etag: current.etag });
+        else await this.table.createEntity(entity);
+        return syncedTo;
+      } catch (err) {
+        const status = (err as { statusCode?: number }).statusCode;
+        if (status !== 412 && status !== 409) throw err;
+      }
+    }
+    throw new StorageError(
+      `checkpoints table: could not advance ${contentType} after 5 conflicting writes; another runtime is writing the same checkpoint (see the sync lease).`,
     );
-    return syncedTo;
   }
 }

@@ -1,38 +1,9 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli } from "./cli-child";
 import { HOUR, startTestEnv, type TestEnv } from "./harness";
-
-/** Runs the real CLI in a child process, trusting the emulator's CA through NODE_EXTRA_CA_CERTS. */
-function cli(
-  args: string[],
-  env: Record<string, string>,
-  onStderrLine?: (line: string, signal: (s: NodeJS.Signals) => void) => void,
-) {
-  const child = spawn(process.execPath, ["--import", "tsx", "sync-runtime/src/cli.ts", ...args], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  let pending = "";
-  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on("data", (c: Buffer) => {
-    stderr += c.toString();
-    pending += c.toString();
-    const lines = pending.split("\n");
-    pending = lines.pop() ?? "";
-    for (const line of lines) onStderrLine?.(line, (s) => void child.kill(s));
-  });
-  return new Promise<{
-    code: number | null;
-    signal: NodeJS.Signals | null;
-    stdout: string;
-    stderr: string;
-  }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
-}
 
 /**
  * Kill -9 in the middle of a pass, run again, and the report is the same as the ground truth
@@ -56,7 +27,13 @@ describe("a CLI pass killed mid-way", () => {
           lateListingShare: 0,
         },
       },
-      { AUDIT_BLOB_CONCURRENCY: "2", AUDIT_LOG_LEVEL: "debug", AUDIT_FIRST_RUN_HOURS: "24" },
+      {
+        AUDIT_BLOB_CONCURRENCY: "2",
+        AUDIT_LOG_LEVEL: "debug",
+        AUDIT_FIRST_RUN_HOURS: "24",
+        // The killed pass keeps the lease until it runs out: the re-run waits for it (≤ 15 s).
+        AUDIT_LEASE_SECONDS: "15",
+      },
     );
   });
   afterAll(async () => t?.stop());

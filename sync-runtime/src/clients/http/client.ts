@@ -71,7 +71,8 @@ export class HttpClient {
         signal,
       });
     } catch (cause) {
-      if (options.signal?.aborted) throw cause;
+      // Stopped on purpose (SIGTERM, a lost lease): say why, not "the operation was aborted".
+      if (options.signal?.aborted) throw options.signal.reason ?? cause;
       throw new TransportError(
         redactUrl(url),
         `Request to ${redactUrl(url)} failed (${describe(cause)}); it is retried.`,

@@ -58,8 +58,10 @@ export async function withRetry<T>(
     try {
       return await fn(attempt);
     } catch (err) {
+      // A failure caused by stopping (the request was aborted) is the stop, not an API error.
+      if (hooks.signal?.aborted) throw hooks.signal.reason ?? err;
       const retryable = (hooks.retryable ?? isRetryable)(err);
-      if (!retryable || attempt >= policy.maxRetries || hooks.signal?.aborted) throw err;
+      if (!retryable || attempt >= policy.maxRetries) throw err;
       const delayMs = retryDelayMs(policy, attempt + 1, err, hooks.random);
       hooks.onRetry?.({ attempt: attempt + 1, delayMs, error: err });
       await sleepFn(delayMs, hooks.signal);
