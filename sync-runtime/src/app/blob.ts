@@ -1,5 +1,5 @@
 import type { ActivityApi } from "../clients/activity-api";
-import { AF, ApiError } from "../core/errors";
+import { AF, ApiError, ForeignUriError } from "../core/errors";
 import type { Logger } from "../core/log";
 import type { Metrics } from "../core/metrics";
 import type { ContentItem } from "../domain/content";
@@ -9,7 +9,7 @@ import type { AppsTable } from "../storage/apps";
 import type { Checkpoints } from "../storage/checkpoints";
 import type { ContentIds } from "../storage/content-ids";
 import type { EventsTable } from "../storage/events";
-import type { Gaps } from "../storage/gaps";
+import type { ContentLoss, Gaps } from "../storage/gaps";
 import { archiveBlobName, NdjsonGzipWriter, type RawArchive } from "../storage/raw-archive";
 
 /** Everything a pass reads and writes. */
@@ -35,7 +35,10 @@ export interface SyncContext {
 
 /** What became of one listed blob. */
 export type BlobOutcome =
-  { status: "skipped" } | { status: "expired" } | { status: "processed"; stats: BlobStats };
+  | { status: "skipped" }
+  | { status: "expired" }
+  | { status: "refused" }
+  | { status: "processed"; stats: BlobStats };
 
 /**
  * Fetches one content blob and stores it: raw archive, then events, then per-app state, then the
@@ -53,7 +56,8 @@ export async function processBlob(
     return { status: "skipped" };
   }
   const fetched = await fetchBlob(ctx, item, signal);
-  if (!fetched) return { status: "expired" };
+  if (!fetched.ok)
+    return fetched.loss === "expired" ? { status: "expired" } : { status: "refused" };
 
   const { collected, gz } = fetched;
   const tally = tallyBlob(collected, ctx.writtenIds);
@@ -77,13 +81,15 @@ export async function processBlob(
 
 /**
  * Streams the blob into a collector and its gzip archive. Each attempt starts from scratch, so a
- * truncated first attempt leaves nothing behind. Undefined when the content expired (AF20052).
+ * truncated first attempt leaves nothing behind. Not ok when the content is lost for good.
  */
 async function fetchBlob(
   ctx: SyncContext,
   item: ContentItem,
   signal?: AbortSignal,
-): Promise<{ collected: RecordCollector; gz: Buffer } | undefined> {
+): Promise<
+  { ok: true; collected: RecordCollector; gz: Buffer } | { ok: false; loss: ContentLoss }
+> {
   let writer: NdjsonGzipWriter | undefined;
   let collected = new RecordCollector();
   try {
@@ -104,14 +110,20 @@ async function fetchBlob(
     );
   } catch (err) {
     writer?.discard();
-    if (err instanceof ApiError && err.code === AF.contentExpired) {
+    const loss =
+      err instanceof ApiError && err.code === AF.contentExpired
+        ? "expired"
+        : err instanceof ForeignUriError
+          ? "refused"
+          : undefined;
+    if (loss) {
       signal?.throwIfAborted();
-      await recordExpired(ctx, item);
-      return undefined;
+      await recordLost(ctx, item, loss, err as Error);
+      return { ok: false, loss };
     }
     throw err;
   }
-  return { collected, gz: await writer!.finish() };
+  return { ok: true, collected, gz: await writer!.finish() };
 }
 
 /** Launches and deletes to their tables, then the per-app state they imply. */
@@ -121,22 +133,40 @@ async function storeEvents(store: SyncStore, tally: BlobTally): Promise<void> {
 }
 
 /**
- * The API's final word: this content can never be fetched again, so retrying (or failing the
- * pass, which would retry it forever) cannot help. Record the loss where the 7-day gaps go, then
- * mark the id so a re-listing does not ask again; the pass goes on.
+ * The final word on a blob: the API no longer serves it (AF20052), or it points off the API's
+ * origin and is refused (no token goes there). Retrying, or failing the pass, which would retry
+ * it forever, cannot help. Record the loss where the 7-day gaps go, then mark the id so a
+ * re-listing does not ask again; the pass goes on.
  */
-async function recordExpired(ctx: SyncContext, item: ContentItem): Promise<void> {
+async function recordLost(
+  ctx: SyncContext,
+  item: ContentItem,
+  loss: ContentLoss,
+  err: Error,
+): Promise<void> {
   const now = ctx.now();
-  await ctx.store.gaps.recordExpiredContent(item, now);
-  await ctx.store.contentIds.markProcessed(item, { status: "expired", archiveBlob: "" }, now);
-  ctx.metrics.inc("audit_blobs_expired_total", { content_type: item.contentType });
-  ctx.logger.error("content expired before it could be fetched; its records are lost", {
+  await ctx.store.gaps.recordLostContent(item, loss, now);
+  await ctx.store.contentIds.markProcessed(item, { status: loss, archiveBlob: "" }, now);
+  const fields = {
     contentType: item.contentType,
     contentId: item.contentId,
     contentCreated: item.contentCreated,
     contentExpiration: item.contentExpiration,
-    todo: "recorded in the gaps table (`gaps` command); the API keeps content 7 days, so fetch lag (throttling, outage) reached the edge",
-  });
+  };
+  if (loss === "expired") {
+    ctx.metrics.inc("audit_blobs_expired_total", { content_type: item.contentType });
+    ctx.logger.error("content expired before it could be fetched; its records are lost", {
+      ...fields,
+      todo: "recorded in the gaps table (`gaps` command); the API keeps content 7 days, so fetch lag (throttling, outage) reached the edge",
+    });
+  } else {
+    ctx.metrics.inc("audit_blobs_refused_total", { content_type: item.contentType });
+    ctx.logger.error("content refused: its contentUri is not on the API's origin", {
+      ...fields,
+      error: err,
+      todo: "recorded in the gaps table (`gaps` command); nothing was sent to that host",
+    });
+  }
 }
 
 /** Metrics and log lines of one stored blob. */

@@ -27,6 +27,8 @@ export interface ContentTypeResult extends BlobStats {
   blobsProcessed: number;
   blobsSkipped: number;
   blobsExpired: number;
+  /** Blobs whose contentUri was off the API's origin: never fetched, recorded as lost. */
+  blobsRefused: number;
   gap?: { from: string; to: string };
   checkpoint?: string;
 }
@@ -98,6 +100,7 @@ async function syncContentType(
     blobsProcessed: 0,
     blobsSkipped: 0,
     blobsExpired: 0,
+    blobsRefused: 0,
     ...emptyStats(),
   };
   if (plan.gap) {
@@ -192,6 +195,7 @@ async function syncWindow(
         const outcome = await processBlob(ctx, item, options.signal);
         if (outcome.status === "skipped") result.blobsSkipped++;
         else if (outcome.status === "expired") result.blobsExpired++;
+        else if (outcome.status === "refused") result.blobsRefused++;
         else {
           result.blobsProcessed++;
           addStats(result, outcome.stats);

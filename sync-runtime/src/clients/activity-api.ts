@@ -1,6 +1,6 @@
 import type { Response } from "node-fetch";
 import type { TokenProvider } from "./auth";
-import { AF, ApiError, TransportError } from "../core/errors";
+import { AF, ApiError, ForeignUriError, TransportError } from "../core/errors";
 import { bodyError, type HttpClient } from "./http/client";
 import { formatApiTime } from "../domain/windows";
 import type { ContentItem, Subscription } from "../domain/content";
@@ -29,8 +29,10 @@ const MAX_PAGES = 10_000;
  */
 export class ActivityApi {
   private readonly base: string;
+  private readonly origin: string;
   constructor(private readonly options: ActivityApiOptions) {
     this.base = `${options.audience}/api/v1.0/${options.tenantId}/activity/feed`;
+    this.origin = new URL(options.audience).origin;
   }
 
   /** Starts a subscription; "already-enabled" when the API says AF20024 (that is success). */
@@ -107,7 +109,8 @@ export class ActivityApi {
         },
       );
       yield items;
-      url = next ? this.withPublisher(next) : undefined;
+      // An empty header is the same as none: the listing ends.
+      url = next?.trim() ? this.withPublisher(next.trim(), "NextPageUri") : undefined;
     }
   }
 
@@ -120,7 +123,7 @@ export class ActivityApi {
     begin: () => (records: unknown[]) => void | Promise<void>,
     options: OperationOptions = {},
   ): Promise<void> {
-    const url = this.withPublisher(contentUri);
+    const url = this.withPublisher(contentUri, "contentUri");
     await this.call("content", url, "GET", options, async (r) => {
       const onRecords = begin();
       if (!r.body) throw bodyError(url, new Error("empty body"));
@@ -149,9 +152,22 @@ export class ActivityApi {
     return u.toString();
   }
 
-  /** Adds PublisherIdentifier to URLs the API handed us (content and next-page URIs). */
-  private withPublisher(uri: string): string {
-    const u = new URL(uri);
+  /**
+   * Checks a URL the API handed us (content and next-page URIs) and adds PublisherIdentifier.
+   * The bearer token goes with every call, so a URL is followed only when it is https on the
+   * API's own origin (the configured audience): an answer pointing elsewhere, by mistake or by
+   * a hostile proxy, is refused before anything is sent there.
+   */
+  private withPublisher(uri: string, what: "contentUri" | "NextPageUri"): string {
+    let u: URL;
+    try {
+      u = new URL(uri);
+    } catch (cause) {
+      throw new ForeignUriError(what, uri, "is not a URL", { cause });
+    }
+    if (u.origin !== this.origin) {
+      throw new ForeignUriError(what, uri, `is not on the API's origin ${this.origin}`);
+    }
     if (!u.searchParams.has("PublisherIdentifier")) {
       u.searchParams.set("PublisherIdentifier", this.options.publisherId);
     }

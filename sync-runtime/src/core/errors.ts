@@ -34,7 +34,15 @@ export type ApiErrorCode = AfCode | "API_UNKNOWN_AF" | "API_HTTP" | "API_BAD_ANS
 
 /** Every code a runtime error can have: logs, metrics and exit handling switch on these. */
 export type ErrorCode =
-  ApiErrorCode | "CONFIG" | "TRANSPORT" | "AUTH" | "STORAGE" | "USAGE" | "LEASE" | "LEASE_HELD";
+  | ApiErrorCode
+  | "CONFIG"
+  | "TRANSPORT"
+  | "AUTH"
+  | "STORAGE"
+  | "USAGE"
+  | "LEASE"
+  | "LEASE_HELD"
+  | "FOREIGN_URI";
 
 /**
  * One error family for the runtime. Every error has a stable `code` (for logs, metrics and exit
@@ -127,6 +135,37 @@ export class AuthError extends SyncError {
 export class StorageError extends SyncError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("STORAGE", message, options);
+  }
+}
+
+/**
+ * The API handed us a URL (contentUri, NextPageUri) that is not on its own origin: refused, so
+ * the bearer token never leaves for another host. Not retried. The URL is shown without its
+ * query, which is all an operator needs to see where it pointed.
+ */
+export class ForeignUriError extends SyncError {
+  readonly what: "contentUri" | "NextPageUri";
+  constructor(
+    what: "contentUri" | "NextPageUri",
+    uri: string,
+    why: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      "FOREIGN_URI",
+      `The Management Activity API answered a ${what} that ${why} (${shownUri(uri)}); it is refused and no token is sent there. Check that AUDIT_AUDIENCE is the API root and that no proxy rewrites the answers.`,
+      options,
+    );
+    this.what = what;
+  }
+}
+
+function shownUri(uri: string): string {
+  try {
+    const u = new URL(uri);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return JSON.stringify(uri.slice(0, 80));
   }
 }
 

@@ -7,7 +7,7 @@ import { getEntityOrUndefined } from "./entity";
 interface ContentIdEntity extends Partial<BlobStats> {
   contentId: string;
   contentCreated: string;
-  status: "done" | "expired";
+  status: "done" | "expired" | "refused";
   archiveBlob: string;
   processedAt: string;
 }
@@ -29,7 +29,7 @@ export class ContentIds {
 
   async markProcessed(
     item: ContentItem,
-    result: { status: "done" | "expired"; archiveBlob: string; stats?: BlobStats },
+    result: { status: "done" | "expired" | "refused"; archiveBlob: string; stats?: BlobStats },
     now: Date,
   ): Promise<void> {
     await this.table.upsertEntity<ContentIdEntity>(

@@ -11,12 +11,19 @@ export interface IntervalGap {
   detectedAt: string;
 }
 
-/** One listed content blob that could not be fetched any more (AF20052): its records are lost. */
+/**
+ * Why a listed content blob's records are lost: "expired", the API no longer serves it
+ * (AF20052); "refused", its contentUri pointed off the API's origin, so it was never fetched.
+ */
+export type ContentLoss = "expired" | "refused";
+
+/** One listed content blob whose records are lost. */
 export interface ExpiredContentGap {
   contentType: string;
   contentId: string;
   contentCreated: string;
   contentExpiration: string;
+  reason: ContentLoss;
   detectedAt: string;
 }
 
@@ -46,7 +53,7 @@ export class Gaps {
     );
   }
 
-  async recordExpiredContent(item: ContentItem, now: Date): Promise<void> {
+  async recordLostContent(item: ContentItem, reason: ContentLoss, now: Date): Promise<void> {
     await this.table.upsertEntity<ExpiredContentGap>(
       {
         partitionKey: tableKey(item.contentType),
@@ -56,6 +63,7 @@ export class Gaps {
         contentId: item.contentId,
         contentCreated: item.contentCreated,
         contentExpiration: item.contentExpiration,
+        reason,
         detectedAt: now.toISOString(),
       },
       "Replace",
@@ -73,6 +81,8 @@ export class Gaps {
               contentId: e.contentId,
               contentCreated: e.contentCreated!,
               contentExpiration: e.contentExpiration!,
+              // Rows written before refusals existed were all expiries.
+              reason: e.reason ?? "expired",
               detectedAt: e.detectedAt!,
             }
           : { contentType: e.contentType!, from: e.from!, to: e.to!, detectedAt: e.detectedAt! },

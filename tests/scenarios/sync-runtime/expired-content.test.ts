@@ -105,6 +105,7 @@ describe("content that expires between listing and download", () => {
         contentId: i.contentId,
         contentCreated: i.contentCreated,
         contentExpiration: i.contentExpiration,
+        reason: "expired",
         detectedAt: stalledUntil!.toISOString(),
       })),
     );
