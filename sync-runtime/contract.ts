@@ -76,6 +76,8 @@ export const CONTAINERS = {
   reports: "reports",
   /** The lease blob that makes one runtime at a time the writer. */
   leases: "leases",
+  /** Content blobs the API served in a form that cannot be read, as they came, with the reason. */
+  quarantine: "quarantine",
 } as const;
 
 /**

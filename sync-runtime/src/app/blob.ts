@@ -1,5 +1,5 @@
 import type { ActivityApi } from "../clients/activity-api";
-import { AF, ApiError, ForeignUriError } from "../core/errors";
+import { AF, ApiError, BadContentError, ForeignUriError, ThrottledError } from "../core/errors";
 import type { Logger } from "../core/log";
 import type { Metrics } from "../core/metrics";
 import type { ContentItem } from "../domain/content";
@@ -10,6 +10,7 @@ import type { Checkpoints } from "../storage/checkpoints";
 import type { ContentIds } from "../storage/content-ids";
 import type { EventsTable } from "../storage/events";
 import type { ContentLoss, Gaps } from "../storage/gaps";
+import type { Quarantine } from "../storage/quarantine";
 import { archiveBlobName, NdjsonGzipWriter, type RawArchive } from "../storage/raw-archive";
 
 /** Everything a pass reads and writes. */
@@ -18,6 +19,7 @@ export interface SyncStore {
   contentIds: ContentIds;
   gaps: Gaps;
   archive: RawArchive;
+  quarantine: Quarantine;
   launches: EventsTable;
   deletes: EventsTable;
   apps: AppsTable;
@@ -38,6 +40,7 @@ export type BlobOutcome =
   | { status: "skipped" }
   | { status: "expired" }
   | { status: "refused" }
+  | { status: "quarantined" }
   | { status: "processed"; stats: BlobStats };
 
 /**
@@ -56,8 +59,7 @@ export async function processBlob(
     return { status: "skipped" };
   }
   const fetched = await fetchBlob(ctx, item, signal);
-  if (!fetched.ok)
-    return fetched.loss === "expired" ? { status: "expired" } : { status: "refused" };
+  if (!fetched.ok) return { status: fetched.loss };
 
   const { collected, gz } = fetched;
   const tally = tallyBlob(collected, ctx.writtenIds);
@@ -110,20 +112,59 @@ async function fetchBlob(
     );
   } catch (err) {
     writer?.discard();
-    const loss =
-      err instanceof ApiError && err.code === AF.contentExpired
-        ? "expired"
-        : err instanceof ForeignUriError
-          ? "refused"
-          : undefined;
+    const loss = lossOf(err);
     if (loss) {
       signal?.throwIfAborted();
-      await recordLost(ctx, item, loss, err as Error);
+      const detail = loss === "quarantined" ? await quarantine(ctx, item, signal) : undefined;
+      signal?.throwIfAborted();
+      await recordLost(ctx, item, loss, err as Error, detail);
       return { ok: false, loss };
     }
     throw err;
   }
   return { ok: true, collected, gz: await writer!.finish() };
+}
+
+/**
+ * Which failures lose one blob for good (the pass goes on without it), rather than stop the
+ * pass to be retried: the API's AF20052, a contentUri off its origin, and an answer about this
+ * one blob that every attempt gave alike: a body that is not a JSON array, or a 4xx the runtime
+ * cannot act on. A 401/403 (permission, throttling) or a 408/429 concerns every call, not one
+ * blob, so it still fails the pass.
+ */
+function lossOf(err: unknown): ContentLoss | undefined {
+  if (err instanceof ApiError && err.code === AF.contentExpired) return "expired";
+  if (err instanceof ForeignUriError) return "refused";
+  if (err instanceof BadContentError) return "quarantined";
+  if (
+    err instanceof ApiError &&
+    !(err instanceof ThrottledError) &&
+    err.status >= 400 &&
+    err.status < 500 &&
+    ![401, 403, 407, 408, 429].includes(err.status)
+  ) {
+    return "quarantined";
+  }
+  return undefined;
+}
+
+/** At most this much of a quarantined blob is kept (its head is enough to see what went wrong). */
+const QUARANTINE_MAX_BYTES = 16 * 1024 * 1024;
+
+/** Fetches the blob's bytes as served and keeps them; returns where, for the gaps row. */
+async function quarantine(
+  ctx: SyncContext,
+  item: ContentItem,
+  signal?: AbortSignal,
+): Promise<string> {
+  const raw = await ctx.api.fetchRawContent(item.contentUri, QUARANTINE_MAX_BYTES, { signal });
+  signal?.throwIfAborted();
+  const name = await ctx.store.quarantine.put(item, raw.bytes, {
+    reason: `HTTP ${raw.status}`,
+    status: raw.status,
+    truncated: raw.truncated,
+  });
+  return `kept in the quarantine container as ${name} (HTTP ${raw.status}, ${raw.bytes.length} bytes${raw.truncated ? ", cut" : ""})`;
 }
 
 /** Launches and deletes to their tables, then the per-app state they imply. */
@@ -143,9 +184,11 @@ async function recordLost(
   item: ContentItem,
   loss: ContentLoss,
   err: Error,
+  where?: string,
 ): Promise<void> {
   const now = ctx.now();
-  await ctx.store.gaps.recordLostContent(item, loss, now);
+  const detail = loss === "quarantined" ? `${err.message} ${where ?? ""}`.trim() : undefined;
+  await ctx.store.gaps.recordLostContent(item, loss, now, detail);
   await ctx.store.contentIds.markProcessed(item, { status: loss, archiveBlob: "" }, now);
   const fields = {
     contentType: item.contentType,
@@ -158,6 +201,14 @@ async function recordLost(
     ctx.logger.error("content expired before it could be fetched; its records are lost", {
       ...fields,
       todo: "recorded in the gaps table (`gaps` command); the API keeps content 7 days, so fetch lag (throttling, outage) reached the edge",
+    });
+  } else if (loss === "quarantined") {
+    ctx.metrics.inc("audit_blobs_quarantined_total", { content_type: item.contentType });
+    ctx.logger.error("content quarantined: what the API served cannot be read", {
+      ...fields,
+      error: err,
+      quarantine: where,
+      todo: "its records are lost; the bytes are kept for a look (`gaps` lists the content id); the other blobs are synced",
     });
   } else {
     ctx.metrics.inc("audit_blobs_refused_total", { content_type: item.contentType });

@@ -29,6 +29,8 @@ export interface ContentTypeResult extends BlobStats {
   blobsExpired: number;
   /** Blobs whose contentUri was off the API's origin: never fetched, recorded as lost. */
   blobsRefused: number;
+  /** Blobs the API served unreadable: kept in the quarantine container, recorded as lost. */
+  blobsQuarantined: number;
   gap?: { from: string; to: string };
   checkpoint?: string;
 }
@@ -101,6 +103,7 @@ async function syncContentType(
     blobsSkipped: 0,
     blobsExpired: 0,
     blobsRefused: 0,
+    blobsQuarantined: 0,
     ...emptyStats(),
   };
   if (plan.gap) {
@@ -196,6 +199,7 @@ async function syncWindow(
         if (outcome.status === "skipped") result.blobsSkipped++;
         else if (outcome.status === "expired") result.blobsExpired++;
         else if (outcome.status === "refused") result.blobsRefused++;
+        else if (outcome.status === "quarantined") result.blobsQuarantined++;
         else {
           result.blobsProcessed++;
           addStats(result, outcome.stats);

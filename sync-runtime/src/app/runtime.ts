@@ -16,6 +16,7 @@ import { LeaseHeldError } from "../core/errors";
 import { AppsTable } from "../storage/apps";
 import { LEASE_BLOB, PassLease, type PassLeaseOptions } from "../storage/pass-lease";
 import { EventsTable } from "../storage/events";
+import { Quarantine } from "../storage/quarantine";
 import { RawArchive } from "../storage/raw-archive";
 import { Checkpoints } from "../storage/checkpoints";
 import { ContentIds } from "../storage/content-ids";
@@ -100,6 +101,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     contentIds: new ContentIds(storage.table(TABLES.contentIds)),
     gaps: new Gaps(storage.table(TABLES.gaps)),
     archive: new RawArchive(storage.raw),
+    quarantine: new Quarantine(storage.quarantine),
     launches: new EventsTable(storage.table(TABLES.launches), "launch"),
     deletes: new EventsTable(storage.table(TABLES.deletes), "delete"),
     apps: new AppsTable(storage.table(TABLES.apps)),

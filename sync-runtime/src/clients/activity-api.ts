@@ -1,10 +1,11 @@
 import type { Response } from "node-fetch";
 import type { TokenProvider } from "./auth";
-import { AF, ApiError, ForeignUriError, TransportError } from "../core/errors";
+import { AF, ApiError, BadContentError, ForeignUriError, TransportError } from "../core/errors";
+import { redactUrl } from "../core/api-errors";
 import { bodyError, type HttpClient } from "./http/client";
 import { formatApiTime } from "../domain/windows";
 import type { ContentItem, Subscription } from "../domain/content";
-import { forEachArrayItem } from "./json-array-stream";
+import { forEachArrayItem, MalformedArrayError } from "./json-array-stream";
 
 export interface ActivityApiOptions {
   audience: string;
@@ -140,9 +141,62 @@ export class ActivityApi {
       } catch (err) {
         // Failures of our own consumer (storage) are not body problems: pass them through.
         if (consumerError !== undefined) throw consumerError;
+        if (err instanceof MalformedArrayError) {
+          throw new BadContentError(
+            redactUrl(url),
+            `The content blob at ${redactUrl(url)} is not a JSON array of records (${err.message}).`,
+            { cause: err },
+          );
+        }
         throw bodyError(url, err);
       }
     });
+  }
+
+  /**
+   * The blob's raw bytes (at most `maxBytes`, a longer body is cut there), for the quarantine:
+   * what the API really sent, kept for someone to look at. An error answer's body counts too.
+   */
+  async fetchRawContent(
+    contentUri: string,
+    maxBytes: number,
+    options: OperationOptions = {},
+  ): Promise<{ status: number; bytes: Buffer; truncated: boolean }> {
+    const url = this.withPublisher(contentUri, "contentUri");
+    const { http, tokens } = this.options;
+    return http.retrying(
+      "content (raw)",
+      async () => {
+        const response = await http.send(url, {
+          signal: options.signal,
+          acceptAnyStatus: true,
+          headers: {
+            Authorization: `Bearer ${await tokens.getToken({ signal: options.signal })}`,
+          },
+        });
+        const chunks: Buffer[] = [];
+        let size = 0;
+        let truncated = false;
+        try {
+          for await (const chunk of response.body as AsyncIterable<Buffer>) {
+            chunks.push(chunk);
+            size += chunk.length;
+            if (size >= maxBytes) {
+              truncated = size > maxBytes;
+              break;
+            }
+          }
+        } catch (err) {
+          throw bodyError(url, err);
+        }
+        return {
+          status: response.status,
+          bytes: Buffer.concat(chunks).subarray(0, maxBytes),
+          truncated,
+        };
+      },
+      { signal: options.signal },
+    );
   }
 
   private url(path: string, params: Record<string, string>): string {

@@ -97,7 +97,9 @@ export class JsonArraySplitter {
   }
 
   private fail(index: number, what: string): never {
-    throw new SyntaxError(`Invalid JSON array at character ${this.position + index}: ${what}`);
+    throw new MalformedArrayError(
+      `Invalid JSON array at character ${this.position + index}: ${what}`,
+    );
   }
 }
 
@@ -124,3 +126,9 @@ export async function forEachArrayItem(
   if (rest.length) await onItems(rest);
   splitter.end();
 }
+
+/**
+ * The body is complete but not a JSON array (as opposed to one that ended early, which a
+ * truncated transfer also produces): the content itself is bad.
+ */
+export class MalformedArrayError extends SyntaxError {}

@@ -42,7 +42,8 @@ export type ErrorCode =
   | "USAGE"
   | "LEASE"
   | "LEASE_HELD"
-  | "FOREIGN_URI";
+  | "FOREIGN_URI"
+  | "BAD_CONTENT";
 
 /**
  * One error family for the runtime. Every error has a stable `code` (for logs, metrics and exit
@@ -109,6 +110,19 @@ export class ThrottledError extends ApiError {
       options,
     );
     this.retryAfterMs = init.retryAfterMs;
+  }
+}
+
+/**
+ * A content blob whose complete body is not a JSON array (not JSON, an object, garbage inside).
+ * Retried like a transport failure (a proxy may have garbled one answer); if every attempt says
+ * the same, the blob is quarantined and the pass goes on.
+ */
+export class BadContentError extends SyncError {
+  readonly url: string;
+  constructor(url: string, message: string, options?: { cause?: unknown }) {
+    super("BAD_CONTENT", message, options);
+    this.url = url;
   }
 }
 
@@ -199,6 +213,7 @@ export class UsageError extends SyncError {
  */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof ThrottledError || err instanceof TransportError) return true;
+  if (err instanceof BadContentError) return true;
   if (err instanceof ApiError) return err.status >= 500 || err.status === 408;
   return false;
 }

@@ -101,6 +101,11 @@ export const METRIC_DEFINITIONS = [
   ["audit_gap_seconds_total", "Total length of unrecoverable intervals, in seconds.", "counter"],
   ["audit_passes_total", "Sync passes by result.", "counter"],
   [
+    "audit_blobs_quarantined_total",
+    "Listed content blobs the API served unreadable (not a JSON array, an unknown 4xx), kept in quarantine.",
+    "counter",
+  ],
+  [
     "audit_blobs_refused_total",
     "Listed content blobs refused because their contentUri was off the API's origin.",
     "counter",

@@ -18,6 +18,7 @@ export interface Storage {
   raw: ContainerClient;
   reports: ContainerClient;
   leases: ContainerClient;
+  quarantine: ContainerClient;
   /** Creates missing tables and containers (idempotent); run once at start. */
   ensure(): Promise<void>;
 }
@@ -58,11 +59,13 @@ export function openStorage(config: StorageConfig, credential?: TokenCredential)
   const raw = blobs.getContainerClient(CONTAINERS.rawArchive);
   const reports = blobs.getContainerClient(CONTAINERS.reports);
   const leases = blobs.getContainerClient(CONTAINERS.leases);
+  const quarantine = blobs.getContainerClient(CONTAINERS.quarantine);
   return {
     table: (name) => tables[name],
     raw,
     reports,
     leases,
+    quarantine,
     async ensure() {
       try {
         await Promise.all([
@@ -70,6 +73,7 @@ export function openStorage(config: StorageConfig, credential?: TokenCredential)
           raw.createIfNotExists(),
           reports.createIfNotExists(),
           leases.createIfNotExists(),
+          quarantine.createIfNotExists(),
         ]);
       } catch (cause) {
         throw new StorageError(

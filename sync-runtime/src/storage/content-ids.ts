@@ -1,13 +1,14 @@
 import type { TableClient } from "@azure/data-tables";
 import type { ContentItem } from "../domain/content";
 import type { BlobStats } from "../domain/tally";
+import type { ContentLoss } from "./gaps";
 import { tableKey } from "./keys";
 import { getEntityOrUndefined } from "./entity";
 
 interface ContentIdEntity extends Partial<BlobStats> {
   contentId: string;
   contentCreated: string;
-  status: "done" | "expired" | "refused";
+  status: "done" | ContentLoss;
   archiveBlob: string;
   processedAt: string;
 }
@@ -29,7 +30,7 @@ export class ContentIds {
 
   async markProcessed(
     item: ContentItem,
-    result: { status: "done" | "expired" | "refused"; archiveBlob: string; stats?: BlobStats },
+    result: { status: "done" | ContentLoss; archiveBlob: string; stats?: BlobStats },
     now: Date,
   ): Promise<void> {
     await this.table.upsertEntity<ContentIdEntity>(

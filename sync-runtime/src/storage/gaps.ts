@@ -13,9 +13,10 @@ export interface IntervalGap {
 
 /**
  * Why a listed content blob's records are lost: "expired", the API no longer serves it
- * (AF20052); "refused", its contentUri pointed off the API's origin, so it was never fetched.
+ * (AF20052); "refused", its contentUri pointed off the API's origin, so it was never fetched;
+ * "quarantined", what the API served cannot be read (kept in the quarantine container).
  */
-export type ContentLoss = "expired" | "refused";
+export type ContentLoss = "expired" | "refused" | "quarantined";
 
 /** One listed content blob whose records are lost. */
 export interface ExpiredContentGap {
@@ -24,6 +25,8 @@ export interface ExpiredContentGap {
   contentCreated: string;
   contentExpiration: string;
   reason: ContentLoss;
+  /** What was wrong, and for a quarantined blob where its bytes are kept. */
+  detail?: string;
   detectedAt: string;
 }
 
@@ -53,7 +56,12 @@ export class Gaps {
     );
   }
 
-  async recordLostContent(item: ContentItem, reason: ContentLoss, now: Date): Promise<void> {
+  async recordLostContent(
+    item: ContentItem,
+    reason: ContentLoss,
+    now: Date,
+    detail?: string,
+  ): Promise<void> {
     await this.table.upsertEntity<ExpiredContentGap>(
       {
         partitionKey: tableKey(item.contentType),
@@ -64,6 +72,7 @@ export class Gaps {
         contentCreated: item.contentCreated,
         contentExpiration: item.contentExpiration,
         reason,
+        ...(detail !== undefined ? { detail } : {}),
         detectedAt: now.toISOString(),
       },
       "Replace",
@@ -83,6 +92,7 @@ export class Gaps {
               contentExpiration: e.contentExpiration!,
               // Rows written before refusals existed were all expiries.
               reason: e.reason ?? "expired",
+              ...(e.detail !== undefined ? { detail: e.detail } : {}),
               detectedAt: e.detectedAt!,
             }
           : { contentType: e.contentType!, from: e.from!, to: e.to!, detectedAt: e.detectedAt! },
