@@ -33,7 +33,9 @@ Commands:
         window's apps only.
   gaps
         List what could no longer be fetched (JSON): intervals older than the API's 7 days
-        ({from, to}) and content blobs that expired before download ({contentId, contentCreated}).
+        ({from, to}) and content blobs whose records are lost ({contentId, contentCreated,
+        reason}): expired before download, refused (contentUri off the API's origin) or
+        quarantined (unreadable; the bytes are in the quarantine container).
   help, --help
         This text.
 
