@@ -72,3 +72,40 @@ describe("an outage longer than the API's 7 days", () => {
     expect((await runtime.report(lost)).apps).toEqual([]);
   });
 });
+
+/**
+ * The runtime stopped for 3 days, well inside the API's 7: the next pass plans the whole interval
+ * (in 24 h windows) and recovers all of it, with no gap recorded.
+ */
+describe("an outage shorter than the API's 7 days", () => {
+  const start = new Date("2026-04-20T00:00:00Z");
+  let t: TestEnv;
+  beforeAll(async () => {
+    t = await startTestEnv({
+      seed: "outage-3d",
+      startTime: start,
+      tenant: { days: 1, futureDays: 5, apps: 5, users: 8, launchesPerDay: 40, deletes: 1 },
+      content: { blobIntervalMinutes: 120, lateAvailabilityShare: 0, lateListingShare: 0 },
+    });
+  });
+  afterAll(async () => t?.stop());
+
+  it("recovers the whole interval and records no gap", async () => {
+    const runtime = t.runtime();
+    await runtime.sync();
+    t.emulator.clock.set(new Date(start.getTime() + 3 * DAY));
+    const [result] = await runtime.sync();
+    const now = t.emulator.clock.now();
+    expect(result.gap).toBeUndefined();
+    expect(result.windows).toBeGreaterThanOrEqual(3);
+    expect(await runtime.store.gaps.list()).toEqual([]);
+    // The outage's three days, and the day before it, equal the ground truth.
+    const outage = {
+      from: new Date(start.getTime() - DAY + 2 * HOUR),
+      to: new Date(now.getTime() - 3 * HOUR),
+    };
+    const truth = t.emulator.groundTruth(outage, { asOf: now, daily: true });
+    expect(truth.apps.reduce((n, a) => n + a.launches, 0)).toBeGreaterThan(100);
+    expect(comparable(await runtime.report(outage))).toEqual(comparable(truth));
+  });
+});
