@@ -3,7 +3,7 @@
  * to them in-process: the emulator's CA through an https.Agent, its clock as the runtime's now().
  */
 import { Agent } from "node:https";
-import { startAzurite } from "../../../demo/azurite";
+import { startAzurite, type RunningAzurite } from "../../../demo/azurite";
 import { runtimeEnvFor } from "../../../demo/runtime-env";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../../emulator/index";
 import { loadConfig } from "../../../sync-runtime/src/app/config";
@@ -16,7 +16,8 @@ import {
 
 export interface TestEnv {
   emulator: RunningEmulator;
-  azurite: { connectionString: string; stop(): Promise<void> };
+  /** Azurite (restart() for storage outages); absent features on the storage-less stand-in. */
+  azurite: Pick<RunningAzurite, "connectionString" | "stop"> & Partial<RunningAzurite>;
   /** The environment a child process (the CLI) needs, NODE_EXTRA_CA_CERTS included. */
   env: Record<string, string>;
   logs: string[];
