@@ -80,4 +80,26 @@ describe("tokens only to the API's origin", () => {
       comparable(t.emulator.groundTruth(window, { asOf: start, daily: true })),
     );
   });
+
+  it.each([
+    ["notAUrl", "is not a URL"],
+    ["sameListing", "NextPageUri repeats"],
+  ] as const)(
+    "stops at an absurd NextPageUri (%s) with a clear error, checkpoint unmoved",
+    async (kind, message) => {
+      t = await startTestEnv({
+        seed: `absurd-${kind}`,
+        startTime: start,
+        tenant,
+        content,
+        pageSize: 5,
+        badInput: { finalNextPageUri: kind },
+      });
+      const runtime = t.runtime();
+      const err = await runtime.sync().catch((e: unknown) => e);
+      expect(String((err as Error).message)).toContain(message);
+      expect(await runtime.store.checkpoints.get("Audit.General")).toBeUndefined();
+      expect(t.emulator.foreignRequests()).toEqual([]);
+    },
+  );
 });
