@@ -1,4 +1,4 @@
-import type { ContainerClient } from "@azure/storage-blob";
+import type { BlobLeaseClient, ContainerClient } from "@azure/storage-blob";
 import { LeaseError } from "../core/errors";
 import { sleep } from "../core/sleep";
 import { describeStorageFailure } from "./account";
@@ -94,9 +94,7 @@ export class PassLease {
     }
   }
 
-  private hold(
-    client: ReturnType<ReturnType<ContainerClient["getBlockBlobClient"]>["getBlobLeaseClient"]>,
-  ): HeldLease {
+  private hold(client: BlobLeaseClient): HeldLease {
     const controller = new AbortController();
     let lastRenewed = this.nowMs();
     const lose = (why: string, cause?: unknown) => {

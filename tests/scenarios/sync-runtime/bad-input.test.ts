@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BAD_RECORD_KINDS } from "../../../emulator/index";
 import type { ContentTypeResult } from "../../../sync-runtime/src/app/pass";
 import { comparable, DAY, startTestEnv, type TestEnv } from "./harness";
 
@@ -19,16 +20,7 @@ describe("bad input", () => {
       content: { blobIntervalMinutes: 30, lateAvailabilityShare: 0, lateListingShare: 0 },
       badInput: {
         blobs: ["notJson", "notArray", "unknownError"],
-        records: [
-          "missingId",
-          "idNotString",
-          "creationTimeNotString",
-          "propertyCollectionNotArray",
-          "creationTimeOutOfRange",
-          "creationTimeNotADate",
-          "unknownRecordType",
-          "unknownOperation",
-        ],
+        records: [...BAD_RECORD_KINDS],
         hugeRecords: 1,
         hugeRecordBytes: 3_000_000,
       },
