@@ -284,7 +284,8 @@ export class ActivityApi {
             `The content ${contentId} could not be served.`,
           );
         case "foreignContentUri":
-          // Only its (foreign) contentUri was ever handed out; this path is not it.
+        // Only its (foreign) contentUri was ever handed out; this path is not it.
+        case "expired":
           return afError(400, "AF20052", `Content ID ${contentId} in the URL is invalid.`);
       }
     }

@@ -283,6 +283,8 @@ function answerOf(reason: BadBlobReason, o: ResolvedBadInput, foreignOrigin: str
       return `${o.unknownErrorStatus} ${o.unknownErrorCode}`;
     case "foreignContentUri":
       return `listed with a contentUri on ${foreignOrigin}/foreign/ (another host); its real path answers 400 AF20052`;
+    case "expired":
+      return "400 AF20052 (content invalid or expired) on every fetch";
   }
 }
 

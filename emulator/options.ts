@@ -109,6 +109,7 @@ export const BAD_BLOB_REASONS = [
   "notArray",
   "unknownError",
   "foreignContentUri",
+  "expired",
 ] as const;
 export type BadBlobReason = (typeof BAD_BLOB_REASONS)[number];
 
@@ -146,7 +147,9 @@ export interface BadInputOptions {
    * One distinct blob per entry, each unreadable on every attempt: "notJson" (200 with an HTML
    * body), "notArray" (200 with a JSON object), "unknownError" (unknownErrorStatus with
    * unknownErrorCode), "foreignContentUri" (listed with a contentUri on foreignHost; the real
-   * path answers AF20052). Their records are lost unless another blob holds them too. Default [].
+   * path answers AF20052), "expired" (listed as usual, then 400 AF20052 "Content ID … invalid" on
+   * every fetch, as content past its contentExpiration or purged between listing and download
+   * answers). Their records are lost unless another blob holds them too. Default [].
    */
   blobs?: BadBlobReason[];
   /** One record per entry, injected first in a readable blob that holds launches. Default []. */

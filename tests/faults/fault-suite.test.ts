@@ -101,26 +101,74 @@ async function checkInvariants(t: TestEnv, runtime: Runtime): Promise<void> {
   totals.scenarios++;
 }
 
-const SCENARIOS: [string, EmulatorOptions][] = [
-  ["5xx answers", { faults: { serverErrorRate: 0.15 } }],
-  ["connection resets", { faults: { resetRate: 0.15 } }],
-  ["truncated bodies", { faults: { truncateRate: 0.15 } }],
-  ["slow bodies", { faults: { slowBodyRate: 0.1, slowBodyMs: 150 } }],
-  [
-    "429/AF429 storms with Retry-After",
-    { faults: { throttleStormRate: 0.03, throttleStormMs: 300 } },
-  ],
-  [
-    "429/AF429 storms without Retry-After",
-    { retryAfter: false, faults: { throttleStormRate: 0.03, throttleStormMs: 300 } },
-  ],
-  ["token endpoint outages", { faults: { tokenOutageRate: 0.3 } }],
-  ["tokens revoked mid-pass", { faults: { revokeTokensAtRequests: [15, 40, 70] } }],
+/** A scenario: what the emulator injects, and what it must leave besides the invariants. */
+interface Scenario {
+  name: string;
+  options: EmulatorOptions;
+  /** Checks of this fault's own traces (after the invariants). */
+  check?: (t: TestEnv, runtime: Runtime) => Promise<void>;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: "5xx answers", options: { faults: { serverErrorRate: 0.15 } } },
+  { name: "connection resets", options: { faults: { resetRate: 0.15 } } },
+  { name: "truncated bodies", options: { faults: { truncateRate: 0.15 } } },
+  { name: "slow bodies", options: { faults: { slowBodyRate: 0.1, slowBodyMs: 150 } } },
+  {
+    name: "429/AF429 storms with Retry-After",
+    options: { faults: { throttleStormRate: 0.03, throttleStormMs: 300 } },
+  },
+  {
+    name: "429/AF429 storms without Retry-After",
+    options: { retryAfter: false, faults: { throttleStormRate: 0.03, throttleStormMs: 300 } },
+  },
+  { name: "token endpoint outages", options: { faults: { tokenOutageRate: 0.3 } } },
+  {
+    name: "tokens revoked mid-pass",
+    options: { faults: { revokeTokensAtRequests: [15, 40, 70] } },
+  },
+  {
+    // Content that expired or was purged between listing and download: the API answers AF20052
+    // for good. Its records are lost (the ground truth leaves them out); the loss must be on
+    // record, and must not hold the checkpoint back or fail the pass.
+    name: "AF20052 content gone when fetched",
+    options: { badInput: { blobs: ["expired", "expired", "expired"] } },
+    check: async (t, runtime) => {
+      const gone = t.emulator.badInput().blobs.map((b) => b.contentId);
+      const gaps = await runtime.store.gaps.list();
+      expect(
+        gaps
+          .filter((g) => "contentId" in g && g.reason === "expired")
+          .map((g) => ("contentId" in g ? g.contentId : ""))
+          .sort(),
+      ).toEqual([...gone].sort());
+      // Tried once each, not retried forever.
+      for (const b of t.emulator.badInput().blobs) expect(b.requests, b.contentId).toBe(1);
+    },
+  },
+  {
+    // Every fault at once, at the rates of `npm run emulator -- --flaky`.
+    name: "all faults mixed",
+    options: {
+      faults: {
+        serverErrorRate: 0.04,
+        resetRate: 0.02,
+        truncateRate: 0.02,
+        slowBodyRate: 0.02,
+        slowBodyMs: 150,
+        throttleStormRate: 0.004,
+        throttleStormMs: 300,
+        tokenOutageRate: 0.05,
+        revokeTokensAtRequests: [30],
+      },
+    },
+  },
 ];
 const BOUNDED = [
   "truncated bodies",
   "429/AF429 storms with Retry-After",
   "tokens revoked mid-pass",
+  "AF20052 content gone when fetched",
 ];
 
 describe("fault suite", () => {
@@ -132,7 +180,9 @@ describe("fault suite", () => {
     console.log(line);
   });
 
-  for (const [name, options] of SCENARIOS.filter(([n]) => FULL || BOUNDED.includes(n))) {
+  for (const { name, options, check } of SCENARIOS.filter(
+    (s) => FULL || BOUNDED.includes(s.name),
+  )) {
     it(`${name}: report = ground truth, archive complete, checkpoint not ahead`, async () => {
       const t = await startTestEnv(
         { seed: `faults-${name}`, startTime: START, tenant: TENANT, content: CONTENT, ...options },
@@ -150,7 +200,9 @@ describe("fault suite", () => {
           );
           if (!failed) break;
         }
-        await checkInvariants(t, t.runtime({}, {}));
+        const fresh = t.runtime({}, {});
+        await checkInvariants(t, fresh);
+        await check?.(t, fresh);
       } finally {
         await t.stop();
       }
@@ -189,7 +241,7 @@ describe("fault suite", () => {
   });
 
   it("crash loop: SIGKILL at seeded points during a backfill, then finish = an uninterrupted run", async () => {
-    const kills = FULL ? 10 : 3;
+    const kills = FULL ? 40 : 3;
     const t = await startTestEnv(
       {
         seed: "faults-crash",
