@@ -1,3 +1,4 @@
+import { ListingCutError } from "../core/errors";
 import type { ProgressSnapshot } from "../domain/progress-snapshot";
 import { addStats, emptyStats, type BlobStats } from "../domain/tally";
 import { planPass, type Interval, type PassPlan } from "../domain/windows";
@@ -31,6 +32,8 @@ export interface ContentTypeResult extends BlobStats {
   blobsRefused: number;
   /** Blobs the API served unreadable: kept in the quarantine container, recorded as lost. */
   blobsQuarantined: number;
+  /** Windows whose listing ended at a NextPageUri that could not be followed (see gaps). */
+  listingsCut: number;
   gap?: { from: string; to: string };
   checkpoint?: string;
 }
@@ -104,6 +107,7 @@ async function syncContentType(
     blobsExpired: 0,
     blobsRefused: 0,
     blobsQuarantined: 0,
+    listingsCut: 0,
     ...emptyStats(),
   };
   if (plan.gap) {
@@ -186,32 +190,78 @@ async function syncWindow(
   const pages = ctx.api.listContent(contentType, window.from, window.to, {
     signal: options.signal,
   });
-  for await (const page of pages) {
-    for (const item of page) {
-      // A content id listed twice in one window (across pages) is processed once.
-      if (listedHere.has(item.contentId)) continue;
-      listedHere.add(item.contentId);
-      result.blobsListed++;
-      progress.snapshot.blobsKnown++;
+  let cut: ListingCutError | undefined;
+  try {
+    for await (const page of pages) {
+      for (const item of page) {
+        // A content id listed twice in one window (across pages) is processed once.
+        if (listedHere.has(item.contentId)) continue;
+        listedHere.add(item.contentId);
+        result.blobsListed++;
+        progress.snapshot.blobsKnown++;
+        if (stop()) break;
+        await pool.submit(async () => {
+          const outcome = await processBlob(ctx, item, options.signal);
+          if (outcome.status === "skipped") result.blobsSkipped++;
+          else if (outcome.status === "expired") result.blobsExpired++;
+          else if (outcome.status === "refused") result.blobsRefused++;
+          else if (outcome.status === "quarantined") result.blobsQuarantined++;
+          else {
+            result.blobsProcessed++;
+            addStats(result, outcome.stats);
+          }
+          progress.snapshot.blobsDone++;
+          progress.snapshot.recordsDone = result.records;
+          progress.emit();
+        });
+      }
+      progress.emit();
       if (stop()) break;
-      await pool.submit(async () => {
-        const outcome = await processBlob(ctx, item, options.signal);
-        if (outcome.status === "skipped") result.blobsSkipped++;
-        else if (outcome.status === "expired") result.blobsExpired++;
-        else if (outcome.status === "refused") result.blobsRefused++;
-        else if (outcome.status === "quarantined") result.blobsQuarantined++;
-        else {
-          result.blobsProcessed++;
-          addStats(result, outcome.stats);
-        }
-        progress.snapshot.blobsDone++;
-        progress.snapshot.recordsDone = result.records;
-        progress.emit();
-      });
     }
-    progress.emit();
-    if (stop()) break;
+  } catch (err) {
+    if (!(err instanceof ListingCutError)) throw err;
+    cut = err;
   }
   await pool.drain();
   options.signal?.throwIfAborted();
+  if (cut) await recordListingCut(ctx, contentType, window, cut, result);
+}
+
+/**
+ * The window's listing ended at a NextPageUri that cannot be followed: everything it listed is
+ * stored by now; what later pages held may be missing. Record the window and the answer where
+ * losses go (gaps, quarantine, metric, error log) and let the checkpoint move on, because the
+ * same answer on every retry would hold back every later window until it ages out.
+ */
+async function recordListingCut(
+  ctx: SyncContext,
+  contentType: string,
+  window: Interval,
+  cut: ListingCutError,
+  result: ContentTypeResult,
+): Promise<void> {
+  const now = ctx.now();
+  const kept = await ctx.store.quarantine.putListing(contentType, window, {
+    nextPageUri: cut.nextPageUri,
+    why: cut.why,
+    pages: cut.pages,
+    detectedAt: now.toISOString(),
+  });
+  await ctx.store.gaps.recordListingCut(
+    contentType,
+    window,
+    `${cut.message} The answer is kept in the quarantine container as ${kept}.`,
+    now,
+  );
+  result.listingsCut++;
+  ctx.metrics.inc("audit_listings_cut_total", { content_type: contentType });
+  ctx.logger.error("content listing cut short: a NextPageUri could not be followed", {
+    contentType,
+    from: window.from.toISOString(),
+    to: window.to.toISOString(),
+    pages: cut.pages,
+    why: cut.why,
+    quarantined: kept,
+    todo: "the window is in the gaps table; re-list it with once --from/--to when the API answers sanely",
+  });
 }

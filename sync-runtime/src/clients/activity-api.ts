@@ -1,6 +1,13 @@
 import type { Response } from "node-fetch";
 import type { TokenProvider } from "./auth";
-import { AF, ApiError, BadContentError, ForeignUriError, TransportError } from "../core/errors";
+import {
+  AF,
+  ApiError,
+  BadContentError,
+  ForeignUriError,
+  ListingCutError,
+  TransportError,
+} from "../core/errors";
 import { redactUrl } from "../core/api-errors";
 import { bodyError, type HttpClient } from "./http/client";
 import { formatApiTime } from "../domain/windows";
@@ -88,13 +95,10 @@ export class ActivityApi {
     });
     const seen = new Set<string>();
     for (let page = 0; url; page++) {
-      if (page >= MAX_PAGES || seen.has(url)) {
-        throw new ApiError({
-          status: 200,
-          url,
-          message: `Content listing for ${contentType} did not end after ${page} pages (NextPageUri repeats). Report this; the pass stops without advancing the checkpoint.`,
-        });
-      }
+      if (seen.has(url))
+        throw new ListingCutError(contentType, url, "repeats a page already listed", page);
+      if (page >= MAX_PAGES)
+        throw new ListingCutError(contentType, url, `goes on past ${MAX_PAGES} pages`, page);
       seen.add(url);
       const current: string = url;
       const { items, next } = await this.call(
@@ -111,7 +115,17 @@ export class ActivityApi {
       );
       yield items;
       // An empty header is the same as none: the listing ends.
-      url = next?.trim() ? this.withPublisher(next.trim(), "NextPageUri") : undefined;
+      url = next?.trim() ? this.nextPage(contentType, next.trim(), page + 1) : undefined;
+    }
+  }
+
+  /** A NextPageUri as a URL to follow, or the reason the listing ends here (ListingCutError). */
+  private nextPage(contentType: string, next: string, pages: number): string {
+    try {
+      return this.withPublisher(next, "NextPageUri");
+    } catch (err) {
+      if (!(err instanceof ForeignUriError)) throw err;
+      throw new ListingCutError(contentType, next, err.why, pages, { cause: err });
     }
   }
 

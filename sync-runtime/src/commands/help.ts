@@ -35,7 +35,9 @@ Commands:
         List what could no longer be fetched (JSON): intervals older than the API's 7 days
         ({from, to}) and content blobs whose records are lost ({contentId, contentCreated,
         reason}): expired before download, refused (contentUri off the API's origin) or
-        quarantined (unreadable; the bytes are in the quarantine container).
+        quarantined (unreadable; the bytes are in the quarantine container); and listing
+        windows cut short at a NextPageUri that could not be followed ({from, to, reason
+        "listingCut", detail}; the answer is in the quarantine container under listings/).
   help, --help
         This text.
 

@@ -43,6 +43,7 @@ export type ErrorCode =
   | "LEASE"
   | "LEASE_HELD"
   | "FOREIGN_URI"
+  | "LISTING_CUT"
   | "BAD_CONTENT";
 
 /**
@@ -162,7 +163,7 @@ export class ForeignUriError extends SyncError {
   constructor(
     what: "contentUri" | "NextPageUri",
     uri: string,
-    why: string,
+    readonly why: string,
     options?: { cause?: unknown },
   ) {
     super(
@@ -171,6 +172,29 @@ export class ForeignUriError extends SyncError {
       options,
     );
     this.what = what;
+  }
+}
+
+/**
+ * A content listing whose NextPageUri cannot be followed (not a URL, off the API's origin, or
+ * the same page again): the pages before it were yielded, the rest of the window cannot be
+ * listed. Retrying would meet the same answer and hold every later window back until it ages
+ * out of the API's 7 days, so the pass keeps what it listed, records the window as a listing gap
+ * and goes on. `why` is the reason as an operator reads it.
+ */
+export class ListingCutError extends SyncError {
+  constructor(
+    readonly contentType: string,
+    readonly nextPageUri: string,
+    readonly why: string,
+    readonly pages: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      "LISTING_CUT",
+      `The content listing for ${contentType} ended after ${pages} page(s) at a NextPageUri that ${why} (${shownUri(nextPageUri)}); it is not followed and no token is sent there. Content listed later in this window may be missing: the window is recorded in the gaps table (npm run sync -- gaps); re-list it with once --from/--to when the API answers sanely again.`,
+      options,
+    );
   }
 }
 

@@ -101,6 +101,11 @@ export const METRIC_DEFINITIONS = [
   ["audit_gap_seconds_total", "Total length of unrecoverable intervals, in seconds.", "counter"],
   ["audit_passes_total", "Sync passes by result.", "counter"],
   [
+    "audit_listings_cut_total",
+    "Listing windows that ended at a NextPageUri that could not be followed (recorded in gaps).",
+    "counter",
+  ],
+  [
     "audit_blobs_quarantined_total",
     "Listed content blobs the API served unreadable (not a JSON array, an unknown 4xx), kept in quarantine.",
     "counter",

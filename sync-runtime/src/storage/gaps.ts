@@ -30,9 +30,24 @@ export interface ExpiredContentGap {
   detectedAt: string;
 }
 
-export type GapRecord = IntervalGap | ExpiredContentGap;
+/**
+ * A window whose listing ended early at a NextPageUri that could not be followed: what it listed
+ * was synced, what a later page would have listed may be missing.
+ */
+export interface ListingGap {
+  contentType: string;
+  from: string;
+  to: string;
+  reason: "listingCut";
+  detail: string;
+  detectedAt: string;
+}
 
-type GapEntity = Partial<IntervalGap & ExpiredContentGap>;
+export type GapRecord = IntervalGap | ExpiredContentGap | ListingGap;
+
+type GapEntity = Partial<
+  Omit<IntervalGap & ExpiredContentGap, "reason"> & { reason: ContentLoss | "listingCut" }
+>;
 
 /**
  * What the runtime could no longer fetch: intervals older than the API's 7 days when it got to
@@ -50,6 +65,27 @@ export class Gaps {
         contentType,
         from: gap.from.toISOString(),
         to: gap.to.toISOString(),
+        detectedAt: now.toISOString(),
+      },
+      "Replace",
+    );
+  }
+
+  async recordListingCut(
+    contentType: string,
+    window: Interval,
+    detail: string,
+    now: Date,
+  ): Promise<void> {
+    await this.table.upsertEntity<ListingGap>(
+      {
+        partitionKey: tableKey(contentType),
+        rowKey: `listing:${window.from.toISOString()}`,
+        contentType,
+        from: window.from.toISOString(),
+        to: window.to.toISOString(),
+        reason: "listingCut",
+        detail,
         detectedAt: now.toISOString(),
       },
       "Replace",
@@ -91,11 +127,20 @@ export class Gaps {
               contentCreated: e.contentCreated!,
               contentExpiration: e.contentExpiration!,
               // Rows written before refusals existed were all expiries.
-              reason: e.reason ?? "expired",
+              reason: (e.reason as ContentLoss | undefined) ?? "expired",
               ...(e.detail !== undefined ? { detail: e.detail } : {}),
               detectedAt: e.detectedAt!,
             }
-          : { contentType: e.contentType!, from: e.from!, to: e.to!, detectedAt: e.detectedAt! },
+          : e.reason === "listingCut"
+            ? {
+                contentType: e.contentType!,
+                from: e.from!,
+                to: e.to!,
+                reason: "listingCut",
+                detail: e.detail ?? "",
+                detectedAt: e.detectedAt!,
+              }
+            : { contentType: e.contentType!, from: e.from!, to: e.to!, detectedAt: e.detectedAt! },
       );
     }
     const start = (g: GapRecord) => ("from" in g ? g.from : g.contentCreated);

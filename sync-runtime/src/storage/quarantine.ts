@@ -1,5 +1,6 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import type { ContentItem } from "../domain/content";
+import type { Interval } from "../domain/windows";
 import { archiveBlobName } from "./raw-archive";
 
 /**
@@ -27,6 +28,29 @@ export class Quarantine {
         truncated: String(meta.truncated),
         contentid: item.contentId.replace(/[^\x20-\x7e]/g, "?"),
       },
+    });
+    return name;
+  }
+
+  /**
+   * Keeps what a listing answered when its NextPageUri could not be followed (the value as the
+   * API sent it, why it was refused, how many pages came before), under listings/. Returns the
+   * blob name. A re-run overwrites it.
+   */
+  async putListing(
+    contentType: string,
+    window: Interval,
+    answer: { nextPageUri: string; why: string; pages: number; detectedAt: string },
+  ): Promise<string> {
+    const name = `listings/${contentType}/${window.from.toISOString().replace(/:/g, "")}.json`;
+    const body = JSON.stringify(
+      { contentType, from: window.from.toISOString(), to: window.to.toISOString(), ...answer },
+      null,
+      2,
+    );
+    await this.container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
+      blobHTTPHeaders: { blobContentType: "application/json" },
+      metadata: { reason: "listingCut" },
     });
     return name;
   }

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ForeignUriError } from "../../../sync-runtime/src/core/errors";
 import { comparable, DAY, startTestEnv, type TestEnv } from "./harness";
 
 /**
@@ -44,25 +43,6 @@ describe("tokens only to the API's origin", () => {
     expect(t.logs.join("\n")).toContain("content refused: its contentUri is not on the API");
   });
 
-  it("refuses a NextPageUri off the API's origin without following it", async () => {
-    t = await startTestEnv({
-      seed: "foreign-next",
-      startTime: start,
-      tenant,
-      content,
-      pageSize: 5,
-      badInput: { finalNextPageUri: "foreignHost" },
-    });
-    const err = await t
-      .runtime()
-      .sync()
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ForeignUriError);
-    expect((err as ForeignUriError).what).toBe("NextPageUri");
-    expect((err as Error).message).toContain("no token is sent there");
-    expect(t.emulator.foreignRequests()).toEqual([]);
-  });
-
   it("ends a listing at an empty NextPageUri", async () => {
     t = await startTestEnv({
       seed: "empty-next",
@@ -82,11 +62,12 @@ describe("tokens only to the API's origin", () => {
   });
 
   it.each([
+    ["foreignHost", "is not on the API's origin"],
     ["notAUrl", "is not a URL"],
-    ["sameListing", "NextPageUri repeats"],
+    ["sameListing", "repeats a page already listed"],
   ] as const)(
-    "stops at an absurd NextPageUri (%s) with a clear error, checkpoint unmoved",
-    async (kind, message) => {
+    "ends a listing at an absurd NextPageUri (%s) without following it, records the window and syncs what was listed",
+    async (kind, why) => {
       t = await startTestEnv({
         seed: `absurd-${kind}`,
         startTime: start,
@@ -96,10 +77,41 @@ describe("tokens only to the API's origin", () => {
         badInput: { finalNextPageUri: kind },
       });
       const runtime = t.runtime();
-      const err = await runtime.sync().catch((e: unknown) => e);
-      expect(String((err as Error).message)).toContain(message);
-      expect(await runtime.store.checkpoints.get("Audit.General")).toBeUndefined();
+      const [result] = await runtime.sync();
       expect(t.emulator.foreignRequests()).toEqual([]);
+      // The emulator puts it on the last page of each listing: nothing was left to list, so the
+      // report is the whole truth, and every window is on record as cut.
+      expect(result.windows).toBeGreaterThan(0);
+      expect(result.listingsCut).toBe(result.windows);
+      expect(
+        runtime.metrics.get("audit_listings_cut_total", { content_type: "Audit.General" }),
+      ).toBe(result.windows);
+      expect(result.checkpoint).toBe(result.to);
+      const window = { from: new Date(start.getTime() - DAY), to: start };
+      expect(comparable(await runtime.report(window))).toEqual(
+        comparable(t.emulator.groundTruth(window, { asOf: start, daily: true })),
+      );
+      const gaps = await runtime.store.gaps.list();
+      expect(gaps).toHaveLength(result.windows);
+      for (const g of gaps) {
+        expect(g).toMatchObject({ contentType: "Audit.General", reason: "listingCut" });
+        expect("detail" in g && g.detail).toContain(why);
+      }
+      const kept: string[] = [];
+      for await (const b of runtime.storage.quarantine.listBlobsFlat({ prefix: "listings/" }))
+        kept.push(b.name);
+      expect(kept).toHaveLength(result.windows);
+      const answer = JSON.parse(
+        (await runtime.storage.quarantine.getBlobClient(kept[0]).downloadToBuffer()).toString(
+          "utf8",
+        ),
+      );
+      expect(answer).toMatchObject({
+        contentType: "Audit.General",
+        why: expect.stringContaining(why),
+      });
+      expect(answer.pages).toBeGreaterThan(0);
+      expect(t.logs.join("\n")).toContain("content listing cut short");
     },
   );
 });
