@@ -136,6 +136,8 @@ export interface RunningEmulator {
   foreignRequests(): ForeignRequest[];
   /** Revokes every access token issued so far: they answer 401 from now on, new ones work. */
   revokeTokens(): void;
+  /** Every access token issued so far, in order (what a leak check looks for). */
+  issuedTokens(): string[];
   stats(): EmulatorStats;
   stop(): Promise<void>;
 }
@@ -224,6 +226,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     badInput: () => badReport(),
     foreignRequests: () => parts.foreignRequests.map((r) => ({ ...r })),
     revokeTokens: () => revokeTokens(parts),
+    issuedTokens: () => signer.issued(),
     stats: () => ({
       requests: parts.counters.requests,
       requestsByPublisher: { ...parts.counters.requestsByPublisher },

@@ -25,11 +25,19 @@ export class TokenSigner {
   private key: Buffer = randomBytes(32);
   /** Keys of revoked tokens: still recognised, so a revoked token is told apart from a forged one. */
   private readonly revokedKeys: Buffer[] = [];
+  private readonly signed: string[] = [];
 
   sign(claims: TokenClaims): string {
     const header = b64url(JSON.stringify({ typ: "JWT", alg: "HS256", kid: "emulator" }));
     const payload = b64url(JSON.stringify(claims));
-    return `${header}.${payload}.${this.mac(`${header}.${payload}`)}`;
+    const token = `${header}.${payload}.${this.mac(`${header}.${payload}`)}`;
+    this.signed.push(token);
+    return token;
+  }
+
+  /** Every token signed so far (a test looks for them where they must never be). */
+  issued(): string[] {
+    return [...this.signed];
   }
 
   /** The claims of a token this emulator signed, or null with the reason it is not acceptable. */
