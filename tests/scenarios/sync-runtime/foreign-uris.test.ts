@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { HttpClient, type SendOptions } from "../../../sync-runtime/src/clients/http/client";
 import { comparable, DAY, startTestEnv, type TestEnv } from "./harness";
 
 /**
@@ -114,4 +115,63 @@ describe("tokens only to the API's origin", () => {
       expect(t.logs.join("\n")).toContain("content listing cut short");
     },
   );
+});
+
+/**
+ * What goes where, recorded at the runtime's one HTTP client during a pass in which the tokens
+ * are revoked (so a renewal happens too): the client secret only to the authority's token
+ * endpoint, the bearer token only to the API's feed under the configured audience, and nothing
+ * to any other address (no instance discovery, no metadata from elsewhere).
+ */
+describe("the secret only to the authority, the token only to the API", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("records every request of a pass with a token renewal: each goes where it belongs", async () => {
+    const start = new Date("2026-06-10T00:00:00Z");
+    const t = await startTestEnv({
+      seed: "who-gets-what",
+      startTime: start,
+      tenant: { days: 1, futureDays: 0, apps: 3, users: 4, launchesPerDay: 40, deletes: 0 },
+      content: { blobIntervalMinutes: 120, lateAvailabilityShare: 0, lateListingShare: 0 },
+      faults: { revokeTokensAtRequests: [6] },
+    });
+    try {
+      const sent: { url: string; bearer: boolean; body: string }[] = [];
+      const send = HttpClient.prototype.send;
+      vi.spyOn(HttpClient.prototype, "send").mockImplementation(function (
+        this: HttpClient,
+        url: string,
+        options: SendOptions = {},
+      ) {
+        const auth = Object.entries(options.headers ?? {}).find(
+          ([k]) => k.toLowerCase() === "authorization",
+        );
+        sent.push({ url, bearer: /^Bearer /i.test(auth?.[1] ?? ""), body: options.body ?? "" });
+        return send.call(this, url, options);
+      });
+      await t.runtime().sync();
+
+      const {
+        AUDIT_AUTHORITY: authority,
+        AUDIT_AUDIENCE: audience,
+        AUDIT_TENANT_ID: tenant,
+      } = t.env;
+      const secret = t.env.AUDIT_CLIENT_SECRET;
+      const tokenEndpoint = `${authority}/${tenant}/`;
+      const feed = `${audience}/api/v1.0/${tenant}/activity/feed/`;
+      expect(sent.filter((r) => r.body.includes(secret)).length).toBeGreaterThanOrEqual(2);
+      for (const r of sent) {
+        expect(r.url.startsWith(tokenEndpoint) || r.url.startsWith(feed), r.url).toBe(true);
+        if (r.bearer) expect(r.url.startsWith(feed), r.url).toBe(true);
+        if (r.body.includes(secret)) {
+          expect(r.url.startsWith(tokenEndpoint), r.url).toBe(true);
+          expect(r.bearer).toBe(false);
+        }
+        for (const token of t.emulator.issuedTokens()) expect(r.body).not.toContain(token);
+      }
+      expect(sent.filter((r) => r.bearer).length).toBeGreaterThan(5);
+    } finally {
+      await t.stop();
+    }
+  });
 });
