@@ -52,6 +52,8 @@ export interface GraphCounters {
   queriesRefused: number;
   recordPagesServed: number;
   graphRecordsServed: number;
+  /** Requests that reached Graph through another host name than 127.0.0.1 (see foreignNextLink). */
+  foreignHostRequests: number;
 }
 
 export interface GraphAuthContext {
@@ -68,6 +70,7 @@ export class GraphAuditLog {
     queriesRefused: 0,
     recordPagesServed: 0,
     graphRecordsServed: 0,
+    foreignHostRequests: 0,
   };
   private readonly queries = new Map<string, Query>();
   private readonly submissions: number[] = [];
@@ -93,6 +96,7 @@ export class GraphAuditLog {
 
   async handle(req: IncomingMessage, url: URL, method: string): Promise<Reply> {
     this.counters.graphRequests++;
+    if (!(req.headers.host ?? "").startsWith("127.0.0.1")) this.counters.foreignHostRequests++;
     const denied = this.authenticate(req);
     if (denied) return denied;
     // GCC High and DoD: the service has no auditLog segment at all (microsoft/coe-starter-kit#10118).
@@ -265,7 +269,10 @@ export class GraphAuditLog {
     const page = query.events.slice(skip, skip + size);
     this.counters.recordPagesServed++;
     this.counters.graphRecordsServed += page.length;
-    const base = `${this.audience}/${version}/security/auditLog/queries/${query.id}/records`;
+    const root = this.options.graph.foreignNextLink
+      ? this.audience.replace("//127.0.0.1:", "//localhost:")
+      : this.audience;
+    const base = `${root}/${version}/security/auditLog/queries/${query.id}/records`;
     const next =
       skip + size < query.events.length
         ? `${base}?$top=${size}&$skiptoken=${skip + size}`

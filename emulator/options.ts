@@ -214,6 +214,11 @@ export interface GraphOptions {
   failQueries?: number;
   /** How far back records are kept (Audit Standard: 180 days). Default 180. */
   retentionDays?: number;
+  /**
+   * Hand out @odata.nextLink on another host name of this server (`https://localhost:PORT`), as
+   * a hostile proxy might: a correct client refuses to send its token there. Default false.
+   */
+  foreignNextLink?: boolean;
 }
 
 export interface EmulatorOptions {
@@ -332,6 +337,7 @@ export const DEFAULT_GRAPH: Required<GraphOptions> = {
   pollProgressMs: 60_000,
   failQueries: 0,
   retentionDays: 180,
+  foreignNextLink: false,
 };
 
 export const DEFAULT_BAD_INPUT: ResolvedBadInput = {
@@ -521,6 +527,10 @@ function validate(o: ResolvedOptions): void {
   int("graph.failQueries", o.graph.failQueries, 0);
   num("graph.queryRunMs", o.graph.queryRunMs, 0);
   num("graph.pollProgressMs", o.graph.pollProgressMs, 0);
+  if (typeof o.graph.foreignNextLink !== "boolean")
+    problems.push(
+      `graph.foreignNextLink must be true or false, got ${String(o.graph.foreignNextLink)}`,
+    );
   if (typeof o.graph.available !== "boolean")
     problems.push(`graph.available must be true or false, got ${String(o.graph.available)}`);
   int("quotaPerMinute", o.quotaPerMinute, 1);

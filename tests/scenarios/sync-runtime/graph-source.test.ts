@@ -191,6 +191,30 @@ describe("filling a Management API gap from Graph", () => {
   });
 });
 
+describe("a Graph @odata.nextLink on another host", () => {
+  it("is refused before the token is sent there, and the checkpoint stays", async () => {
+    const start = new Date("2026-05-01T00:00:00Z");
+    const t = await startTestEnv({
+      seed: "graph-foreign",
+      startTime: start,
+      tenant: { days: 1, futureDays: 0, apps: 3, users: 4, launchesPerDay: 60 },
+      graph: { pageSize: 5, foreignNextLink: true },
+    });
+    try {
+      t.emulator.clock.set(new Date(start.getTime() + DAY));
+      const graph = t.runtime(GRAPH, FAST_POLLING);
+      await expect(
+        graph.syncGraph({ from: new Date(start.getTime() - DAY), to: start }),
+      ).rejects.toThrow(/@odata\.nextLink that is not on https:\/\/127\.0\.0\.1.*no token is sent/);
+      expect(t.emulator.stats().graph.recordPagesServed).toBe(1);
+      expect(t.emulator.stats().graph.foreignHostRequests).toBe(0);
+      expect(await graph.store.checkpoints.get(GRAPH_SOURCE_KEY)).toBeUndefined();
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe("Graph refusals the operator must act on", () => {
   it("explains a missing AuditLogsQuery.Read.All and GCC High/DoD's missing segment", async () => {
     const t = await startTestEnv(
