@@ -21,6 +21,16 @@ export const GRAPH_SOURCE_KEY = "graph";
 /** Audit Standard keeps records 180 days (learn.microsoft.com/purview/audit-log-retention-policies). */
 export const GRAPH_RETENTION_MS = 180 * 24 * 3_600_000;
 
+/**
+ * A query sees the records indexed when it runs, and a record can reach the audit log hours
+ * after its event (typically 60-90 minutes, sometimes much later). Unlike a content listing,
+ * which lists a late record in a later blob, a query over a past window never returns it again,
+ * so each pass re-queries at least this far behind its checkpoint (the emulator's late records
+ * arrive up to 12 hours late). An hourly pass still needs one query; records seen again are
+ * upserts on their Id.
+ */
+export const GRAPH_MIN_OVERLAP_MS = 12 * 3_600_000;
+
 /** A window whose query hit the record limit is halved down to this; below it the pass fails. */
 const MIN_SPLIT_MS = 60_000;
 
@@ -80,7 +90,7 @@ export async function runGraphPass(
     checkpoint: moves ? await ctx.store.checkpoints.get(GRAPH_SOURCE_KEY) : undefined,
     requestedFrom: options.from,
     requestedTo: options.to,
-    overlapMs: options.overlapMs,
+    overlapMs: Math.max(options.overlapMs, GRAPH_MIN_OVERLAP_MS),
     firstRunMs: options.firstRunMs,
     retentionMs: GRAPH_RETENTION_MS,
   });
