@@ -39,6 +39,11 @@ const registration = new AuditAppRegistration(
     // even with only Application.ReadWrite.OwnedBy; later deployers change no owners.
     owners: deployer.objectId.apply((id) => [...new Set([id, ...settings.appOwners])]),
     secretLifetimeDays: settings.secretLifetimeDays,
+    // Graph alone needs no ActivityFeed.Read; "both" keeps it and adds Graph for gap fills.
+    apis: {
+      managementApi: settings.source !== "graph",
+      graphAuditLogs: settings.source !== "managementApi",
+    },
   },
   { providers },
 );
@@ -93,6 +98,10 @@ const service = new SyncService(
       authority: cloud.authority,
       audience: cloud.audience,
       contentTypes: settings.contentTypes,
+      // "both" syncs from the Management API; Graph is there for `once --source graph`.
+      source: settings.source === "graph" ? "graph" : "managementApi",
+      graphEndpoint:
+        settings.source === "managementApi" ? undefined : (cloud.graphAuditEndpoint ?? undefined),
       syncIntervalMinutes: settings.syncIntervalMinutes,
       blobEndpoint: storage.blobEndpoint,
       tableEndpoint: storage.tableEndpoint,
@@ -120,6 +129,7 @@ export const cloudName = cloud.name;
 export const tenantId = deployer.tenantId;
 export const clientId = registration.clientId;
 export const audience = cloud.audience;
+export const auditSource = settings.source;
 export const authority = cloud.authority;
 export const keyVaultName = vault.vaultName;
 export const keyVaultUri = vault.vaultUri;
@@ -139,7 +149,7 @@ export const syncImage = image.imageRef;
 // The CoE Starter Kit environment variables, named as in the seed document, so an admin who
 // keeps the CoE flows can copy them (the secret itself is reached through Key Vault).
 export const coeEnvironmentVariables = {
-  "Audit Logs - Use Graph API": "No",
+  "Audit Logs - Use Graph API": settings.source === "graph" ? "Yes" : "No",
   "Audit Logs - Audience": cloud.audience,
   "Audit Logs - Authority": cloud.authority,
   "Audit Logs - ClientID": registration.clientId,

@@ -6,6 +6,13 @@ import * as time from "@pulumiverse/time";
 export const OFFICE365_MANAGEMENT_APP_ID = "c5393580-f805-4401-95e8-94b7a6ef2fc2";
 /** The application permission (app role) the sync needs. */
 export const ACTIVITY_FEED_READ = "ActivityFeed.Read";
+/** appId of Microsoft Graph (the same in every tenant and cloud). */
+export const MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
+/**
+ * Graph's application permission for the audit log query API over every workload ("All Audit
+ * Logs" in learn.microsoft.com/graph/api/security-auditcoreroot-post-auditlogqueries).
+ */
+export const AUDIT_LOGS_QUERY_READ_ALL = "AuditLogsQuery.Read.All";
 
 export interface AuditAppRegistrationArgs {
   /** Display name of the app registration (stack config `appDisplayName`, which has the default). */
@@ -17,6 +24,11 @@ export interface AuditAppRegistrationArgs {
   readonly owners?: pulumi.Input<pulumi.Input<string>[]>;
   /** Days a client secret stays valid (organisation policy). Default: 180. */
   readonly secretLifetimeDays?: pulumi.Input<number>;
+  /**
+   * Which audit APIs the app is given (declared and consented). Default: the Management API
+   * only. Each is an application permission looked up by value on the API's service principal.
+   */
+  readonly apis?: { readonly managementApi: boolean; readonly graphAuditLogs: boolean };
 }
 
 /** The role id for `value`, looked up instead of trusting one cloud's literal. */
@@ -27,7 +39,7 @@ export function findAppRoleId(
   const role = appRoles.find((r) => r.value === value);
   if (!role) {
     throw new Error(
-      `The Office 365 Management APIs service principal has no app role "${value}" ` +
+      `The ${value.startsWith("AuditLogsQuery") ? "Microsoft Graph" : "Office 365 Management APIs"} service principal has no app role "${value}" ` +
         `(found: ${appRoles.map((r) => r.value).join(", ") || "none"}). ` +
         "Check that the tenant has Microsoft 365 and that the azuread provider targets the right cloud.",
     );
@@ -50,18 +62,39 @@ export function secretEndDate(startRfc3339: string, lifetimeDays: number): strin
   return new Date(start + lifetimeDays * 86_400_000).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
+/** One audit API the app gets an application permission on. */
+interface ApiGrant {
+  readonly role: string;
+  readonly resourceAppId: string;
+  /** Logical name suffix of its consent (the Management API's keeps its original name). */
+  readonly consentSuffix: string;
+}
+
+const MANAGEMENT_API_GRANT: ApiGrant = {
+  role: ACTIVITY_FEED_READ,
+  resourceAppId: OFFICE365_MANAGEMENT_APP_ID,
+  consentSuffix: "consent",
+};
+const GRAPH_AUDIT_GRANT: ApiGrant = {
+  role: AUDIT_LOGS_QUERY_READ_ALL,
+  resourceAppId: MICROSOFT_GRAPH_APP_ID,
+  consentSuffix: "graph-consent",
+};
+
 /**
  * The Entra side of the seed document: a single-tenant app declaring ActivityFeed.Read on
- * Office 365 Management APIs, its service principal, admin consent (an app role assignment),
- * and a rotating client secret.
+ * Office 365 Management APIs (and/or AuditLogsQuery.Read.All on Microsoft Graph), its service
+ * principal, admin consent (an app role assignment per API), and a rotating client secret.
  */
 export class AuditAppRegistration extends pulumi.ComponentResource {
   /** Application (client) id. */
   public readonly clientId: pulumi.Output<string>;
   /** Object id of the app's service principal (the principal that holds the consent). */
   public readonly servicePrincipalObjectId: pulumi.Output<string>;
-  /** ActivityFeed.Read role id as looked up in this tenant. */
-  public readonly activityFeedReadRoleId: pulumi.Output<string>;
+  /** ActivityFeed.Read role id as looked up in this tenant (when the Management API is used). */
+  public readonly activityFeedReadRoleId: pulumi.Output<string> | undefined;
+  /** AuditLogsQuery.Read.All role id as looked up in this tenant (when Graph is used). */
+  public readonly auditLogsQueryReadRoleId: pulumi.Output<string> | undefined;
   /** The client secret value, marked secret. */
   public readonly clientSecret: pulumi.Output<string>;
   /** Id of the current client secret (safe to show; it is not the value). */
@@ -83,14 +116,24 @@ export class AuditAppRegistration extends pulumi.ComponentResource {
   ) {
     super("coe-audit-sync:index:AuditAppRegistration", name, {}, opts);
 
-    // Read, never owned: `pulumi destroy` must not touch Microsoft's service principal.
-    const managementApis = azuread.getServicePrincipalOutput(
-      { clientId: OFFICE365_MANAGEMENT_APP_ID },
-      { parent: this },
-    );
-    this.activityFeedReadRoleId = managementApis.appRoles.apply((roles) =>
-      findAppRoleId(roles, ACTIVITY_FEED_READ),
-    );
+    const apis = args.apis ?? { managementApi: true, graphAuditLogs: false };
+    const grants = [
+      ...(apis.managementApi ? [MANAGEMENT_API_GRANT] : []),
+      ...(apis.graphAuditLogs ? [GRAPH_AUDIT_GRANT] : []),
+    ];
+    if (grants.length === 0) throw new Error("AuditAppRegistration needs at least one audit API.");
+    const granted = grants.map((grant) => {
+      // Read, never owned: `pulumi destroy` must not touch Microsoft's service principal.
+      const resource = azuread.getServicePrincipalOutput(
+        { clientId: grant.resourceAppId },
+        { parent: this },
+      );
+      const roleId = resource.appRoles.apply((roles) => findAppRoleId(roles, grant.role));
+      return { grant, resource, roleId };
+    });
+    const roleOf = (grant: ApiGrant) => granted.find((g) => g.grant === grant)?.roleId;
+    this.activityFeedReadRoleId = roleOf(MANAGEMENT_API_GRANT);
+    this.auditLogsQueryReadRoleId = roleOf(GRAPH_AUDIT_GRANT);
 
     const application = new azuread.Application(
       `${name}-app`,
@@ -99,12 +142,10 @@ export class AuditAppRegistration extends pulumi.ComponentResource {
         signInAudience: "AzureADMyOrg",
         owners: args.owners,
         // Declares the permission (what the portal shows under "API permissions").
-        requiredResourceAccesses: [
-          {
-            resourceAppId: OFFICE365_MANAGEMENT_APP_ID,
-            resourceAccesses: [{ id: this.activityFeedReadRoleId, type: "Role" }],
-          },
-        ],
+        requiredResourceAccesses: granted.map(({ grant, roleId }) => ({
+          resourceAppId: grant.resourceAppId,
+          resourceAccesses: [{ id: roleId, type: "Role" }],
+        })),
       },
       // `owners` is authoritative: set from whoever runs `pulumi up` now, a consent admin or a
       // pipeline running the stack later would remove the original owner (and a pipeline with
@@ -121,15 +162,17 @@ export class AuditAppRegistration extends pulumi.ComponentResource {
     );
 
     // "Grant admin consent" for an application permission is exactly this assignment.
-    new azuread.AppRoleAssignment(
-      `${name}-consent`,
-      {
-        appRoleId: this.activityFeedReadRoleId,
-        principalObjectId: servicePrincipal.objectId,
-        resourceObjectId: managementApis.objectId,
-      },
-      { parent: this },
-    );
+    for (const { grant, resource, roleId } of granted) {
+      new azuread.AppRoleAssignment(
+        `${name}-${grant.consentSuffix}`,
+        {
+          appRoleId: roleId,
+          principalObjectId: servicePrincipal.objectId,
+          resourceObjectId: resource.objectId,
+        },
+        { parent: this },
+      );
+    }
 
     // Rotation without downtime: when the rotating timestamp expires, the password is
     // replaced. Pulumi creates the replacement before deleting the old one, so the vault
@@ -172,6 +215,7 @@ export class AuditAppRegistration extends pulumi.ComponentResource {
       clientId: this.clientId,
       servicePrincipalObjectId: this.servicePrincipalObjectId,
       activityFeedReadRoleId: this.activityFeedReadRoleId,
+      auditLogsQueryReadRoleId: this.auditLogsQueryReadRoleId,
       clientSecret: this.clientSecret,
       clientSecretKeyId: this.clientSecretKeyId,
       clientSecretEndDate: this.clientSecretEndDate,

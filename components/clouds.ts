@@ -24,7 +24,17 @@ export interface CloudProfile {
    * disabled" is enforced (Azure CLI's acr module uses the same audience in every cloud).
    */
   readonly containerRegistryAudience: string;
+  /**
+   * Microsoft Graph root (token audience) for its audit log query API, or null where the API is
+   * not offered: it exists in the global service only, not in US Government L4 (GCC High) or L5
+   * (DoD) (learn.microsoft.com/graph/api/security-auditcoreroot-post-auditlogqueries, national
+   * cloud deployments). GCC tenants use the global Graph.
+   */
+  readonly graphAuditEndpoint: string | null;
 }
+
+/** The global Microsoft Graph service (learn.microsoft.com/graph/deployments). */
+const GLOBAL_GRAPH = "https://graph.microsoft.com";
 
 /** ACR's Entra audience (azure-cli, src/azure-cli/azure/cli/command_modules/acr/_constants.py). */
 const CONTAINER_REGISTRY_AUDIENCE = "https://containerregistry.azure.net";
@@ -50,6 +60,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     azureadEnvironment: "global",
     governmentRegionsOnly: false,
     containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
+    graphAuditEndpoint: GLOBAL_GRAPH,
   },
   // GCC tenants live in commercial Entra and commercial Azure; only the API host differs.
   gcc: {
@@ -60,6 +71,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     azureadEnvironment: "global",
     governmentRegionsOnly: false,
     containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
+    graphAuditEndpoint: GLOBAL_GRAPH,
   },
   gcchigh: {
     name: "gcchigh",
@@ -69,6 +81,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     azureadEnvironment: "usgovernmentl4",
     governmentRegionsOnly: true,
     containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
+    graphAuditEndpoint: null,
   },
   dod: {
     name: "dod",
@@ -78,6 +91,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     azureadEnvironment: "usgovernmentl5",
     governmentRegionsOnly: true,
     containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
+    graphAuditEndpoint: null,
   },
 };
 

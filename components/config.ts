@@ -16,6 +16,16 @@ export const SECRET_LIFETIME_DAYS = { min: 7, max: 730, default: 180 } as const;
 export const SYNC_INTERVAL_MINUTES = { min: 5, max: 1440, default: 60 } as const;
 export const RBAC_PROPAGATION_SECONDS = { min: 0, max: 1800, default: 300 } as const;
 
+/**
+ * Where the runtime reads the audit log, and so which permissions the app gets:
+ * - managementApi: the Office 365 Management Activity API (every cloud); ActivityFeed.Read.
+ * - graph: Microsoft Graph's audit log queries (commercial, GCC); AuditLogsQuery.Read.All only.
+ * - both: the runtime syncs from the Management API and can fill its gaps, or backfill beyond its
+ *   7 days, from Graph (`once --source graph [--gaps]`): both permissions.
+ */
+export const SOURCE_SETTINGS = ["managementApi", "graph", "both"] as const;
+export type SourceSetting = (typeof SOURCE_SETTINGS)[number];
+
 /** Everything the program needs from the stack, validated. */
 export interface StackSettings {
   readonly cloud: CloudProfile;
@@ -24,6 +34,8 @@ export interface StackSettings {
   /** Optional subscription passed on to the explicit azure-native provider. */
   readonly subscriptionId?: string;
   readonly appDisplayName: string;
+  /** Audit source (stack config `source`, default managementApi). */
+  readonly source: SourceSetting;
   readonly secretLifetimeDays: number;
   readonly contentTypes: readonly string[];
   readonly syncIntervalMinutes: number;
@@ -162,6 +174,8 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     );
   }
 
+  const source = parseSource(read, cloud);
+
   const secretLifetimeDays = parseInteger(read, "secretLifetimeDays", SECRET_LIFETIME_DAYS);
 
   const contentTypesRaw = read("contentTypes");
@@ -221,6 +235,7 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     location,
     subscriptionId,
     appDisplayName,
+    source,
     secretLifetimeDays,
     contentTypes,
     syncIntervalMinutes,
@@ -229,6 +244,28 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     grantDataverseKeyVaultAccess: grantRaw === "true",
     rbacPropagationSeconds,
   };
+}
+
+function parseSource(read: ConfigReader, cloud: CloudProfile): SourceSetting {
+  const raw = read("source");
+  const source = raw === undefined || raw.trim() === "" ? "managementApi" : raw.trim();
+  if (!(SOURCE_SETTINGS as readonly string[]).includes(source)) {
+    throw new ConfigError(
+      "source",
+      raw,
+      SOURCE_SETTINGS.join(" | "),
+      setCommand("source", "managementApi"),
+    );
+  }
+  if (source !== "managementApi" && cloud.graphAuditEndpoint === null) {
+    throw new ConfigError(
+      "source",
+      raw,
+      `managementApi, because cloud is ${cloud.name}: Microsoft Graph's audit log query API is offered in the global service only (GCC High and DoD answer "Resource not found for the segment 'auditLog'")`,
+      setCommand("source", "managementApi"),
+    );
+  }
+  return source as SourceSetting;
 }
 
 /** Provider keys the program passes to its explicit providers; every other one is ignored. */

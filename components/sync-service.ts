@@ -5,7 +5,7 @@ import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as monitor from "@pulumi/azure-native/monitor";
 import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
 import * as time from "@pulumiverse/time";
-import { HEALTH_PORT, type EnvName } from "../sync-runtime/contract";
+import { HEALTH_PORT, type AuditSource, type EnvName } from "../sync-runtime/contract";
 import { ROLES, roleDefinitionId } from "./roles";
 
 /** How long a first deployment waits for new role assignments to take effect. */
@@ -52,6 +52,10 @@ export interface RuntimeSettings {
   readonly authority: pulumi.Input<string>;
   readonly audience: pulumi.Input<string>;
   readonly contentTypes: readonly string[];
+  /** Where the runtime reads records: managementApi or graph. Default managementApi. */
+  readonly source?: AuditSource;
+  /** Microsoft Graph root, where the app holds AuditLogsQuery.Read.All. Default: none. */
+  readonly graphEndpoint?: string;
   readonly syncIntervalMinutes: number;
   readonly blobEndpoint: pulumi.Input<string>;
   readonly tableEndpoint: pulumi.Input<string>;
@@ -83,6 +87,10 @@ export function runtimeEnvironment(
     { name: "AUDIT_AUTHORITY", value: settings.authority },
     { name: "AUDIT_AUDIENCE", value: settings.audience },
     { name: "AUDIT_CONTENT_TYPES", value: settings.contentTypes.join(",") },
+    { name: "AUDIT_SOURCE", value: settings.source ?? "managementApi" },
+    ...(settings.graphEndpoint
+      ? [{ name: "AUDIT_GRAPH_ENDPOINT" as const, value: settings.graphEndpoint }]
+      : []),
     // Our own tenant id as publisher gives the tenant its own throttling quota.
     { name: "AUDIT_PUBLISHER_ID", value: settings.tenantId },
     { name: "AUDIT_BLOB_ENDPOINT", value: settings.blobEndpoint },

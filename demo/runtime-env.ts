@@ -18,6 +18,8 @@ export function runtimeEnvFor(emulator: RunningEmulator): RuntimeEnv {
     AUDIT_CLIENT_SECRET: tenant.clientSecret,
     AUDIT_AUTHORITY: emulator.authority,
     AUDIT_AUDIENCE: emulator.audience,
+    // Used with AUDIT_SOURCE=graph and gap fills; the Management API path ignores it.
+    AUDIT_GRAPH_ENDPOINT: emulator.graphUrl,
     AUDIT_CONTENT_TYPES: POWER_APPS_CONTENT_TYPE,
     // The tenant as publisher gives it its own quota, as the Pulumi program sets it in Azure.
     AUDIT_PUBLISHER_ID: tenant.tenantId,

@@ -9,6 +9,7 @@ import { ActivityApi } from "./activity-api";
 import { planBadInput, type BadInputReport } from "./bad-input";
 import { createClock, type EmulatorClock } from "./clock";
 import { Faults, type FaultCounters } from "./faults";
+import { GRAPH_PREFIX, GraphAuditLog, type GraphCounters } from "./graph-audit";
 import { resolveOptions, type EmulatorOptions } from "./options";
 import { Quota } from "./quota";
 import {
@@ -36,6 +37,7 @@ import { TokenSigner } from "./tokens";
 
 export type {
   EmulatorOptions,
+  GraphOptions,
   TenantOptions,
   ContentOptions,
   FaultOptions,
@@ -88,6 +90,8 @@ export interface EmulatorStats {
   tokensIssued: number;
   tokenErrors: number;
   faults: FaultCounters;
+  /** The Microsoft Graph audit log query API's counters. */
+  graph: GraphCounters;
 }
 
 export interface RunningEmulator {
@@ -95,6 +99,11 @@ export interface RunningEmulator {
   url: string;
   authority: string;
   audience: string;
+  /**
+   * The stand-in for https://graph.microsoft.com: token audience (scope `${graphUrl}/.default`)
+   * and root (`${graphUrl}/v1.0/security/auditLog/queries`).
+   */
+  graphUrl: string;
   caCertPem: string;
   /** The CA certificate as a file, for NODE_EXTRA_CA_CERTS. Removed by stop(). */
   caCertPath: string;
@@ -162,6 +171,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const signer = new TokenSigner();
   const tokenCounters = { tokenRequests: 0, tokensIssued: 0, tokenErrors: 0 };
   const api = new ActivityApi(url, tenant, clock, resolved, badPlan);
+  const graphUrl = `${url}${GRAPH_PREFIX}`;
+  const graph = new GraphAuditLog(url, tenant, clock, resolved, {
+    signer,
+    audience: graphUrl,
+    tenantId: tenant.tenantId,
+  });
   const parts: ServerParts = {
     options: resolved,
     faults: new Faults(resolved.seed, resolved.faults, resolved.latencyMs),
@@ -169,9 +184,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     signer,
     counters: { requests: 0, unauthorized: 0, throttled: 0, requestsByPublisher: {} },
     api,
+    graph,
     tokenContext: {
       origin: url,
       audience: url,
+      graphAudience: graphUrl,
       tenantId: tenant.tenantId,
       domain: tenant.domain,
       clientId: tenant.clientId,
@@ -206,6 +223,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     url,
     authority: url,
     audience: url,
+    graphUrl,
     caCertPem: certs.caCertPem,
     caCertPath,
     tenant: {
@@ -235,6 +253,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       ...api.counters,
       ...tokenCounters,
       faults: { ...parts.faults.counters },
+      graph: { ...graph.counters },
     }),
     stop: async () => {
       if (stopped) return;

@@ -185,6 +185,45 @@ export interface ResolvedBadInput {
   finalNextPageUri: FinalNextPageUriKind | null;
 }
 
+/**
+ * The Microsoft Graph audit log query API (/security/auditLog/queries). Limits after
+ * learn.microsoft.com/graph/throttling-limits#security-audit-log-query-service-limits (the
+ * documented baselines; a tenant's real allocation may be higher).
+ */
+export interface GraphOptions {
+  /**
+   * Whether the cloud offers the API. false answers every call as GCC High and DoD do:
+   * 400 "Resource not found for the segment 'auditLog'." Default true.
+   */
+  available?: boolean;
+  /** Records per /records page. Default 100. */
+  pageSize?: number;
+  /** Records one query may return; more sets isRecordCountLimitExceeded. Default 1,000,000. */
+  recordCountLimit?: number;
+  /** Query submissions per rolling 24 hours of the simulated clock, per tenant. Default 200. */
+  queriesPer24Hours?: number;
+  /** Queries queued or running at once. Default 50. */
+  maxConcurrentQueries?: number;
+  /** Graph requests per real minute before a 429 with Retry-After. Default 10,000. */
+  requestsPerMinute?: number;
+  /** Simulated ms from submission to "succeeded" (a third of it "notStarted"). Default 5 min. */
+  queryRunMs?: number;
+  /**
+   * Each GET of a query moves it on by this much as well, so a query also finishes on a frozen
+   * simulated clock after a few polls. Default 60,000.
+   */
+  pollProgressMs?: number;
+  /** The first N queries submitted end "failed". Default 0. */
+  failQueries?: number;
+  /** How far back records are kept (Audit Standard: 180 days). Default 180. */
+  retentionDays?: number;
+  /**
+   * Hand out @odata.nextLink on another host name of this server (`https://localhost:PORT`), as
+   * a hostile proxy might: a correct client refuses to send its token there. Default false.
+   */
+  foreignNextLink?: boolean;
+}
+
 export interface EmulatorOptions {
   /** Seed of every random choice (tenant, blobs, faults). Default "coe-audit-sync". */
   seed?: string | number;
@@ -199,6 +238,8 @@ export interface EmulatorOptions {
   faults?: FaultOptions;
   /** The bad input corpus (malformed blobs, records and listings). Default: none. */
   badInput?: BadInputOptions;
+  /** The Microsoft Graph audit log query API served beside the Management Activity API. */
+  graph?: GraphOptions;
   /** Requests per minute per PublisherIdentifier. Default 2000. */
   quotaPerMinute?: number;
   /** Requests per minute shared by every call without PublisherIdentifier. Default quotaPerMinute / 4. */
@@ -230,6 +271,7 @@ export interface ResolvedOptions {
   content: Required<ContentOptions>;
   faults: Required<FaultOptions>;
   badInput: ResolvedBadInput;
+  graph: Required<GraphOptions>;
   quotaPerMinute: number;
   sharedQuotaPerMinute: number;
   throttleStatus: 403 | 429 | "mixed";
@@ -287,6 +329,20 @@ export const DEFAULT_FAULTS: Required<FaultOptions> = {
   revokeTokensAtRequests: [],
 };
 
+export const DEFAULT_GRAPH: Required<GraphOptions> = {
+  available: true,
+  pageSize: 100,
+  recordCountLimit: 1_000_000,
+  queriesPer24Hours: 200,
+  maxConcurrentQueries: 50,
+  requestsPerMinute: 10_000,
+  queryRunMs: 5 * 60_000,
+  pollProgressMs: 60_000,
+  failQueries: 0,
+  retentionDays: 180,
+  foreignNextLink: false,
+};
+
 export const DEFAULT_BAD_INPUT: ResolvedBadInput = {
   from: null,
   to: null,
@@ -307,6 +363,7 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
   const content = { ...DEFAULT_CONTENT, ...definedOnly(options.content) };
   const faults = { ...DEFAULT_FAULTS, ...definedOnly(options.faults) };
   const badInput = { ...DEFAULT_BAD_INPUT, ...definedOnly(options.badInput) };
+  const graph = { ...DEFAULT_GRAPH, ...definedOnly(options.graph) };
   const quotaPerMinute = options.quotaPerMinute ?? 2000;
   const resolved: ResolvedOptions = {
     seed: String(options.seed ?? "coe-audit-sync"),
@@ -317,6 +374,7 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     content,
     faults,
     badInput,
+    graph,
     quotaPerMinute,
     sharedQuotaPerMinute:
       options.sharedQuotaPerMinute ?? Math.max(1, Math.floor(quotaPerMinute / 4)),
@@ -460,6 +518,24 @@ function validate(o: ResolvedOptions): void {
       `faults.revokeTokensAtRequests must be a list of integers >= 1, got ${JSON.stringify(o.faults.revokeTokensAtRequests)}`,
     );
   validateBadInput(o.badInput, problems);
+  for (const key of [
+    "pageSize",
+    "recordCountLimit",
+    "queriesPer24Hours",
+    "maxConcurrentQueries",
+    "requestsPerMinute",
+    "retentionDays",
+  ] as const)
+    int(`graph.${key}`, o.graph[key], 1);
+  int("graph.failQueries", o.graph.failQueries, 0);
+  num("graph.queryRunMs", o.graph.queryRunMs, 0);
+  num("graph.pollProgressMs", o.graph.pollProgressMs, 0);
+  if (typeof o.graph.foreignNextLink !== "boolean")
+    problems.push(
+      `graph.foreignNextLink must be true or false, got ${String(o.graph.foreignNextLink)}`,
+    );
+  if (typeof o.graph.available !== "boolean")
+    problems.push(`graph.available must be true or false, got ${String(o.graph.available)}`);
   int("quotaPerMinute", o.quotaPerMinute, 1);
   int("sharedQuotaPerMinute", o.sharedQuotaPerMinute, 1);
   if (![403, 429, "mixed"].includes(o.throttleStatus))

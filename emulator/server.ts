@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { ActivityApi, FOREIGN_PREFIX, notFound } from "./activity-api";
 import type { EmulatorCertificates } from "./tls";
 import type { Faults } from "./faults";
+import { GRAPH_PREFIX, type GraphAuditLog } from "./graph-audit";
 import { afError, queryParam, safeDecode, type Reply } from "./http";
 import type { ResolvedOptions } from "./options";
 import { Quota, SHARED_PUBLISHER } from "./quota";
@@ -51,6 +52,7 @@ export interface ServerParts {
   signer: TokenSigner;
   counters: ServerCounters;
   api: ActivityApi;
+  graph: GraphAuditLog;
   tokenContext: TokenEndpointContext;
   /** Requests received through foreign URIs, in order. */
   foreignRequests: ForeignRequest[];
@@ -122,6 +124,11 @@ async function handle(
   const method = req.method ?? "GET";
   if (parts.servesForeign && url.pathname.startsWith(`${FOREIGN_PREFIX}/`))
     return write(req, res, foreign(req, parts, url, method), null, 0);
+  if (url.pathname.startsWith(`${GRAPH_PREFIX}/`)) {
+    const latency = parts.faults.latency();
+    if (latency > 0) await sleep(latency);
+    return write(req, res, await parts.graph.handle(req, url, method), null, 0);
+  }
   const api = API_PREFIX.exec(url.pathname);
   if (api) return handleApi(req, res, parts, url, method, safeDecode(api[1]), api[2]);
   const reply = await handleIdentity(req, parts, url, method);

@@ -5,7 +5,12 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { json, readBody, safeDecode, type Reply } from "./http";
-import { ACTIVITY_FEED_READ, sameAudience, type TokenSigner } from "./tokens";
+import {
+  ACTIVITY_FEED_READ,
+  AUDIT_LOGS_QUERY_READ_ALL,
+  sameAudience,
+  type TokenSigner,
+} from "./tokens";
 
 /**
  * The Office 365 Management APIs application (its appId is what the docs' "Get started with Office
@@ -18,6 +23,8 @@ const GRAPH = "https://graph.microsoft.com";
 export interface TokenEndpointContext {
   origin: string;
   audience: string;
+  /** This server's stand-in for https://graph.microsoft.com (tokens carry the Graph role). */
+  graphAudience: string;
   tenantId: string;
   domain: string;
   clientId: string;
@@ -237,6 +244,7 @@ function audienceOf(
 ): { value: string } | { error: Reply } {
   // A token for Microsoft Graph is issued (the app may hold Graph permissions) but the activity
   // API refuses it: the classic wrong-scope mistake, visible as a 401 on the API call.
+  if (sameAudience(resource, ctx.graphAudience)) return { value: ctx.graphAudience };
   const audience = sameAudience(resource, GRAPH) ? GRAPH : ctx.audience;
   if (
     !sameAudience(resource, ctx.audience) &&
@@ -287,7 +295,10 @@ function issueToken(
     iss: `${ctx.origin}/${ctx.tenantId}/`,
     tid: ctx.tenantId,
     appid: ctx.clientId,
-    roles: ctx.consentGranted ? [ACTIVITY_FEED_READ] : [],
+    // Admin consent is an app role assignment per resource: each audience has its own role.
+    roles: ctx.consentGranted
+      ? [sameAudience(audience, ctx.graphAudience) ? AUDIT_LOGS_QUERY_READ_ALL : ACTIVITY_FEED_READ]
+      : [],
     iat: now,
     nbf: now,
     exp: now + lifetime,

@@ -23,6 +23,8 @@ export const ENV = {
   AUDIT_AUTHORITY: {},
   AUDIT_AUDIENCE: {},
   AUDIT_CONTENT_TYPES: {},
+  AUDIT_SOURCE: {},
+  AUDIT_GRAPH_ENDPOINT: {},
   AUDIT_PUBLISHER_ID: {},
   AUDIT_STORAGE_CONNECTION_STRING: { required: "storage-choice", secret: true },
   AUDIT_BLOB_ENDPOINT: { required: "storage-choice" },
@@ -93,6 +95,15 @@ export const CONTENT_TYPES = [
 ] as const;
 
 export type ContentType = (typeof CONTENT_TYPES)[number];
+
+/**
+ * Where the runtime reads audit records: the Office 365 Management Activity API, or Microsoft
+ * Graph's audit log query API (server-side filtering, up to the tenant's audit retention; not
+ * offered in GCC High and DoD).
+ */
+export const AUDIT_SOURCES = ["managementApi", "graph"] as const;
+
+export type AuditSource = (typeof AUDIT_SOURCES)[number];
 
 /** The content type that carries Power Apps launches and deletes: the default to sync. */
 export const POWER_APPS_CONTENT_TYPE: ContentType = "Audit.General";

@@ -60,3 +60,42 @@ describe.each(Object.entries(STACK_FILES))("example stack %s (%s)", (stack, file
     expect(reported.filter((r) => r.policy === policy).map((r) => r.message)).toEqual([]);
   });
 });
+
+/**
+ * `source: both` gives the app a second API (Microsoft Graph). The default pack allows only the
+ * Management APIs, so it must flag Graph; the documented allowedApis with Graph must pass it.
+ */
+describe("the program with source both", () => {
+  let inputs: PolicySubject[];
+  let state: PolicySubject[];
+  beforeAll(async () => {
+    const config = { ...readStackConfig(STACK_FILES.dev), "coe-audit-sync:source": "both" };
+    const mocks = await recordProgram("both", config, fake.acr);
+    inputs = subjectsOf(mocks, "inputs", "both");
+    state = subjectsOf(mocks, "state", "both");
+  });
+
+  it("is flagged by the default allowedApis and passes with Microsoft Graph allowed", async () => {
+    const least = policies.filter((p) => p.name === "entra-app-least-permissions");
+    const strict = await runPolicies(least, inputs, state);
+    expect(strict.map((r) => r.message)).toEqual([
+      expect.stringMatching(/00000003-0000-0000-c000-000000000000/),
+    ]);
+    const allowed = await runPolicies(least, inputs, state, {
+      "entra-app-least-permissions": {
+        allowedApis: [
+          { resourceAppId: "c5393580-f805-4401-95e8-94b7a6ef2fc2", maxRoles: 1 },
+          { resourceAppId: "00000003-0000-0000-c000-000000000000", maxRoles: 1 },
+        ],
+      },
+    });
+    expect(allowed).toEqual([]);
+    // Every other policy of the pack passes it unchanged.
+    const others = await runPolicies(
+      policies.filter((p) => p.name !== "entra-app-least-permissions"),
+      inputs,
+      state,
+    );
+    expect(others.map((r) => `${r.policy}: ${r.message}`)).toEqual([]);
+  });
+});

@@ -16,6 +16,9 @@ export const MOCK = {
   // Deliberately not the commercial literal 594c1fb6-…: proves the program looks the id up.
   activityFeedReadRoleId: "66666666-6666-6666-6666-666666666666",
   activityFeedReadDlpRoleId: "77777777-7777-7777-7777-777777777777",
+  graphObjectId: "45454545-4545-4545-4545-454545454545",
+  // Not Graph's published id for AuditLogsQuery.Read.All: proves the program looks it up by value.
+  auditLogsQueryReadRoleId: "67676767-6767-6767-6767-676767676767",
   passwordValue: "Mock~PasswordValue.0123456789abcdefXYZ",
   passwordKeyId: "88888888-8888-8888-8888-888888888888",
   rotationBase: "2026-11-25T14:00:00Z",
@@ -169,6 +172,20 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
               { id: MOCK.activityFeedReadDlpRoleId, value: "ActivityFeed.ReadDlp" },
               { id: MOCK.activityFeedReadRoleId, value: "ActivityFeed.Read" },
               { id: guidFrom("ServiceHealth.Read"), value: "ServiceHealth.Read" },
+            ],
+          };
+        }
+        if (args.inputs.clientId === "00000003-0000-0000-c000-000000000000") {
+          return {
+            objectId: MOCK.graphObjectId,
+            clientId: args.inputs.clientId,
+            appRoles: [
+              {
+                id: guidFrom("AuditLogsQuery-Exchange.Read.All"),
+                value: "AuditLogsQuery-Exchange.Read.All",
+              },
+              { id: MOCK.auditLogsQueryReadRoleId, value: "AuditLogsQuery.Read.All" },
+              { id: guidFrom("AuditLog.Read.All"), value: "AuditLog.Read.All" },
             ],
           };
         }

@@ -654,6 +654,94 @@ describe("stack options", () => {
   });
 });
 
+describe("stack config source", () => {
+  const dev = readStackConfig(STACK_FILES.dev);
+  const MANAGEMENT = "c5393580-f805-4401-95e8-94b7a6ef2fc2";
+  const GRAPH = "00000003-0000-0000-c000-000000000000";
+
+  it("with graph declares and consents only AuditLogsQuery.Read.All, looked up by value", async () => {
+    const { mocks, program } = await runProgram("graph", {
+      ...dev,
+      "coe-audit-sync:source": "graph",
+    });
+    expect(mocks.one(T.application).inputs.requiredResourceAccesses).toEqual([
+      {
+        resourceAppId: GRAPH,
+        resourceAccesses: [{ id: MOCK.auditLogsQueryReadRoleId, type: "Role" }],
+      },
+    ]);
+    const sp = mocks.one(T.servicePrincipal);
+    expect(mocks.one(T.consent).inputs).toEqual({
+      appRoleId: MOCK.auditLogsQueryReadRoleId,
+      principalObjectId: sp.state.objectId,
+      resourceObjectId: MOCK.graphObjectId,
+    });
+    // No ActivityFeed.Read without the Management API: not even its lookup.
+    expect(mocks.invokes.some((c) => c.inputs.clientId === MANAGEMENT)).toBe(false);
+    const env = envOf(mocks.one(T.containerApp));
+    expect(env.AUDIT_SOURCE.value).toBe("graph");
+    expect(env.AUDIT_GRAPH_ENDPOINT.value).toBe("https://graph.microsoft.com");
+    // The runtime accepts what the program sets.
+    const plain = Object.fromEntries(
+      Object.entries(env).map(([k, v]) => [k, v.value ?? "s3cret-from-key-vault"]),
+    );
+    expect(loadConfig(plain).source).toBe("graph");
+    expect(await promiseOf(pulumi.output(program.auditSource))).toBe("graph");
+    expect(
+      (await promiseOf(pulumi.output(program.coeEnvironmentVariables)))[
+        "Audit Logs - Use Graph API"
+      ],
+    ).toBe("Yes");
+  });
+
+  it("with both keeps ActivityFeed.Read beside Graph's role and syncs from the Management API", async () => {
+    const { mocks } = await runProgram("both", { ...dev, "coe-audit-sync:source": "both" });
+    const declared = mocks.one(T.application).inputs.requiredResourceAccesses as {
+      resourceAppId: string;
+      resourceAccesses: { id: string }[];
+    }[];
+    expect(declared.map((d) => [d.resourceAppId, d.resourceAccesses.map((a) => a.id)])).toEqual([
+      [MANAGEMENT, [MOCK.activityFeedReadRoleId]],
+      [GRAPH, [MOCK.auditLogsQueryReadRoleId]],
+    ]);
+    expect(
+      mocks.ofType(T.consent).map((c) => [c.name, c.inputs.appRoleId, c.inputs.resourceObjectId]),
+    ).toEqual([
+      ["audit-app-consent", MOCK.activityFeedReadRoleId, MOCK.managementApisObjectId],
+      ["audit-app-graph-consent", MOCK.auditLogsQueryReadRoleId, MOCK.graphObjectId],
+    ]);
+    const env = envOf(mocks.one(T.containerApp));
+    expect(env.AUDIT_SOURCE.value).toBe("managementApi");
+    expect(env.AUDIT_GRAPH_ENDPOINT.value).toBe("https://graph.microsoft.com");
+  });
+
+  it("with the default sets no Graph permission and no Graph endpoint", async () => {
+    const { mocks } = await runProgram("default-source", dev);
+    expect(mocks.invokes.some((c) => c.inputs.clientId === GRAPH)).toBe(false);
+    const env = envOf(mocks.one(T.containerApp));
+    expect(env.AUDIT_SOURCE.value).toBe("managementApi");
+    expect(env.AUDIT_GRAPH_ENDPOINT).toBeUndefined();
+  });
+
+  it("refuses graph and both for GCC High and DoD before creating anything", async () => {
+    for (const stack of ["gcchigh", "dod"] as const) {
+      for (const source of ["graph", "both"]) {
+        const mocks = new ProgramMocks();
+        await pulumi.runtime.setMocks(mocks, PROJECT, `${stack}-${source}`);
+        pulumi.runtime.setAllConfig({
+          ...readStackConfig(STACK_FILES[stack]),
+          "coe-audit-sync:source": source,
+        });
+        vi.resetModules();
+        await expect(import("../../index")).rejects.toThrow(
+          /"source".*Resource not found for the segment 'auditLog'.*pulumi config set source managementApi/,
+        );
+        expect(mocks.resources).toHaveLength(0);
+      }
+    }
+  });
+});
+
 describe("AuditAppRegistration outputs", () => {
   it("marks the client secret as secret", async () => {
     const mocks = new ProgramMocks();

@@ -1,9 +1,11 @@
 import {
+  AUDIT_SOURCES,
   CONTENT_TYPES,
   ENV,
   ENV_NAMES,
   HEALTH_PORT,
   POWER_APPS_CONTENT_TYPE,
+  type AuditSource,
   type EnvName,
 } from "../../contract";
 import { ConfigError } from "../core/errors";
@@ -50,6 +52,16 @@ const DOCS: Record<EnvName, VariableDoc> = {
   AUDIT_CONTENT_TYPES: {
     default: POWER_APPS_CONTENT_TYPE,
     description: "Comma-separated content types to subscribe to and sync.",
+  },
+  AUDIT_SOURCE: {
+    default: "managementApi",
+    description:
+      "Where audit records are read: managementApi (Office 365 Management Activity API, 7 days back, every cloud) or graph (Microsoft Graph audit log queries, filtered on the server, back to the audit retention of 180 days; commercial and GCC only). `once --source graph --gaps` fills recorded gaps from Graph either way.",
+  },
+  AUDIT_GRAPH_ENDPOINT: {
+    default: "https://graph.microsoft.com",
+    description:
+      "Microsoft Graph root and token audience (scope {endpoint}/.default) for the graph source. Commercial and GCC: https://graph.microsoft.com; the audit log query API is not offered in GCC High or DoD.",
   },
   AUDIT_PUBLISHER_ID: {
     description:
@@ -142,6 +154,12 @@ export interface RuntimeConfig {
   authority: string;
   audience: string;
   contentTypes: string[];
+  /** managementApi or graph (see AUDIT_SOURCE). */
+  source: AuditSource;
+  /** Microsoft Graph root, for the graph source and gap fills. */
+  graphEndpoint: string;
+  /** false in GCC High and DoD, which have no audit log query API. */
+  graphAvailable: boolean;
   publisherId: string;
   storage: StorageConfig;
   rateLimitPerMinute: number;
@@ -157,6 +175,8 @@ export interface RuntimeConfig {
   port: number;
   logLevel: LogLevel;
 }
+
+const STORAGE_ENDPOINTS: EnvName[] = ["AUDIT_BLOB_ENDPOINT", "AUDIT_TABLE_ENDPOINT"];
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -213,7 +233,8 @@ class EnvReader {
     }
     if (
       parsed.protocol !== "https:" &&
-      !(name.endsWith("_ENDPOINT") && parsed.protocol === "http:")
+      // Only the storage endpoints may be http (Azurite); a bearer token never goes over http.
+      !(STORAGE_ENDPOINTS.includes(name) && parsed.protocol === "http:")
     ) {
       throw new ConfigError(
         name,
@@ -246,6 +267,7 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
     authority: read.url("AUDIT_AUTHORITY", read.withDefault("AUDIT_AUTHORITY")),
     audience: read.url("AUDIT_AUDIENCE", read.withDefault("AUDIT_AUDIENCE")),
     contentTypes: readContentTypes(read),
+    ...readGraphSource(read),
     publisherId: read.guid("AUDIT_PUBLISHER_ID", read.get("AUDIT_PUBLISHER_ID") ?? tenantId),
     storage: readStorageConfig(read),
     rateLimitPerMinute: read.int("AUDIT_RATE_LIMIT_PER_MINUTE", 1, 100_000),
@@ -298,6 +320,43 @@ function readContentTypes(read: EnvReader): string[] {
     }
   }
   return [...new Set(contentTypes)];
+}
+
+/**
+ * Microsoft Graph's audit log query API exists in the global service only (learn.microsoft.com,
+ * graph/api/security-auditcoreroot-post-auditlogqueries: national cloud deployments): GCC High
+ * and DoD answer "Resource not found for the segment 'auditLog'". Their hosts, for the
+ * Management API and Graph, tell the cloud apart.
+ */
+const US_GOVERNMENT_HOSTS = [
+  "manage.office365.us",
+  "manage.protection.apps.mil",
+  "graph.microsoft.us",
+  "dod-graph.microsoft.us",
+];
+
+function readGraphSource(
+  read: EnvReader,
+): Pick<RuntimeConfig, "source" | "graphEndpoint" | "graphAvailable"> {
+  const source = read.withDefault("AUDIT_SOURCE") as AuditSource;
+  if (!AUDIT_SOURCES.includes(source)) {
+    throw new ConfigError(
+      "AUDIT_SOURCE",
+      `AUDIT_SOURCE=${source} is not one of ${AUDIT_SOURCES.join(", ")}.`,
+    );
+  }
+  const graphEndpoint = read.url("AUDIT_GRAPH_ENDPOINT", read.withDefault("AUDIT_GRAPH_ENDPOINT"));
+  const audience = read.withDefault("AUDIT_AUDIENCE");
+  const govHost = [audience, graphEndpoint]
+    .map((u) => new URL(u).host.toLowerCase())
+    .find((h) => US_GOVERNMENT_HOSTS.includes(h));
+  if (source === "graph" && govHost) {
+    throw new ConfigError(
+      "AUDIT_SOURCE",
+      `AUDIT_SOURCE=graph is not available in GCC High or DoD (${govHost}): Microsoft Graph's audit log query API is offered in the global service only and answers "Resource not found for the segment 'auditLog'" there. Set AUDIT_SOURCE=managementApi (the stack config \`source: managementApi\`).`,
+    );
+  }
+  return { source, graphEndpoint, graphAvailable: govHost === undefined };
 }
 
 function readLogLevel(read: EnvReader): LogLevel {

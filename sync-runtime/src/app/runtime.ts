@@ -25,6 +25,9 @@ import { openStorage, type Storage } from "../storage/account";
 import { runPass, type ContentTypeResult, type SyncStore } from "./pass";
 import { findInactiveApps } from "../domain/inactive-apps";
 import { buildUsageReport } from "./usage-report";
+import { GraphAuditApi } from "../clients/graph-audit";
+import { fillGapsFromGraph, type GapFillResult } from "./gap-fill";
+import { runGraphPass, type GraphPassOptions, type GraphPassResult } from "./graph-pass";
 
 /** What tests (and only tests, mostly) inject; the CLI uses the defaults. */
 export interface RuntimeDeps {
@@ -40,6 +43,8 @@ export interface RuntimeDeps {
   lease?: PassLeaseOptions;
   /** How retry backoff waits (default: a real, abortable sleep). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Graph source: polling of running queries (tests poll fast). */
+  graphPolling?: Pick<GraphPassOptions, "pollIntervalMs" | "maxQueryWaitMs" | "sleep">;
 }
 
 export interface SyncRequest {
@@ -65,6 +70,12 @@ export interface Runtime {
   /** Creates the tables and containers once; every other method calls it first. */
   ready(): Promise<void>;
   sync(request?: SyncRequest): Promise<ContentTypeResult[]>;
+  /** Microsoft Graph's audit log query API (AUDIT_SOURCE=graph, and gap fills). */
+  graph: GraphAuditApi;
+  /** One pass of the Graph source: same lease, tables and de-duplication as sync(). */
+  syncGraph(request?: SyncRequest): Promise<GraphPassResult>;
+  /** Re-reads every recorded gap of the Management API path from Graph, then marks it filled. */
+  fillGaps(request?: SyncRequest): Promise<GapFillResult>;
   /**
    * The usage report of the window; with `staleDays`, also the all-time inactiveApps (one scan of
    * the apps table) and the staleDays they were computed with.
@@ -94,6 +105,12 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     publisherId: config.publisherId,
     http,
     tokens,
+  });
+  // Graph has its own audience, so its own token (scope {graphEndpoint}/.default).
+  const graph = new GraphAuditApi({
+    endpoint: config.graphEndpoint,
+    http,
+    tokens: createTokenProvider({ ...config, audience: config.graphEndpoint }, http),
   });
   const storage = openStorage(config.storage, deps.credential);
   const store: SyncStore = {
@@ -137,9 +154,42 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     return ensured;
   };
 
+  /** Runs `pass` holding the lease, stopped by SIGTERM or a lost lease before its next write. */
+  const withLease = async <T>(
+    request: SyncRequest,
+    pass: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> => {
+    await ready();
+    const lease = await takeLease(request);
+    try {
+      return await pass(
+        request.signal ? AbortSignal.any([request.signal, lease.signal]) : lease.signal,
+      );
+    } finally {
+      await lease.release();
+    }
+  };
+  const graphContext = { graph, store, metrics, logger, now, writtenIds };
+  const graphOptions = (request: SyncRequest, signal: AbortSignal): GraphPassOptions => ({
+    from: request.from,
+    to: request.to,
+    overlapMs: config.overlapMs,
+    firstRunMs: config.firstRunMs,
+    onProgress: request.onProgress,
+    signal,
+    ...deps.graphPolling,
+  });
+
   return {
     config,
     api,
+    graph,
+    syncGraph: (request = {}) =>
+      withLease(request, (signal) => runGraphPass(graphContext, graphOptions(request, signal))),
+    fillGaps: (request = {}) =>
+      withLease(request, (signal) =>
+        fillGapsFromGraph(graphContext, graphOptions(request, signal)),
+      ),
     storage,
     store,
     metrics,

@@ -125,7 +125,11 @@ async function scheduledPass(
   try {
     await runtime.ready();
     metrics.set("audit_pass_running", 1);
-    const results = await runtime.sync({ signal: options.signal, whenLeaseHeld: "skip" });
+    const request = { signal: options.signal, whenLeaseHeld: "skip" } as const;
+    const results =
+      runtime.config.source === "graph"
+        ? [await runtime.syncGraph(request)]
+        : await runtime.sync(request);
     metrics.inc("audit_passes_total", { result: "ok" });
     metrics.set("audit_last_success_timestamp_seconds", Math.floor(Date.now() / 1000));
     state.lastPass = "ok";

@@ -7,7 +7,9 @@ export interface Parsed {
   flags: Map<string, string>;
 }
 
-const FLAGS_WITH_VALUES = new Set(["from", "to", "days", "format", "out", "stale-days"]);
+const FLAGS_WITH_VALUES = new Set(["from", "to", "days", "format", "out", "stale-days", "source"]);
+/** Flags that take no value. */
+const SWITCHES = new Set(["gaps"]);
 
 export function parseArgs(argv: string[]): Parsed {
   const command: string[] = [];
@@ -18,6 +20,10 @@ export function parseArgs(argv: string[]): Parsed {
       flags.set("help", "true");
     } else if (arg.startsWith("--")) {
       const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
+      if (SWITCHES.has(name) && inline === undefined) {
+        flags.set(name, "true");
+        continue;
+      }
       if (!FLAGS_WITH_VALUES.has(name)) throw new UsageError(`Unknown option --${name}.`);
       const value = inline ?? argv[++i];
       if (value === undefined || value.startsWith("--"))

@@ -19,6 +19,11 @@ Commands:
         AUDIT_OVERLAP_MINUTES), or the last AUDIT_FIRST_RUN_HOURS on a first run; default to: now.
         The API serves at most 7 days back; an older checkpoint is recorded as a gap.
         Prints a JSON summary per content type on stdout; progress and logs go to stderr.
+        --source graph reads Microsoft Graph's audit log queries instead (AUDIT_SOURCE for this
+        run): --from may then reach back 180 days (the audit retention). Not in GCC High/DoD.
+  once --source graph --gaps
+        Re-read every gap the Management API path recorded (see gaps) from Microsoft Graph, and
+        mark each filled. No checkpoint moves. Commercial and GCC only.
   serve
         Run a pass every AUDIT_SYNC_INTERVAL_MINUTES (never two at once), write the latest report
         (json, csv, html) to the "reports" container after each pass, and serve /healthz, /readyz

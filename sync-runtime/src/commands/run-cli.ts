@@ -63,7 +63,7 @@ async function dispatch({
       return subscriptionCommand(runtime, config, sub, io);
     case "once":
       noSubcommand();
-      allowOnly(parsed, ["from", "to"]);
+      allowOnly(parsed, ["from", "to", "source", "gaps"]);
       return onceCommand(runtime, parsed, io);
     case "serve": {
       noSubcommand();

@@ -96,6 +96,7 @@ export function errorFromResponse(init: {
 function describeCall(url: string): string {
   try {
     const u = new URL(url);
+    if (u.pathname.includes("/security/auditLog/")) return "Microsoft Graph audit log query call";
     const op = u.pathname.split("/activity/feed/")[1] ?? u.pathname;
     return `Management Activity API call ${op.startsWith("subscriptions") ? op : "content fetch"}`;
   } catch {

@@ -103,10 +103,12 @@ export class ThrottledError extends ApiError {
     super(
       {
         ...init,
-        message:
-          `The Management Activity API throttled the request (HTTP ${init.status}${init.afCode ? ` ${init.afCode}` : ""}). ` +
-          "The runtime backs off and retries; if this persists, lower AUDIT_RATE_LIMIT_PER_MINUTE " +
-          "or check that AUDIT_PUBLISHER_ID is set so the tenant has its own quota.",
+        message: init.url.includes("/security/auditLog/")
+          ? `Microsoft Graph throttled the audit log query call (HTTP ${init.status}). ` +
+            "The runtime waits for Retry-After and retries; the tenant's audit log query limits are shared with every app that uses them."
+          : `The Management Activity API throttled the request (HTTP ${init.status}${init.afCode ? ` ${init.afCode}` : ""}). ` +
+            "The runtime backs off and retries; if this persists, lower AUDIT_RATE_LIMIT_PER_MINUTE " +
+            "or check that AUDIT_PUBLISHER_ID is set so the tenant has its own quota.",
       },
       options,
     );

@@ -132,6 +132,16 @@ export const METRIC_DEFINITIONS = [
     "gauge",
   ],
   ["audit_pass_running", "1 while a sync pass runs.", "gauge"],
+  [
+    "audit_graph_queries_total",
+    "Microsoft Graph audit log queries that reached a final status, by status.",
+    "counter",
+  ],
+  [
+    "audit_graph_query_splits_total",
+    "Graph query windows halved because the query exceeded its record limit.",
+    "counter",
+  ],
 ] as const;
 
 export type MetricName = (typeof METRIC_DEFINITIONS)[number][0];

@@ -31,8 +31,8 @@ export function formatApiTime(d: Date): string {
   return d.toISOString().slice(0, 19);
 }
 
-export function oldestAllowed(now: Date): Date {
-  return ceilSecond(new Date(now.getTime() - RETENTION_MS + RETENTION_SAFETY_MS));
+export function oldestAllowed(now: Date, retentionMs = RETENTION_MS): Date {
+  return ceilSecond(new Date(now.getTime() - retentionMs + RETENTION_SAFETY_MS));
 }
 
 /**
@@ -48,6 +48,8 @@ export function planPass(input: {
   requestedTo?: Date;
   overlapMs: number;
   firstRunMs: number;
+  /** How far back the source serves records. Default the Management API's 7 days. */
+  retentionMs?: number;
 }): PassPlan {
   const { now, checkpoint } = input;
   const to = floorSecond(new Date(Math.min((input.requestedTo ?? now).getTime(), now.getTime())));
@@ -56,7 +58,7 @@ export function planPass(input: {
     (checkpoint
       ? new Date(checkpoint.getTime() - input.overlapMs)
       : new Date(to.getTime() - input.firstRunMs));
-  const oldest = oldestAllowed(now);
+  const oldest = oldestAllowed(now, input.retentionMs);
   // Only a checkpoint proves data was missed; an old explicit --from is just clamped.
   const gap =
     !input.requestedFrom && checkpoint && checkpoint < oldest

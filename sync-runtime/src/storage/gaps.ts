@@ -9,6 +9,9 @@ export interface IntervalGap {
   from: string;
   to: string;
   detectedAt: string;
+  /** When the interval was read again from another source (Microsoft Graph), if it was. */
+  filledAt?: string;
+  filledBy?: string;
 }
 
 /**
@@ -28,6 +31,8 @@ export interface ExpiredContentGap {
   /** What was wrong, and for a quarantined blob where its bytes are kept. */
   detail?: string;
   detectedAt: string;
+  filledAt?: string;
+  filledBy?: string;
 }
 
 /**
@@ -41,6 +46,8 @@ export interface ListingGap {
   reason: "listingCut";
   detail: string;
   detectedAt: string;
+  filledAt?: string;
+  filledBy?: string;
 }
 
 export type GapRecord = IntervalGap | ExpiredContentGap | ListingGap;
@@ -115,6 +122,22 @@ export class Gaps {
     );
   }
 
+  /**
+   * Marks a loss as recovered from another source. The row stays (the Management API did lose
+   * it); a re-detection of the same loss replaces the row and clears the mark, as it should.
+   */
+  async markFilled(gap: GapRecord, by: string, now: Date): Promise<void> {
+    await this.table.upsertEntity(
+      {
+        partitionKey: tableKey(gap.contentType),
+        rowKey: rowKeyOf(gap),
+        filledAt: now.toISOString(),
+        filledBy: by,
+      },
+      "Merge",
+    );
+  }
+
   /** Every recorded loss, oldest first (intervals by start, blobs by contentCreated). */
   async list(): Promise<GapRecord[]> {
     const out: GapRecord[] = [];
@@ -130,6 +153,7 @@ export class Gaps {
               reason: (e.reason as ContentLoss | undefined) ?? "expired",
               ...(e.detail !== undefined ? { detail: e.detail } : {}),
               detectedAt: e.detectedAt!,
+              ...filled(e),
             }
           : e.reason === "listingCut"
             ? {
@@ -139,11 +163,28 @@ export class Gaps {
                 reason: "listingCut",
                 detail: e.detail ?? "",
                 detectedAt: e.detectedAt!,
+                ...filled(e),
               }
-            : { contentType: e.contentType!, from: e.from!, to: e.to!, detectedAt: e.detectedAt! },
+            : {
+                contentType: e.contentType!,
+                from: e.from!,
+                to: e.to!,
+                detectedAt: e.detectedAt!,
+                ...filled(e),
+              },
       );
     }
     const start = (g: GapRecord) => ("from" in g ? g.from : g.contentCreated);
     return out.sort((a, b) => (start(a) < start(b) ? -1 : start(a) > start(b) ? 1 : 0));
   }
+}
+
+/** The row of a gap, as record/recordListingCut/recordLostContent key it. */
+function rowKeyOf(gap: GapRecord): string {
+  if ("contentId" in gap) return `content:${tableKey(gap.contentId)}`;
+  return "reason" in gap ? `listing:${gap.from}` : gap.from;
+}
+
+function filled(e: GapEntity): { filledAt?: string; filledBy?: string } {
+  return e.filledAt !== undefined ? { filledAt: e.filledAt, filledBy: e.filledBy } : {};
 }

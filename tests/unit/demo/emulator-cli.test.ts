@@ -52,6 +52,7 @@ describe("npm run emulator", () => {
       "AUDIT_CLIENT_ID",
       "AUDIT_CLIENT_SECRET",
       "AUDIT_CONTENT_TYPES",
+      "AUDIT_GRAPH_ENDPOINT",
       "AUDIT_PUBLISHER_ID",
       "AUDIT_TENANT_ID",
       "NODE_EXTRA_CA_CERTS",

@@ -36,6 +36,14 @@ describe("runCli (no network: only paths that fail or answer before any I/O)", (
     expect((await cli([], {})).code).toBe(EXIT.usage);
   });
 
+  it("refuses --source graph in GCC High and DoD, where the Management API is the only source", async () => {
+    for (const audience of ["https://manage.office365.us", "https://manage.protection.apps.mil"]) {
+      const r = await cli(["once", "--source", "graph"], { ...env, AUDIT_AUDIENCE: audience });
+      expect(r.code).toBe(EXIT.usage);
+      expect(r.stderr).toMatch(/--source graph is not available in GCC High or DoD/);
+    }
+  });
+
   it("exits 2 with the variable's name when configuration is missing", async () => {
     const r = await cli(["once"], { ...env, AUDIT_TENANT_ID: "" });
     expect(r.code).toBe(EXIT.usage);
@@ -57,6 +65,10 @@ describe("runCli (no network: only paths that fail or answer before any I/O)", (
       [["once", "--from", "2026-01-02", "--to", "2026-01-01"], /before --to/],
       [["once", "--days", "2"], /does not apply/],
       [["once", "--verbose"], /Unknown option --verbose/],
+      [["once", "--source", "purview"], /--source purview is not one of managementApi, graph/],
+      [["once", "--gaps"], /--gaps fills gaps from Microsoft Graph: add --source graph/],
+      [["once", "--source", "graph", "--gaps", "--from", "2026-01-01"], /drop --from/],
+      [["report", "--gaps"], /does not apply/],
       [["report", "--stale-days", "0"], /--stale-days 0 is not a whole number of days/],
       [["report", "--stale-days", "1.5"], /--stale-days 1.5 is not a whole number/],
       [["report", "--stale-days", "thirty"], /--stale-days thirty .*e\.g\. --stale-days 30/],

@@ -70,3 +70,30 @@ describe("parseRetryAfter", () => {
     expect(parseRetryAfter("soon", 0)).toBeUndefined();
   });
 });
+
+describe("errorFromResponse for Microsoft Graph's audit log query API", () => {
+  const graphUrl = "https://graph.microsoft.com/v1.0/security/auditLog/queries";
+  const graphBody = (code: string, message: string) =>
+    JSON.stringify({ error: { code, message, innerError: { "request-id": "r" } } });
+
+  it("names Graph, not the Management API, in throttling and other errors", () => {
+    const throttled = errorFromResponse({
+      status: 429,
+      bodyText: graphBody("TooManyRequests", "Too many requests."),
+      url: graphUrl,
+      retryAfterMs: 30_000,
+    });
+    expect(throttled).toBeInstanceOf(ThrottledError);
+    expect((throttled as ThrottledError).retryAfterMs).toBe(30_000);
+    expect(throttled.message).toMatch(/^Microsoft Graph throttled/);
+    expect(throttled.message).not.toMatch(/Management Activity API|PUBLISHER/);
+    const bad = errorFromResponse({
+      status: 400,
+      bodyText: graphBody("BadRequest", "Resource not found for the segment 'auditLog'."),
+      url: graphUrl,
+    });
+    expect(bad.message).toMatch(/^Microsoft Graph audit log query call failed with HTTP 400/);
+    expect(bad.message).toContain("segment 'auditLog'");
+    expect(isRetryable(bad)).toBe(false);
+  });
+});
