@@ -288,17 +288,21 @@ describe("fault suite", () => {
         },
       );
       try {
-        // A deterministic sequence of kill points (blobs processed before the kill).
+        // A deterministic sequence of kill points: blobs processed before the kill, then a delay
+        // of 0-39 ms, so that kills land between the writes of the blobs in flight too, not only
+        // just after a blob is done.
         let seed = 7;
-        const next = () => ((seed = (seed * 1103515245 + 12345) % 2147483648), 2 + (seed % 6));
+        const step = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+        const next = () => ({ at: 2 + (step() % 6), delayMs: step() % 40 });
         const leases = BlobServiceClient.fromConnectionString(
           t.azurite.connectionString,
         ).getContainerClient(CONTAINERS.leases);
         for (let k = 0; k < kills; k++) {
-          const at = next();
+          const { at, delayMs } = next();
           let processed = 0;
           const run = await cli(["once"], t.env, (line, kill) => {
-            if (line.includes('"blob processed"') && ++processed === at) kill("SIGKILL");
+            if (line.includes('"blob processed"') && ++processed === at)
+              setTimeout(() => kill("SIGKILL"), delayMs);
           });
           if (run.signal === "SIGKILL") {
             totals.kills++;
