@@ -18,6 +18,8 @@ const GRAPH = "https://graph.microsoft.com";
 export interface TokenEndpointContext {
   origin: string;
   audience: string;
+  /** Further resources tokens are issued for (a Dataverse environment's URL), set once known. */
+  otherAudiences: string[];
   tenantId: string;
   domain: string;
   clientId: string;
@@ -237,6 +239,8 @@ function audienceOf(
 ): { value: string } | { error: Reply } {
   // A token for Microsoft Graph is issued (the app may hold Graph permissions) but the activity
   // API refuses it: the classic wrong-scope mistake, visible as a 401 on the API call.
+  const other = ctx.otherAudiences.find((a) => sameAudience(resource, a));
+  if (other) return { value: other };
   const audience = sameAudience(resource, GRAPH) ? GRAPH : ctx.audience;
   if (
     !sameAudience(resource, ctx.audience) &&
