@@ -25,6 +25,8 @@ import { openStorage, type Storage } from "../storage/account";
 import { runPass, type ContentTypeResult, type SyncStore } from "./pass";
 import { findInactiveApps } from "../domain/inactive-apps";
 import { buildUsageReport } from "./usage-report";
+import { createDataverseSink } from "./dataverse-wiring";
+import type { DrainResult } from "./dataverse-sink";
 
 /** What tests (and only tests, mostly) inject; the CLI uses the defaults. */
 export interface RuntimeDeps {
@@ -66,6 +68,11 @@ export interface Runtime {
   ready(): Promise<void>;
   sync(request?: SyncRequest): Promise<ContentTypeResult[]>;
   /**
+   * Writes what the outbox holds to Dataverse (AUDIT_DATAVERSE_URL); sync() calls it after each
+   * pass and logs a failure instead of failing the pass. Undefined when the sink is off.
+   */
+  syncDataverse?(signal?: AbortSignal): Promise<DrainResult>;
+  /**
    * The usage report of the window; with `staleDays`, also the all-time inactiveApps (one scan of
    * the apps table) and the staleDays they were computed with.
    */
@@ -106,6 +113,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     deletes: new EventsTable(storage.table(TABLES.deletes), "delete"),
     apps: new AppsTable(storage.table(TABLES.apps)),
   };
+  const dataverse = createDataverseSink(config, storage, store, { ...deps, metrics, logger });
   const writtenIds = new WrittenIds();
   let ensured: Promise<void> | undefined;
   const passLease = new PassLease(storage.leases, {
@@ -163,11 +171,23 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
             // Stopping (SIGTERM) and losing the lease both end the pass before its next write.
             signal: request.signal ? AbortSignal.any([request.signal, lease.signal]) : lease.signal,
           },
-        );
+        ).then(async (results) => {
+          // Inside the lease (one writer), after the archive is safe; never fails the pass.
+          await dataverse?.drainLogged(
+            request.signal ? AbortSignal.any([request.signal, lease.signal]) : lease.signal,
+          );
+          return results;
+        });
       } finally {
         await lease.release();
       }
     },
+    syncDataverse: dataverse
+      ? async (signal) => {
+          await ready();
+          return dataverse.sink.drain(signal);
+        }
+      : undefined,
     async report(window, options = {}) {
       await ready();
       const report = await buildUsageReport(
