@@ -66,7 +66,13 @@ export class DataverseSink {
       signal?.throwIfAborted();
       const events = await this.deps.outbox.take(DATAVERSE_LIMITS.round);
       if (events.length === 0) break;
-      await this.writeRound(events, result, signal);
+      try {
+        await this.writeRound(events, result, signal);
+      } catch (err) {
+        // What admin_apps holds may have changed (an app removed by the inventory): read it again.
+        this.apps.clear();
+        throw err;
+      }
       signal?.throwIfAborted();
       await this.deps.outbox.remove(events);
       if (events.length < DATAVERSE_LIMITS.round) break;
