@@ -94,6 +94,7 @@ const service = new SyncService(
       audience: cloud.audience,
       contentTypes: settings.contentTypes,
       syncIntervalMinutes: settings.syncIntervalMinutes,
+      dataverseUrl: settings.dataverseUrl,
       blobEndpoint: storage.blobEndpoint,
       tableEndpoint: storage.tableEndpoint,
     },
