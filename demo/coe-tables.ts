@@ -54,7 +54,13 @@ export function compareCoeTables(
       );
   }
   const apps = new Map(dv.rows("admin_apps").map((r) => [String(r.admin_appid), r]));
-  const truth = dv.appTruth();
+  // Deletions the runtime could have seen: within the compared window (the tenant's history is
+  // longer than the 7 days the API serves), and apps never deleted.
+  const truth = dv.appTruth().filter((t) => {
+    if (t.deletedOn === null) return true;
+    const at = Date.parse(t.deletedOn);
+    return at >= from && at < to;
+  });
   for (const t of truth) {
     const row = apps.get(t.appId);
     if (row?.admin_appdeleted !== t.deleted || (row?.admin_appdeletedon ?? null) !== t.deletedOn)

@@ -451,6 +451,7 @@ function sayCoe(say: Say, url: string, coe: CoeComparison): void {
       ? `OK: launches and unique users per app from admin_auditlogs equal the report; admin_apps deletions of ${coe.appsChecked} apps equal the emulator's.`
       : `MISMATCH: ${coe.differences.length} differences between the CoE tables and the report.`,
   );
+  for (const d of coe.differences.slice(0, 20)) say(`  ${d}`);
 }
 
 function sayComparison(

@@ -148,3 +148,35 @@ describe("the Dataverse emulator", () => {
     expect(Number(throttled!.headers["retry-after"])).toBeGreaterThan(0);
   });
 });
+
+describe("the Dataverse emulator's concurrency limit", () => {
+  let emu: RunningEmulator;
+  beforeAll(async () => {
+    emu = await startEmulator({
+      seed: "dataverse-concurrency",
+      startTime: new Date("2026-03-02T00:00:00Z"),
+      tenant: { apps: 4, days: 1 },
+      dataverse: { missingAppEvery: 0, maxConcurrent: 2, latencyMs: 300 },
+    });
+  });
+  afterAll(async () => emu?.stop());
+
+  it("answers 429 with Retry-After to requests beyond the concurrent limit, and serves the rest", async () => {
+    const url = emu.dataverse!.url;
+    const token = await getToken(emu, `${url}/.default`);
+    const app = emu.dataverse!.seededAppIds()[0];
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        send(emu.caCertPem, "GET", `${url}${API}/admin_apps(${app})`, {
+          headers: { Authorization: `Bearer ${token}` },
+        }),
+      ),
+    );
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses).toEqual([200, 200, 429, 429, 429]);
+    const rejected = answers.find((a) => a.status === 429)!;
+    expect(JSON.parse(rejected.body).error.code).toBe("0x80072326");
+    expect(rejected.headers["retry-after"]).toBe("1");
+    expect(emu.dataverse!.counters().peakConcurrent).toBe(2);
+  });
+});
