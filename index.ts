@@ -103,6 +103,7 @@ const service = new SyncService(
       graphEndpoint:
         settings.source === "managementApi" ? undefined : (cloud.graphAuditEndpoint ?? undefined),
       syncIntervalMinutes: settings.syncIntervalMinutes,
+      dataverseUrl: settings.dataverseUrl,
       blobEndpoint: storage.blobEndpoint,
       tableEndpoint: storage.tableEndpoint,
     },

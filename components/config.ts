@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CONTENT_TYPES, POWER_APPS_CONTENT_TYPE } from "../sync-runtime/contract";
+import { CONTENT_TYPES, DATAVERSE_HOSTS, POWER_APPS_CONTENT_TYPE } from "../sync-runtime/contract";
 import {
   CLOUD_NAMES,
   CLOUDS,
@@ -44,6 +44,8 @@ export interface StackSettings {
   /** Entra object ids that own the app registration besides the deployer. */
   readonly appOwners: readonly string[];
   readonly grantDataverseKeyVaultAccess: boolean;
+  /** The CoE environment's URL (origin) for the runtime's Dataverse sink; unset: the sink is off. */
+  readonly dataverseUrl?: string;
   /** Seconds a first deployment waits for new role assignments before the Container App. */
   readonly rbacPropagationSeconds: number;
 }
@@ -224,6 +226,8 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     );
   }
 
+  const dataverseUrl = readDataverseUrl(read, cloud);
+
   const rbacPropagationSeconds = parseInteger(
     read,
     "rbacPropagationSeconds",
@@ -242,6 +246,7 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     syncImage,
     appOwners,
     grantDataverseKeyVaultAccess: grantRaw === "true",
+    dataverseUrl,
     rbacPropagationSeconds,
   };
 }
@@ -266,6 +271,38 @@ function parseSource(read: ConfigReader, cloud: CloudProfile): SourceSetting {
     );
   }
   return source as SourceSetting;
+}
+
+/**
+ * `dataverseUrl`: the CoE environment, an https origin on the stack cloud's Dataverse domain (the
+ * runtime checks the same rule from the contract at start, so a bad value never deploys).
+ */
+function readDataverseUrl(read: ConfigReader, cloud: CloudProfile): string | undefined {
+  const raw = read("dataverseUrl")?.trim();
+  if (!raw) return undefined;
+  const hosts = DATAVERSE_HOSTS[cloud.name];
+  const allowed = `the Environment URL of the CoE environment in the ${cloud.name} cloud (host matching ${hosts.source.replace(/\\/g, "")}), e.g. https://contoso.${cloud.name === "gcchigh" ? "crm.microsoftdynamics.us" : cloud.name === "dod" ? "crm.appsplatform.us" : cloud.name === "gcc" ? "crm9.dynamics.com" : "crm.dynamics.com"}`;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (
+    !url ||
+    url.protocol !== "https:" ||
+    url.pathname !== "/" ||
+    url.search ||
+    !hosts.test(url.hostname)
+  ) {
+    throw new ConfigError(
+      "dataverseUrl",
+      raw,
+      allowed,
+      setCommand("dataverseUrl", "https://contoso.crm.dynamics.com"),
+    );
+  }
+  return url.origin;
 }
 
 /** Provider keys the program passes to its explicit providers; every other one is ignored. */

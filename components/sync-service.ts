@@ -59,6 +59,8 @@ export interface RuntimeSettings {
   readonly syncIntervalMinutes: number;
   readonly blobEndpoint: pulumi.Input<string>;
   readonly tableEndpoint: pulumi.Input<string>;
+  /** The CoE environment for the Dataverse sink. Default: unset (sink off). */
+  readonly dataverseUrl?: string;
 }
 
 export interface EnvVar {
@@ -98,6 +100,9 @@ export function runtimeEnvironment(
     { name: "AZURE_CLIENT_ID", value: identityClientId },
     { name: "AUDIT_SYNC_INTERVAL_MINUTES", value: String(settings.syncIntervalMinutes) },
     { name: "PORT", value: String(HEALTH_PORT) },
+    ...(settings.dataverseUrl
+      ? [{ name: "AUDIT_DATAVERSE_URL" as const, value: settings.dataverseUrl }]
+      : []),
   ];
 }
 

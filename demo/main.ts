@@ -18,6 +18,8 @@ ground truth, writes the dashboard (HTML), CSV and JSON, and stops everything ag
   --launches-per-day <n>   mean weekday launches (default 1500)
   --stale-days <n>  list apps not launched for n days, 1 to 6 (default 3; the runtime has
                     only seen the 7 days the API serves)
+  --dataverse       also run an emulated CoE Dataverse environment: the runtime fills its
+                    admin_auditlogs/admin_apps tables, compared with the report
   --help            this text
 
 Exit codes: 0 the report (and its apps not launched for n days) equals the ground truth, 1 it
@@ -45,6 +47,7 @@ try {
       users: { type: "string" },
       "launches-per-day": { type: "string" },
       "stale-days": { type: "string" },
+      dataverse: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   }));
@@ -79,6 +82,7 @@ try {
     outDir: values.out,
     seed: values.seed,
     staleDays,
+    dataverse: values.dataverse === true,
     tenant: {
       ...(values.apps ? { apps: positive("apps", values.apps) } : {}),
       ...(values.users ? { users: positive("users", values.users) } : {}),

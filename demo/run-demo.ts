@@ -20,6 +20,7 @@ import {
 import { startAzurite, type RunningAzurite } from "./azurite";
 import { runtimeEnvFor } from "./runtime-env";
 import { completeWindow, inactiveDifferences, reportDifferences } from "./comparison";
+import { compareCoeTables, type CoeComparison } from "./coe-tables";
 import { REPO_ROOT, RuntimeCli } from "./runtime-cli";
 
 /** A tenant worth looking at that still backfills in well under a minute on 2 cores. */
@@ -73,6 +74,8 @@ export interface DemoOptions {
   quiet?: boolean;
   /** Where the demo's own lines go. Default process.stdout. */
   write?: (text: string) => void;
+  /** Also run the emulator's Dataverse environment and compare its CoE tables. Default false. */
+  dataverse?: boolean;
   /** Aborting stops the children, the emulator and Azurite; runDemo then throws DemoInterrupted. */
   signal?: AbortSignal;
 }
@@ -97,6 +100,8 @@ export interface DemoResult {
    * emulator's expectation; empty when they all agree.
    */
   differences: string[];
+  /** With `dataverse`: the CoE tables compared with the report (its differences are in `differences`). */
+  coe?: CoeComparison;
   /** The report's all-time inactive apps and what the emulator expects for them. */
   inactive: { staleDays: number; reported: InactiveApp[]; expected: InactiveApp[] };
   files: DemoFiles;
@@ -191,6 +196,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
     const comparison = await compareWithGroundTruth(emu, files, window, backfillFrom, staleDays);
     sayComparison(say, window, comparison, staleDays);
+    const coe = emu.dataverse
+      ? compareCoeTables(emu.dataverse, comparison.report, window)
+      : undefined;
+    if (coe) {
+      sayCoe(say, emu.dataverse!.url, coe);
+      comparison.differences.push(...coe.differences);
+    }
     saySummary(say, emu.stats(), steps.timings, files);
 
     return {
@@ -199,6 +211,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       report: comparison.report,
       groundTruth: comparison.groundTruth,
       differences: comparison.differences,
+      coe,
       inactive: {
         staleDays,
         reported: comparison.report.inactiveApps ?? [],
@@ -284,6 +297,7 @@ async function startServices(
       seed: options.seed ?? "coe-demo",
       tenant,
       content: { ...DEMO_CONTENT, ...options.content },
+      ...(options.dataverse ? { dataverse: {} } : {}),
     }),
     startAzurite(),
   ]);
@@ -421,6 +435,23 @@ async function compareWithGroundTruth(
     ...inactiveDifferences(report.inactiveApps, expectedInactive),
   ];
   return { report, groundTruth, expectedInactive, differences };
+}
+
+function sayCoe(say: Say, url: string, coe: CoeComparison): void {
+  say();
+  say(`CoE Starter Kit tables in the emulated Dataverse environment ${url}:`);
+  say(
+    `  admin_auditlogs: ${count.format(coe.auditRows)} rows (${count.format(coe.rowsWithoutLookup)} without app lookup: app not in admin_apps)`,
+  );
+  say("  per app, as the CoE dashboard counts them over the compared window:");
+  for (const line of coe.lines.slice(0, 10)) say(`    ${line}`);
+  if (coe.lines.length > 10) say(`    … ${coe.lines.length - 10} more apps`);
+  say(
+    coe.differences.length === 0
+      ? `OK: launches and unique users per app from admin_auditlogs equal the report; admin_apps deletions of ${coe.appsChecked} apps equal the emulator's.`
+      : `MISMATCH: ${coe.differences.length} differences between the CoE tables and the report.`,
+  );
+  for (const d of coe.differences.slice(0, 20)) say(`  ${d}`);
 }
 
 function sayComparison(

@@ -24,5 +24,7 @@ export function runtimeEnvFor(emulator: RunningEmulator): RuntimeEnv {
     // The tenant as publisher gives it its own quota, as the Pulumi program sets it in Azure.
     AUDIT_PUBLISHER_ID: tenant.tenantId,
     NODE_EXTRA_CA_CERTS: emulator.caCertPath,
+    // The CoE environment, when the emulator runs one: the runtime then writes its tables too.
+    ...(emulator.dataverse ? { AUDIT_DATAVERSE_URL: emulator.dataverse.url } : {}),
   };
 }

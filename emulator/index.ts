@@ -6,6 +6,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ActivityApi } from "./activity-api";
+import {
+  startDataverse,
+  type DataverseEmulatorOptions,
+  type RunningDataverse,
+} from "./dataverse-server";
 import { planBadInput, type BadInputReport } from "./bad-input";
 import { createClock, type EmulatorClock } from "./clock";
 import { Faults, type FaultCounters } from "./faults";
@@ -49,6 +54,8 @@ export type {
 export type { BadInputReport, BadBlobInfo, InjectedRecordInfo, HugeRecordInfo } from "./bad-input";
 export type { ForeignRequest } from "./server";
 export type { EmulatorClock } from "./clock";
+export type { DataverseEmulatorOptions, RunningDataverse, CoeAppTruth } from "./dataverse-server";
+export type { DataverseRow, ApplicationUserState } from "./dataverse";
 export type {
   AppUsage,
   InactiveApp,
@@ -147,12 +154,17 @@ export interface RunningEmulator {
   revokeTokens(): void;
   /** Every access token issued so far, in order (what a leak check looks for). */
   issuedTokens(): string[];
+  /** The Dataverse environment with the CoE tables, when started with the dataverse option. */
+  dataverse?: RunningDataverse;
   stats(): EmulatorStats;
   stop(): Promise<void>;
 }
 
-export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
-  const resolved = resolveOptions(options);
+export async function startEmulator(
+  options: EmulatorOptions & { dataverse?: DataverseEmulatorOptions } = {},
+): Promise<RunningEmulator> {
+  const { dataverse: dataverseOptions, ...emulatorOptions } = options;
+  const resolved = resolveOptions(emulatorOptions);
   const clock = createClock(resolved.clockMode, resolved.startTime);
   const tenant = generateTenant({
     seed: resolved.seed,
@@ -189,6 +201,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       origin: url,
       audience: url,
       graphAudience: graphUrl,
+      otherAudiences: [],
       tenantId: tenant.tenantId,
       domain: tenant.domain,
       clientId: tenant.clientId,
@@ -202,6 +215,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     servesForeign: badPlan.usesForeignHost,
   };
   serveRequests(server, parts);
+  const dataverse = dataverseOptions
+    ? await startDataverse(certs, tenant, badPlan.countableEvents, signer, dataverseOptions)
+    : undefined;
+  if (dataverse) parts.tokenContext.otherAudiences.push(dataverse.url);
 
   const certDir = await mkdtemp(join(tmpdir(), "audit-emulator-"));
   const caCertPath = join(certDir, "ca.pem");
@@ -245,6 +262,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     foreignRequests: () => parts.foreignRequests.map((r) => ({ ...r })),
     revokeTokens: () => revokeTokens(parts),
     issuedTokens: () => signer.issued(),
+    dataverse,
     stats: () => ({
       requests: parts.counters.requests,
       requestsByPublisher: { ...parts.counters.requestsByPublisher },
@@ -258,6 +276,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      await dataverse?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

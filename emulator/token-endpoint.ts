@@ -25,6 +25,8 @@ export interface TokenEndpointContext {
   audience: string;
   /** This server's stand-in for https://graph.microsoft.com (tokens carry the Graph role). */
   graphAudience: string;
+  /** Further resources tokens are issued for (a Dataverse environment's URL), set once known. */
+  otherAudiences: string[];
   tenantId: string;
   domain: string;
   clientId: string;
@@ -245,6 +247,8 @@ function audienceOf(
   // A token for Microsoft Graph is issued (the app may hold Graph permissions) but the activity
   // API refuses it: the classic wrong-scope mistake, visible as a 401 on the API call.
   if (sameAudience(resource, ctx.graphAudience)) return { value: ctx.graphAudience };
+  const other = ctx.otherAudiences.find((a) => sameAudience(resource, a));
+  if (other) return { value: other };
   const audience = sameAudience(resource, GRAPH) ? GRAPH : ctx.audience;
   if (
     !sameAudience(resource, ctx.audience) &&

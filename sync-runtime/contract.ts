@@ -42,6 +42,7 @@ export const ENV = {
   AUDIT_MAX_RETRIES: {},
   PORT: {},
   AUDIT_LOG_LEVEL: {},
+  AUDIT_DATAVERSE_URL: {},
 } as const satisfies Record<string, EnvVarContract>;
 
 export type EnvName = keyof typeof ENV;
@@ -66,6 +67,8 @@ export const TABLES = {
   apps: "apps",
   /** What could no longer be fetched: old intervals and expired blobs. */
   gaps: "gaps",
+  /** Events stored but not yet written to Dataverse (AUDIT_DATAVERSE_URL): the sink's own cursor. */
+  dataverseOutbox: "dataverseoutbox",
 } as const;
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES];
@@ -107,3 +110,25 @@ export type AuditSource = (typeof AUDIT_SOURCES)[number];
 
 /** The content type that carries Power Apps launches and deletes: the default to sync. */
 export const POWER_APPS_CONTENT_TYPE: ContentType = "Audit.General";
+
+/**
+ * Host names of Dataverse environments per cloud (learn.microsoft.com, "Power Apps US Government"
+ * service URLs, and "Datacenter regions" for the commercial crm[N] suffixes). GCC environments are
+ * crm9.dynamics.com, which a commercial tenant never has. Keys are the Pulumi stack's `cloud`.
+ */
+export const DATAVERSE_HOSTS = {
+  commercial: /^[a-z0-9][a-z0-9-]*\.crm(?!9\.)\d*\.dynamics\.com$/i,
+  gcc: /^[a-z0-9][a-z0-9-]*\.crm9\.dynamics\.com$/i,
+  gcchigh: /^[a-z0-9][a-z0-9-]*\.crm\.microsoftdynamics\.us$/i,
+  dod: /^[a-z0-9][a-z0-9-]*\.crm\.appsplatform\.us$/i,
+} as const;
+
+/** The Management Activity API root of each cloud: how the runtime knows its cloud. */
+export const AUDIENCE_OF_CLOUD: Record<keyof typeof DATAVERSE_HOSTS, string> = {
+  commercial: "https://manage.office.com",
+  gcc: "https://manage-gcc.office.com",
+  gcchigh: "https://manage.office365.us",
+  dod: "https://manage.protection.apps.mil",
+};
+
+export type DataverseCloud = keyof typeof DATAVERSE_HOSTS;

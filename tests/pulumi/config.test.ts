@@ -92,6 +92,13 @@ describe("parseStackSettings", () => {
     ["contentTypes", " , ", "Audit.General"],
     ["appOwners", "alice@contoso.com", "Entra object ids"],
     ["grantDataverseKeyVaultAccess", "yes", "true | false"],
+    [
+      "dataverseUrl",
+      "https://contoso.crm9.dynamics.com",
+      "CoE environment in the commercial cloud",
+    ],
+    ["dataverseUrl", "https://contoso.crm.dynamics.com/api/data/v9.2", "crm.dynamics.com"],
+    ["dataverseUrl", "contoso", "Environment URL"],
     ["syncImage", "my image:latest", "image reference"],
     ["appDisplayName", "   ", "1 to 120 characters"],
     ["azure-native:subscriptionId", "my-subscription", "subscription GUID"],
@@ -101,6 +108,22 @@ describe("parseStackSettings", () => {
     expect(error.message).toContain(JSON.stringify(value));
     expect(error.message).toContain(allowed);
     expect(error.message).toMatch(/Fix it with: pulumi config (set|rm) /);
+  });
+});
+
+describe("dataverseUrl", () => {
+  it.each([
+    ["commercial", "https://contoso.crm4.dynamics.com/"],
+    ["gcc", "https://contoso.crm9.dynamics.com"],
+    ["gcchigh", "https://contoso.crm.microsoftdynamics.us"],
+    ["dod", "https://contoso.crm.appsplatform.us"],
+  ])("accepts a %s environment on that cloud's domain only", (cloud, url) => {
+    const location = (c: string) => (c === "gcchigh" || c === "dod" ? "usgovvirginia" : "eastus");
+    const values = { "azure-native:location": location(cloud), cloud, dataverseUrl: url };
+    expect(parseStackSettings(reader(values)).dataverseUrl).toBe(new URL(url).origin);
+    const other = cloud === "commercial" ? "gcchigh" : "commercial";
+    const moved = { ...values, cloud: other, "azure-native:location": location(other) };
+    expect(failure(moved).key).toBe("dataverseUrl");
   });
 });
 

@@ -620,6 +620,24 @@ describe("stack options", () => {
     expect(grant[0].inputs.roleDefinitionId).toContain(ROLES.keyVaultSecretsUser);
   });
 
+  it("passes dataverseUrl to the runtime as AUDIT_DATAVERSE_URL, which the runtime accepts for the cloud", async () => {
+    const { mocks } = await runProgram("coe-dataverse", {
+      ...dev,
+      "coe-audit-sync:cloud": "gcchigh",
+      "azure-native:location": "usgovvirginia",
+      "coe-audit-sync:dataverseUrl": "https://contoso.crm.microsoftdynamics.us/",
+    });
+    const env = envOf(mocks.one(T.containerApp));
+    expect(env.AUDIT_DATAVERSE_URL).toEqual({ value: "https://contoso.crm.microsoftdynamics.us" });
+    const given = Object.fromEntries(
+      Object.entries(env).map(([name, v]) => [name, v.secretRef ? "Secret~value" : v.value]),
+    );
+    expect(loadConfig(given).dataverseUrl).toBe("https://contoso.crm.microsoftdynamics.us");
+    // Without it, the sink stays off.
+    const off = await runProgram("coe-no-dataverse", dev);
+    expect(envOf(off.mocks.one(T.containerApp)).AUDIT_DATAVERSE_URL).toBeUndefined();
+  });
+
   it("warns about provider keys in the stack config that the explicit providers ignore", async () => {
     const warn = vi.spyOn(pulumi.log, "warn").mockImplementation(async () => {});
     try {

@@ -9,6 +9,7 @@ import type { AppsTable } from "../storage/apps";
 import type { Checkpoints } from "../storage/checkpoints";
 import type { ContentIds } from "../storage/content-ids";
 import type { EventsTable } from "../storage/events";
+import type { DataverseOutbox } from "../storage/dataverse-outbox";
 import type { ContentLoss, Gaps } from "../storage/gaps";
 import type { Quarantine } from "../storage/quarantine";
 import { archiveBlobName, NdjsonGzipWriter, type RawArchive } from "../storage/raw-archive";
@@ -23,6 +24,8 @@ export interface SyncStore {
   launches: EventsTable;
   deletes: EventsTable;
   apps: AppsTable;
+  /** Set when the Dataverse sink is on: the events it has still to write. */
+  dataverseOutbox?: DataverseOutbox;
 }
 
 export interface SyncContext {
@@ -167,10 +170,15 @@ async function quarantine(
   return `kept in the quarantine container as ${name} (HTTP ${raw.status}, ${raw.bytes.length} bytes${raw.truncated ? ", cut" : ""})`;
 }
 
-/** Launches and deletes to their tables, then the per-app state they imply. */
-async function storeEvents(store: SyncStore, tally: BlobTally): Promise<void> {
+/**
+ * Launches and deletes to their tables, then the per-app state they imply, then the Dataverse
+ * outbox: the one way events are stored, whichever source they came from.
+ */
+export async function storeEvents(store: SyncStore, tally: BlobTally): Promise<void> {
   await Promise.all([store.launches.write(tally.launches), store.deletes.write(tally.deletes)]);
   await store.apps.apply([...tally.launches, ...tally.deletes]);
+  // Before the blob is marked processed, so an event never reaches storage without its way to Dataverse.
+  await store.dataverseOutbox?.add([...tally.launches, ...tally.deletes]);
 }
 
 /**

@@ -11,6 +11,7 @@ import {
 import { ConfigError } from "../core/errors";
 import { LOG_LEVELS, type LogLevel } from "../core/log";
 import type { StorageConfig } from "../storage/account";
+import { dataverseUrlProblem } from "../domain/dataverse-url";
 
 /**
  * Every environment variable the runtime reads, in one table. The names, and which are required
@@ -137,6 +138,10 @@ const DOCS: Record<EnvName, VariableDoc> = {
     description:
       "debug, info, warn or error. Logs are JSON lines on stderr; secrets are never logged.",
   },
+  AUDIT_DATAVERSE_URL: {
+    description:
+      "Dataverse environment URL of the CoE Starter Kit (e.g. https://contoso.crm.dynamics.com): when set, launches and deletes are also written to its admin_auditlogs/admin_apps tables, as the Sync Audit Logs (V2) flow does. Must match the cloud of AUDIT_AUDIENCE.",
+  },
 };
 
 export const VARIABLES: readonly VariableSpec[] = ENV_NAMES.map((name) => ({
@@ -174,6 +179,8 @@ export interface RuntimeConfig {
   maxRetries: number;
   port: number;
   logLevel: LogLevel;
+  /** The CoE environment's URL without trailing slash, when the Dataverse sink is on. */
+  dataverseUrl?: string;
 }
 
 const STORAGE_ENDPOINTS: EnvName[] = ["AUDIT_BLOB_ENDPOINT", "AUDIT_TABLE_ENDPOINT"];
@@ -283,7 +290,30 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
     maxRetries: read.int("AUDIT_MAX_RETRIES", 0, 20),
     port: read.int("PORT", 0, 65_535),
     logLevel: readLogLevel(read),
+    dataverseUrl: readDataverseUrl(read),
   };
+}
+
+function readDataverseUrl(read: EnvReader): string | undefined {
+  const raw = read.get("AUDIT_DATAVERSE_URL");
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch (cause) {
+    throw new ConfigError(
+      "AUDIT_DATAVERSE_URL",
+      `AUDIT_DATAVERSE_URL=${raw} is not a URL: copy the Environment URL of the CoE environment from the Power Platform admin center.`,
+      { cause },
+    );
+  }
+  const problem = dataverseUrlProblem(url, read.withDefault("AUDIT_AUDIENCE"));
+  if (problem)
+    throw new ConfigError(
+      "AUDIT_DATAVERSE_URL",
+      `AUDIT_DATAVERSE_URL=${raw} is refused: ${problem}.`,
+    );
+  return url.origin;
 }
 
 function readClientSecret(read: EnvReader): string {

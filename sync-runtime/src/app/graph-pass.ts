@@ -6,7 +6,7 @@ import type { ProgressSnapshot } from "../domain/progress-snapshot";
 import { addStats, emptyStats, RecordCollector, tallyBlob, type BlobStats } from "../domain/tally";
 import { planPass, type Interval } from "../domain/windows";
 import { NdjsonGzipWriter } from "../storage/raw-archive";
-import type { SyncContext } from "./blob";
+import { storeEvents, type SyncContext } from "./blob";
 
 /** What the Graph source asks for: the two operations the usage report is made of. */
 export const GRAPH_OPERATIONS = ["LaunchPowerApp", "DeletePowerApp"] as const;
@@ -274,8 +274,7 @@ async function storePage(
   signal?.throwIfAborted();
   await store.archive.upload(graphArchiveName(window, page), gz);
   signal?.throwIfAborted();
-  await Promise.all([store.launches.write(tally.launches), store.deletes.write(tally.deletes)]);
-  await store.apps.apply([...tally.launches, ...tally.deletes]);
+  await storeEvents(store, tally);
   for (const key of tally.newKeys) ctx.writtenIds.add(key);
   result.pages++;
   addStats(result, tally.stats);

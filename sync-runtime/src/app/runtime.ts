@@ -28,6 +28,8 @@ import { buildUsageReport } from "./usage-report";
 import { GraphAuditApi } from "../clients/graph-audit";
 import { fillGapsFromGraph, type GapFillResult } from "./gap-fill";
 import { runGraphPass, type GraphPassOptions, type GraphPassResult } from "./graph-pass";
+import { createDataverseSink } from "./dataverse-wiring";
+import type { DrainResult } from "./dataverse-sink";
 
 /** What tests (and only tests, mostly) inject; the CLI uses the defaults. */
 export interface RuntimeDeps {
@@ -77,6 +79,11 @@ export interface Runtime {
   /** Re-reads every recorded gap of the Management API path from Graph, then marks it filled. */
   fillGaps(request?: SyncRequest): Promise<GapFillResult>;
   /**
+   * Writes what the outbox holds to Dataverse (AUDIT_DATAVERSE_URL); sync() calls it after each
+   * pass and logs a failure instead of failing the pass. Undefined when the sink is off.
+   */
+  syncDataverse?(signal?: AbortSignal): Promise<DrainResult>;
+  /**
    * The usage report of the window; with `staleDays`, also the all-time inactiveApps (one scan of
    * the apps table) and the staleDays they were computed with.
    */
@@ -123,6 +130,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     deletes: new EventsTable(storage.table(TABLES.deletes), "delete"),
     apps: new AppsTable(storage.table(TABLES.apps)),
   };
+  const dataverse = createDataverseSink(config, storage, store, { ...deps, metrics, logger });
   const writtenIds = new WrittenIds();
   let ensured: Promise<void> | undefined;
   const passLease = new PassLease(storage.leases, {
@@ -180,15 +188,25 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     ...deps.graphPolling,
   });
 
+  /** After a pass, inside its lease: the Dataverse sink catches up; never fails the pass. */
+  const drainAfter =
+    (signal: AbortSignal) =>
+    async <T>(result: T): Promise<T> => {
+      await dataverse?.drainLogged(signal);
+      return result;
+    };
+
   return {
     config,
     api,
     graph,
     syncGraph: (request = {}) =>
-      withLease(request, (signal) => runGraphPass(graphContext, graphOptions(request, signal))),
+      withLease(request, (signal) =>
+        runGraphPass(graphContext, graphOptions(request, signal)).then(drainAfter(signal)),
+      ),
     fillGaps: (request = {}) =>
       withLease(request, (signal) =>
-        fillGapsFromGraph(graphContext, graphOptions(request, signal)),
+        fillGapsFromGraph(graphContext, graphOptions(request, signal)).then(drainAfter(signal)),
       ),
     storage,
     store,
@@ -213,11 +231,21 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
             // Stopping (SIGTERM) and losing the lease both end the pass before its next write.
             signal: request.signal ? AbortSignal.any([request.signal, lease.signal]) : lease.signal,
           },
+        ).then(
+          drainAfter(
+            request.signal ? AbortSignal.any([request.signal, lease.signal]) : lease.signal,
+          ),
         );
       } finally {
         await lease.release();
       }
     },
+    syncDataverse: dataverse
+      ? async (signal) => {
+          await ready();
+          return dataverse.sink.drain(signal);
+        }
+      : undefined,
     async report(window, options = {}) {
       await ready();
       const report = await buildUsageReport(

@@ -44,7 +44,8 @@ export type ErrorCode =
   | "LEASE_HELD"
   | "FOREIGN_URI"
   | "LISTING_CUT"
-  | "BAD_CONTENT";
+  | "BAD_CONTENT"
+  | "DATAVERSE";
 
 /**
  * One error family for the runtime. Every error has a stable `code` (for logs, metrics and exit
@@ -242,4 +243,19 @@ export function isRetryable(err: unknown): boolean {
   if (err instanceof BadContentError) return true;
   if (err instanceof ApiError) return err.status >= 500 || err.status === 408;
   return false;
+}
+
+/** Dataverse refused or failed a write (the sink's own error: the Azure Storage archive goes on). */
+export class DataverseError extends SyncError {
+  readonly status: number;
+  /** Dataverse's error code from the body (0x…), when it had one. */
+  readonly dataverseCode: string | undefined;
+  constructor(
+    init: { status: number; dataverseCode?: string; message: string },
+    options?: { cause?: unknown },
+  ) {
+    super("DATAVERSE", init.message, options);
+    this.status = init.status;
+    this.dataverseCode = init.dataverseCode;
+  }
 }

@@ -120,6 +120,27 @@ export const METRIC_DEFINITIONS = [
     "Passes skipped because another runtime held the sync lease (serve).",
     "counter",
   ],
+  [
+    "audit_dataverse_rows_written_total",
+    "admin_auditlogs rows upserted in Dataverse (AUDIT_DATAVERSE_URL).",
+    "counter",
+  ],
+  [
+    "audit_dataverse_launches_without_app_total",
+    "Launches written to admin_auditlogs without the app lookup: the app is not in admin_apps.",
+    "counter",
+  ],
+  [
+    "audit_dataverse_apps_updated_total",
+    "admin_apps rows moved forward (last launch, deletion).",
+    "counter",
+  ],
+  [
+    "audit_dataverse_failures_total",
+    "Dataverse drains that failed; the events stay in the outbox table and are written next pass.",
+    "counter",
+  ],
+  ["audit_dataverse_pending", "Events in the outbox table not yet written to Dataverse.", "gauge"],
   ["audit_last_success_timestamp_seconds", "Unix time of the last successful pass.", "gauge"],
   [
     "audit_lag_seconds",

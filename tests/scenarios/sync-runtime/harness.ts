@@ -5,7 +5,12 @@
 import { Agent } from "node:https";
 import { startAzurite, type RunningAzurite } from "../../../demo/azurite";
 import { runtimeEnvFor } from "../../../demo/runtime-env";
-import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../../emulator/index";
+import {
+  startEmulator,
+  type DataverseEmulatorOptions,
+  type EmulatorOptions,
+  type RunningEmulator,
+} from "../../../emulator/index";
 import { loadConfig } from "../../../sync-runtime/src/app/config";
 import { createLogger } from "../../../sync-runtime/src/core/log";
 import {
@@ -36,7 +41,7 @@ const NO_AZURITE = {
 };
 
 export async function startTestEnv(
-  emulatorOptions: EmulatorOptions,
+  emulatorOptions: EmulatorOptions & { dataverse?: DataverseEmulatorOptions },
   runtimeEnv: Record<string, string> = {},
   options: { storage?: boolean } = {},
 ): Promise<TestEnv> {

@@ -31,7 +31,7 @@ const STYLE = `
 * { box-sizing: border-box; }
 body { margin: 0; background: var(--bg); color: var(--text);
   font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-header, main { max-width: 1100px; margin: 0 auto; padding: 0 20px; }
+header, main { max-width: 1320px; margin: 0 auto; padding: 0 20px; }
 header { padding-top: 28px; }
 h1 { margin: 0 0 4px; font-size: 1.6rem; }
 h2 { margin: 0 0 12px; font-size: 1.1rem; }
@@ -51,13 +51,17 @@ section.card { background: var(--card); border: 1px solid var(--line); border-ra
 .chart rect { fill: var(--accent); }
 #users-chart rect { fill: var(--accent2); }
 .chart .bar:hover rect { opacity: .8; }
-.chart .baseline { stroke: var(--line); }
+.chart .baseline { stroke: var(--muted); }
+.chart .grid { stroke: var(--line); stroke-dasharray: 2 3; }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; }
 caption { text-align: left; color: var(--muted); padding-bottom: 8px; }
 th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 thead th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); }
 tbody th { font-weight: 500; }
-td.num, td.id, time { white-space: nowrap; }
+td.num, time { white-space: nowrap; }
+/* Long names, UPNs and ids wrap inside their cell, so every column stays in view (no cut columns). */
+tbody th, tbody td { overflow-wrap: anywhere; }
+td.id { word-break: break-all; min-width: 10ch; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .8rem; color: var(--muted); }
 .tag { display: inline-block; padding: 0 8px; border-radius: 999px; font-size: .8rem; font-weight: 600; }
@@ -67,7 +71,7 @@ ul.apps { margin: 0; padding-left: 20px; }
 .filter { margin: 0 0 10px; display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
 .filter input { font: inherit; padding: 4px 8px; border: 1px solid var(--line); border-radius: 6px;
   background: var(--bg); color: var(--text); min-width: 240px; }
-footer { max-width: 1100px; margin: 0 auto; padding: 8px 20px 28px; color: var(--muted); font-size: .8rem; }
+footer { max-width: 1320px; margin: 0 auto; padding: 8px 20px 28px; color: var(--muted); font-size: .8rem; }
 `;
 
 // Hides the rows that do not match the filter; the filter box is shown only when script runs.

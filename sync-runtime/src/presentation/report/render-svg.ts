@@ -65,20 +65,44 @@ export function horizontalBarChart(bars: readonly Bar[], text: ChartText): strin
   return `${chartOpen(text, width, height)}${rows.join("")}</svg>`;
 }
 
-/** Vertical bars over time (one per day), with a date label under every few bars. */
+/**
+ * Value-axis ticks: a step of 1, 2 or 5 times a power of ten, about four of them, the top one at
+ * least 5% above the tallest bar so that no bar touches the top of the plot.
+ */
+export function valueTicks(max: number): number[] {
+  const target = Math.max(1, max * 1.05);
+  const raw = target / 4;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = Math.max(1, [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? power * 10);
+  const ticks = [0];
+  while (ticks[ticks.length - 1] < target) ticks.push(ticks[ticks.length - 1] + step);
+  return ticks;
+}
+
+/** Vertical bars over time (one per day), a value axis with grid lines, a date under every few bars. */
 export function columnChart(bars: readonly Bar[], text: ChartText): string {
   const plotHeight = 180;
   const axis = 24;
-  const top = 18;
+  const top = 12;
   const slot = Math.max(8, Math.min(40, Math.floor(1000 / Math.max(1, bars.length))));
-  const left = 24;
+  const left = 56;
   const width = Math.max(300, left + bars.length * slot + 24);
   const height = top + plotHeight + axis;
   const max = Math.max(0, ...bars.map((bar) => bar.value));
+  const ticks = valueTicks(max);
+  const scaleMax = ticks[ticks.length - 1];
+  const yOf = (value: number) => top + plotHeight - (value / scaleMax) * plotHeight;
+  const grid = ticks.map((tick) => {
+    const y = Math.round(yOf(tick)) + 0.5;
+    return (
+      `<line class="${tick === 0 ? "baseline" : "grid"}" data-testid="y-grid" x1="${left - 4}" x2="${width}" y1="${y}" y2="${y}"></line>` +
+      `<text class="axis" data-testid="y-tick" x="${left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle">${escapeHtml(formatCount(tick))}</text>`
+    );
+  });
   // Label about eight dates whatever the window length, so labels never overlap.
   const labelEvery = Math.max(1, Math.ceil(bars.length / 8));
   const columns = bars.map((bar, index) => {
-    const length = barLength(bar.value, max, plotHeight);
+    const length = barLength(bar.value, scaleMax, plotHeight);
     const x = left + index * slot;
     const y = top + plotHeight - length;
     const label =
@@ -93,7 +117,5 @@ export function columnChart(bars: readonly Bar[], text: ChartText): string {
       `</g>`
     );
   });
-  const baseline = `<line class="baseline" x1="0" x2="${width}" y1="${top + plotHeight + 0.5}" y2="${top + plotHeight + 0.5}"></line>`;
-  const maxLabel = `<text class="axis" x="${left}" y="12">${escapeHtml(`max ${formatCount(max)}`)}</text>`;
-  return `${chartOpen(text, width, height)}${maxLabel}${columns.join("")}${baseline}</svg>`;
+  return `${chartOpen(text, width, height)}${grid.join("")}${columns.join("")}</svg>`;
 }

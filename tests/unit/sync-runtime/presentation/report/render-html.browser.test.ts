@@ -132,6 +132,45 @@ describe.skipIf(skipBrowserTests())("HTML dashboard in headless Chromium", () =>
       .toBe(report.apps.length);
   });
 
+  it("fits a 1400 px window: no column of the all-apps table is cut, nothing scrolls sideways", async () => {
+    await page.setViewportSize({ width: 1400, height: 900 });
+    // A string, evaluated in the page: the tests compile without the DOM library.
+    const fit = (await page.evaluate(`(() => {
+      const table = document.querySelector("#apps-table");
+      const card = table.closest("section");
+      const style = getComputedStyle(card);
+      const inner = card.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      return {
+        table: table.getBoundingClientRect().width,
+        inner,
+        cardScroll: card.scrollWidth - card.clientWidth,
+        page: document.documentElement.scrollWidth - window.innerWidth,
+      };
+    })()`)) as { table: number; inner: number; cardScroll: number; page: number };
+    expect(fit.table).toBeLessThanOrEqual(fit.inner + 0.5);
+    expect(fit.cardScroll).toBe(0);
+    expect(fit.page).toBeLessThanOrEqual(0);
+  });
+
+  it("draws the per-day chart with a labelled value axis and headroom above the tallest bar", async () => {
+    const chart = page.getByTestId("daily-chart");
+    const ticks = await chart.getByTestId("y-tick").allTextContents();
+    expect(ticks.length).toBeGreaterThanOrEqual(3);
+    expect(ticks[0]).toBe("0");
+    const values = ticks.map((t) => Number(t.replace(/,/g, "")));
+    const most = Math.max(...report.daily!.map((d) => d.launches));
+    // The top tick is at or above the tallest bar.
+    expect(Math.max(...values)).toBeGreaterThanOrEqual(most);
+    const geometry = await chart.evaluate((svg) => {
+      const rects = [...svg.querySelectorAll("rect")].map((r) => r.getBBox());
+      const top = Math.min(...rects.map((b) => b.y));
+      const lines = [...svg.querySelectorAll("[data-testid=y-grid]")].map((l) => l.getBBox().y);
+      return { top, gridTop: Math.min(...lines) };
+    });
+    // The tallest bar stays at or below the top grid line, never above it.
+    expect(geometry.top).toBeGreaterThanOrEqual(geometry.gridTop - 0.5);
+  });
+
   it("loads nothing but its own file and logs no errors", () => {
     expect(requests).toEqual([fileUrl]);
     expect(consoleErrors).toEqual([]);

@@ -1,0 +1,79 @@
+/**
+ * The two CoE Starter Kit tables the audit log flows write, as their solution declares them
+ * (microsoft/coe-starter-kit, CenterofExcellenceCoreComponents/SolutionPackage/src/Entities/
+ * admin_AuditLog/Entity.xml and admin_App/Entity.xml): column types and text MaxLength. The
+ * emulator enforces them the way Dataverse does, so a client that writes a column the table does
+ * not have, or a text longer than its column, fails here as it would in a real environment.
+ */
+export type ColumnType = "text" | "datetime" | "bool";
+
+export interface ColumnSpec {
+  type: ColumnType;
+  /** Text columns: MaxLength in characters. */
+  maxLength?: number;
+  /** RequiredLevel "required" in Entity.xml. */
+  required?: boolean;
+}
+
+export interface LookupSpec {
+  /** The single-valued navigation property a client binds with `<name>@odata.bind`. */
+  navigation: string;
+  /** The entity set the lookup points to. */
+  target: string;
+}
+
+export interface TableSpec {
+  /** Logical name of the table (the OData type is Microsoft.Dynamics.CRM.<logicalName>). */
+  logicalName: string;
+  /** Entity set name used in URLs. */
+  entitySet: string;
+  /** Primary key column: a GUID. */
+  key: string;
+  columns: Record<string, ColumnSpec>;
+  /** Lookup columns by logical name. */
+  lookups: Record<string, LookupSpec>;
+}
+
+const text = (maxLength: number): ColumnSpec => ({ type: "text", maxLength });
+
+export const AUDIT_LOG_TABLE: TableSpec = {
+  logicalName: "admin_auditlog",
+  entitySet: "admin_auditlogs",
+  key: "admin_auditlogid",
+  columns: {
+    admin_title: text(300),
+    admin_creationtime: { type: "datetime", required: true },
+    admin_appid: text(100),
+    admin_appname: text(300),
+    admin_appenvironment: text(100),
+    admin_operation: text(100),
+    admin_workload: text(300),
+    admin_userupn: text(300),
+    admin_username: text(300),
+    admin_usercity: text(300),
+    admin_usercountry: text(300),
+    admin_userdepartment: text(300),
+    admin_userjobtitle: text(300),
+    admin_userid: text(100),
+    admin_appispremium: { type: "bool" },
+    admin_userisguest: { type: "bool" },
+  },
+  lookups: { admin_applookup: { navigation: "admin_AppLookup", target: "admin_apps" } },
+};
+
+/** Only the admin_app columns the audit flows read or write, plus its display name. */
+export const APP_TABLE: TableSpec = {
+  logicalName: "admin_app",
+  entitySet: "admin_apps",
+  key: "admin_appid",
+  columns: {
+    admin_displayname: text(200),
+    admin_appenvironmentid: text(100),
+    admin_applastlaunchedon: { type: "datetime" },
+    admin_appdeleted: { type: "bool" },
+    admin_appdeletedon: { type: "datetime" },
+  },
+  lookups: {},
+};
+
+export const COE_TABLES: readonly TableSpec[] = [AUDIT_LOG_TABLE, APP_TABLE];

@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../../../sync-runtime/src/app/config";
+import { ConfigError } from "../../../../sync-runtime/src/core/errors";
+
+const base = {
+  AUDIT_TENANT_ID: "11111111-2222-3333-4444-555555555555",
+  AUDIT_CLIENT_ID: "66666666-7777-8888-9999-000000000000",
+  AUDIT_CLIENT_SECRET: "s3cr~et.value",
+  AUDIT_STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true",
+};
+
+const AUDIENCE = {
+  commercial: "https://manage.office.com",
+  gcc: "https://manage-gcc.office.com",
+  gcchigh: "https://manage.office365.us",
+  dod: "https://manage.protection.apps.mil",
+};
+
+function refused(env: Record<string, string>): string {
+  try {
+    loadConfig({ ...base, ...env });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).key).toBe("AUDIT_DATAVERSE_URL");
+    return (err as Error).message;
+  }
+  throw new Error("loadConfig accepted the environment");
+}
+
+describe("AUDIT_DATAVERSE_URL", () => {
+  it("is off when unset", () => {
+    expect(loadConfig(base).dataverseUrl).toBeUndefined();
+  });
+
+  it.each([
+    ["commercial", "https://contoso.crm.dynamics.com/"],
+    ["commercial", "https://contoso.crm4.dynamics.com"],
+    ["commercial", "https://contoso.crm11.dynamics.com"],
+    ["gcc", "https://contoso.crm9.dynamics.com"],
+    ["gcchigh", "https://contoso.crm.microsoftdynamics.us"],
+    ["dod", "https://contoso.crm.appsplatform.us"],
+  ] as const)("accepts a %s environment %s (origin kept, slash dropped)", (cloud, url) => {
+    const c = loadConfig({ ...base, AUDIT_AUDIENCE: AUDIENCE[cloud], AUDIT_DATAVERSE_URL: url });
+    expect(c.dataverseUrl).toBe(new URL(url).origin);
+  });
+
+  it.each([
+    ["commercial", "https://contoso.crm9.dynamics.com", /gcc environment/],
+    ["gcc", "https://contoso.crm.dynamics.com", /commercial environment/],
+    ["gcchigh", "https://contoso.crm9.dynamics.com", /gcc environment.*gcchigh/],
+    ["dod", "https://contoso.crm.microsoftdynamics.us", /gcchigh environment/],
+    ["commercial", "https://contoso.example.com", /not a Dataverse host of the commercial cloud/],
+    ["commercial", "http://contoso.crm.dynamics.com", /https/],
+    ["commercial", "https://contoso.crm.dynamics.com/api/data/v9.2", /root URL only/],
+    ["commercial", "contoso.crm.dynamics.com", /not a URL/],
+  ] as const)("refuses for %s: %s", (cloud, url, message) => {
+    expect(refused({ AUDIT_AUDIENCE: AUDIENCE[cloud], AUDIT_DATAVERSE_URL: url })).toMatch(message);
+  });
+
+  it("off the known clouds (an emulator), only the audience's own host", () => {
+    const local = { AUDIT_AUDIENCE: "https://127.0.0.1:4443" };
+    expect(
+      loadConfig({ ...base, ...local, AUDIT_DATAVERSE_URL: "https://127.0.0.1:5443" }).dataverseUrl,
+    ).toBe("https://127.0.0.1:5443");
+    expect(refused({ ...local, AUDIT_DATAVERSE_URL: "https://contoso.crm.dynamics.com" })).toMatch(
+      /must be on its host \(127\.0\.0\.1\)/,
+    );
+  });
+});

@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { appUpdate, auditLogRow } from "../../../../sync-runtime/src/domain/coe-rows";
+import type { PowerAppEvent } from "../../../../sync-runtime/src/domain/records";
+
+const launch = (over: Partial<PowerAppEvent> = {}): PowerAppEvent => ({
+  kind: "launch",
+  recordId: "e2a84675-8952-4d91-a2ea-4d89f310f1a7",
+  creationTime: "2026-05-19T13:17:34.000Z",
+  appId: "6c39e97c-6ddd-4a37-afd4-494a605925cf",
+  appName: "TestEmptyApp",
+  environmentId: "aa289efd-09f4-eaeb-bbb8-c08fc9e27d09",
+  userUpn: "AmberR@CONTOSO.OnMicrosoft.com",
+  schema: "purview",
+  ...over,
+});
+
+describe("auditLogRow", () => {
+  it("writes the flow's columns, its title format and the app lookup when the app is known", () => {
+    expect(auditLogRow(launch(), true)).toEqual({
+      admin_title: "Power App Launch 6c39e97c-6ddd-4a37-afd4-494a605925cf - 2026-05-19T13:17:34",
+      admin_creationtime: "2026-05-19T13:17:34Z",
+      admin_appid: "6c39e97c-6ddd-4a37-afd4-494a605925cf",
+      admin_operation: "LaunchPowerApp",
+      admin_workload: "PowerPlatform",
+      admin_userupn: "AmberR@CONTOSO.OnMicrosoft.com",
+      admin_appname: "TestEmptyApp",
+      admin_appenvironment: "aa289efd-09f4-eaeb-bbb8-c08fc9e27d09",
+      "admin_AppLookup@odata.bind": "admin_apps(6c39e97c-6ddd-4a37-afd4-494a605925cf)",
+    });
+  });
+
+  it("leaves the lookup out for an app not in admin_apps, and says PowerApps for the older schema", () => {
+    const row = auditLogRow(launch({ schema: "legacy", userUpn: null }), false);
+    expect(row["admin_AppLookup@odata.bind"]).toBeUndefined();
+    expect(row.admin_workload).toBe("PowerApps");
+    expect(row.admin_userupn).toBeUndefined();
+  });
+
+  it("cuts every text to its column's length", () => {
+    const row = auditLogRow(
+      launch({ appName: "n".repeat(400), userUpn: `${"u".repeat(400)}@x`, appId: "a".repeat(150) }),
+      false,
+    );
+    expect((row.admin_appname as string).length).toBe(300);
+    expect((row.admin_userupn as string).length).toBe(300);
+    expect((row.admin_appid as string).length).toBe(100);
+    expect((row.admin_title as string).length).toBeLessThanOrEqual(300);
+  });
+});
+
+describe("appUpdate", () => {
+  const none = { lastLaunchedOn: null, deleted: false, deletedOn: null };
+
+  it("moves the last launch forward only", () => {
+    const events = [
+      launch({ creationTime: "2026-05-19T10:00:00.000Z" }),
+      launch({ creationTime: "2026-05-19T12:00:00.000Z" }),
+    ];
+    expect(appUpdate(none, events)?.body).toEqual({
+      admin_applastlaunchedon: "2026-05-19T12:00:00Z",
+    });
+    expect(appUpdate({ ...none, lastLaunchedOn: "2026-05-20T00:00:00Z" }, events)).toBeUndefined();
+  });
+
+  it("marks a deletion once, with the delete's time", () => {
+    const del = launch({ kind: "delete", creationTime: "2026-05-21T08:00:00.000Z" });
+    const first = appUpdate(none, [del]);
+    expect(first?.body).toEqual({
+      admin_appdeleted: true,
+      admin_appdeletedon: "2026-05-21T08:00:00Z",
+    });
+    expect(appUpdate(first!.next, [del])).toBeUndefined();
+  });
+});
