@@ -64,6 +64,8 @@ export const TABLES = {
   apps: "apps",
   /** What could no longer be fetched: old intervals and expired blobs. */
   gaps: "gaps",
+  /** Per app and UTC day: launches, unique users, last launch, deletion (what reports read). */
+  rollups: "rollups",
 } as const;
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES];

@@ -11,6 +11,8 @@ import type { ContentIds } from "../storage/content-ids";
 import type { EventsTable } from "../storage/events";
 import type { ContentLoss, Gaps } from "../storage/gaps";
 import type { Quarantine } from "../storage/quarantine";
+import type { RollupsTable } from "../storage/rollups";
+import { dayOf } from "../storage/keys";
 import { archiveBlobName, NdjsonGzipWriter, type RawArchive } from "../storage/raw-archive";
 
 /** Everything a pass reads and writes. */
@@ -23,6 +25,7 @@ export interface SyncStore {
   launches: EventsTable;
   deletes: EventsTable;
   apps: AppsTable;
+  rollups: RollupsTable;
 }
 
 export interface SyncContext {
@@ -169,6 +172,10 @@ async function quarantine(
 
 /** Launches and deletes to their tables, then the per-app state they imply. */
 async function storeEvents(store: SyncStore, tally: BlobTally): Promise<void> {
+  // Before the events: a pass killed after them leaves their days marked for rolling up.
+  await store.rollups.markDirty(
+    [...tally.launches, ...tally.deletes].map((e) => dayOf(e.creationTime)),
+  );
   await Promise.all([store.launches.write(tally.launches), store.deletes.write(tally.deletes)]);
   await store.apps.apply([...tally.launches, ...tally.deletes]);
 }

@@ -16,6 +16,7 @@ import { LeaseHeldError } from "../core/errors";
 import { AppsTable } from "../storage/apps";
 import { LEASE_BLOB, PassLease, type PassLeaseOptions } from "../storage/pass-lease";
 import { EventsTable } from "../storage/events";
+import { RollupsTable } from "../storage/rollups";
 import { Quarantine } from "../storage/quarantine";
 import { RawArchive } from "../storage/raw-archive";
 import { Checkpoints } from "../storage/checkpoints";
@@ -25,6 +26,7 @@ import { openStorage, type Storage } from "../storage/account";
 import { runPass, type ContentTypeResult, type SyncStore } from "./pass";
 import { findInactiveApps } from "../domain/inactive-apps";
 import { buildUsageReport } from "./usage-report";
+import { markEveryDayDirty, rebuildRollups, rollUpDirtyDays } from "./rollups";
 
 /** What tests (and only tests, mostly) inject; the CLI uses the defaults. */
 export interface RuntimeDeps {
@@ -70,6 +72,8 @@ export interface Runtime {
    * the apps table) and the staleDays they were computed with.
    */
   report(window: { from: Date; to: Date }, options?: { staleDays?: number }): Promise<UsageReport>;
+  /** Rebuilds every day's rollups from the stored events, holding the one-writer lease. */
+  rebuildRollups(request?: { signal?: AbortSignal }): Promise<string[]>;
 }
 
 /** Wires configuration into the clients, stores and the sync pass. No I/O until called. */
@@ -105,6 +109,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     launches: new EventsTable(storage.table(TABLES.launches), "launch"),
     deletes: new EventsTable(storage.table(TABLES.deletes), "delete"),
     apps: new AppsTable(storage.table(TABLES.apps)),
+    rollups: new RollupsTable(storage.table(TABLES.rollups)),
   };
   const writtenIds = new WrittenIds();
   let ensured: Promise<void> | undefined;
@@ -150,7 +155,9 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
       await ready();
       const lease = await takeLease(request);
       try {
-        return await runPass(
+        // Storage from before rollups: its days are read from the events until rolled up below.
+        if (!(await store.rollups.isBuilt())) await markEveryDayDirty(store);
+        const results = await runPass(
           { api, store, metrics, logger, now, writtenIds },
           {
             contentTypes: config.contentTypes,
@@ -164,16 +171,27 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
             signal: request.signal ? AbortSignal.any([request.signal, lease.signal]) : lease.signal,
           },
         );
+        await rollUpDirtyDays(store, logger, lease.signal);
+        return results;
+      } finally {
+        await lease.release();
+      }
+    },
+    async rebuildRollups(request = {}) {
+      await ready();
+      const lease = await takeLease(request);
+      try {
+        const signal = request.signal
+          ? AbortSignal.any([request.signal, lease.signal])
+          : lease.signal;
+        return await rebuildRollups(store, logger, signal);
       } finally {
         await lease.release();
       }
     },
     async report(window, options = {}) {
       await ready();
-      const report = await buildUsageReport(
-        { launches: store.launches, deletes: store.deletes },
-        window,
-      );
+      const report = await buildUsageReport(store, window);
       if (options.staleDays === undefined) return report;
       const inactiveApps = findInactiveApps(await store.apps.list(), window.to, options.staleDays);
       return { ...report, staleDays: options.staleDays, inactiveApps };

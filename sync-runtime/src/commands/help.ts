@@ -36,6 +36,11 @@ Commands:
         ({from, to}) and content blobs whose records are lost ({contentId, contentCreated,
         reason}): expired before download, refused (contentUri off the API's origin) or
         quarantined (unreadable; the bytes are in the quarantine container).
+  rebuild-rollups
+        Rebuild the per-app, per-day rollups the report reads from every stored launch and
+        delete (storage written before rollups existed, or to check them). Waits for the sync
+        lease like once; prints the days rolled up (JSON). Until then the report reads the
+        events of the days not rolled up: slower, the same figures.
   help, --help
         This text.
 
