@@ -115,3 +115,71 @@ describe("rollups in storage", () => {
     await expectTruth(false);
   });
 });
+
+/**
+ * A CLI pass killed with SIGKILL after some blobs' events are written and before their days are
+ * rolled up (that happens when the pass ends): the days stay marked, the report reads their events
+ * meanwhile, and the next pass rolls them up. Real time: the child cannot share a simulated clock.
+ */
+describe("rollups after a pass killed mid-way", () => {
+  let t: TestEnv;
+  beforeAll(async () => {
+    t = await startTestEnv(
+      {
+        seed: "rollups-kill",
+        latencyMs: [10, 20],
+        pageSize: 10,
+        tenant: { days: 3, futureDays: 0, apps: 6, users: 10, launchesPerDay: 150, deletes: 2 },
+        content: {
+          blobIntervalMinutes: 30,
+          duplicateShare: 0.1,
+          lateAvailabilityShare: 0,
+          lateListingShare: 0,
+        },
+      },
+      {
+        AUDIT_BLOB_CONCURRENCY: "2",
+        AUDIT_LOG_LEVEL: "debug",
+        AUDIT_FIRST_RUN_HOURS: "48",
+        AUDIT_LEASE_SECONDS: "15",
+      },
+    );
+  });
+  afterAll(async () => t?.stop());
+
+  it("converges: the resumed pass rolls up what the killed one wrote, and the report equals the truth", async () => {
+    // Everything created before `to` is listed well before now (no late records here).
+    const to = new Date(Date.now() - 3 * HOUR);
+    const dayStart = Date.parse(to.toISOString().slice(0, 10) + "T00:00:00Z");
+    const wholeDay = { from: new Date(dayStart - DAY), to: new Date(dayStart) };
+    // Records just before `to` come in blobs created after it: the cut window stops short of it.
+    const cut = { from: new Date(to.getTime() - 30 * HOUR), to: new Date(to.getTime() - 2 * HOUR) };
+    let processed = 0;
+    const killed = await cli(["once", "--to", to.toISOString()], t.env, (line, kill) => {
+      if (line.includes('"blob processed"') && ++processed === 15) kill("SIGKILL");
+    });
+    expect(killed.signal).toBe("SIGKILL");
+    const dirty = Object.keys(await rowsOf(t, TABLES.rollups)).filter((k) =>
+      k.startsWith("~dirty/"),
+    );
+    expect(dirty.length).toBeGreaterThan(0);
+    const meanwhile = await readUsage(t.runtime().store, { from: cut.from, to: new Date() });
+    expect(meanwhile.daysFromEvents).toEqual(expect.arrayContaining(dirty.map((k) => k.slice(7))));
+
+    const resumed = await cli(["once", "--to", to.toISOString()], t.env);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(
+      Object.keys(await rowsOf(t, TABLES.rollups)).filter((k) => k.startsWith("~dirty/")),
+    ).toEqual([]);
+    const store = t.runtime().store;
+    const day = await readUsage(store, wholeDay);
+    expect(day.daysFromEvents).toEqual([]);
+    const truth = t.emulator.groundTruth(wholeDay, { daily: true });
+    expect(truth.apps.length).toBeGreaterThan(2);
+    expect(comparable(day.report)).toEqual(comparable(truth));
+    const partial = await readUsage(store, cut);
+    expect(comparable(partial.report)).toEqual(
+      comparable(t.emulator.groundTruth(cut, { daily: true })),
+    );
+  });
+});
