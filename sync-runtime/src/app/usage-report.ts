@@ -1,4 +1,4 @@
-import { reportFromRollups, rollUp, rollupsCoverDay, type AppDayRollup } from "../domain/rollup";
+import { RollupMerger, rollUp, rollupsCoverDay, type AppDayRollup } from "../domain/rollup";
 import { daysOf } from "../domain/usage";
 import type { UsageReport } from "../domain/usage-report";
 import { eventsOfDay, type RollupStore } from "./rollups";
@@ -20,25 +20,42 @@ export async function readUsage(
   store: RollupStore,
   window: { from: Date; to: Date },
 ): Promise<UsageRead> {
+  const merger = new RollupMerger(window);
   const days = daysOf(window.from, window.to);
-  if (days.length === 0) return { report: reportFromRollups([], window), daysFromEvents: [] };
+  if (days.length === 0) return { report: merger.report(), daysFromEvents: [] };
   const built = await store.rollups.isBuilt();
   const dirty = built ? await store.rollups.dirtyDays() : new Map<string, string>();
-  const stored = built
-    ? await store.rollups.read(days[0]!, days[days.length - 1]!)
-    : new Map<string, AppDayRollup[]>();
-  const used: AppDayRollup[] = [];
-  const daysFromEvents: string[] = [];
-  for (const day of days) {
-    const rollups = stored.get(day) ?? [];
-    if (built && !dirty.has(day) && rollupsCoverDay(day, rollups, window)) {
-      used.push(...rollups);
-    } else {
-      used.push(...rollUp(await eventsOfDay(store, day), window));
-      daysFromEvents.push(day);
+  // Whole days' rows are merged as they arrive; a cut day's are kept until all of it is read.
+  const cut = new Map<string, AppDayRollup[]>(
+    days.filter((d) => !isWholeDayIn(d, window)).map((d) => [d, []]),
+  );
+  if (built) {
+    for await (const r of store.rollups.read(days[0]!, days[days.length - 1]!)) {
+      if (dirty.has(r.day)) continue;
+      const held = cut.get(r.day);
+      if (held) held.push(r);
+      else merger.add(r);
     }
   }
-  return { report: reportFromRollups(used, window), daysFromEvents };
+  const daysFromEvents: string[] = [];
+  for (const day of days) {
+    const held = cut.get(day);
+    if (built && !dirty.has(day)) {
+      if (!held) continue;
+      if (rollupsCoverDay(day, held, window)) {
+        for (const r of held) merger.add(r);
+        continue;
+      }
+    }
+    for (const r of rollUp(await eventsOfDay(store, day), window)) merger.add(r);
+    daysFromEvents.push(day);
+  }
+  return { report: merger.report(), daysFromEvents };
+}
+
+function isWholeDayIn(day: string, window: { from: Date; to: Date }): boolean {
+  const start = Date.parse(`${day}T00:00:00.000Z`);
+  return start >= window.from.getTime() && start + 86_400_000 <= window.to.getTime();
 }
 
 /** The usage report for [from, to) (see readUsage). */

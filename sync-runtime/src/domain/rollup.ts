@@ -179,14 +179,27 @@ export function reportFromRollups(
   rollups: Iterable<AppDayRollup>,
   window: { from: Date; to: Date },
 ): UsageReport {
-  const apps = new Map<string, AppTotals>();
-  const daily = new Map<string, number>();
-  for (const day of daysOf(window.from, window.to)) daily.set(day, 0);
-  for (const r of rollups) {
-    let a = apps.get(r.appId);
+  const merger = new RollupMerger(window);
+  for (const r of rollups) merger.add(r);
+  return merger.report();
+}
+
+/**
+ * reportFromRollups one rollup at a time, so a reader can merge rows as they arrive and keep only
+ * the per-app totals (one user set per app, whatever the number of days and launches).
+ */
+export class RollupMerger {
+  private readonly apps = new Map<string, AppTotals>();
+  private readonly daily = new Map<string, number>();
+  constructor(private readonly window: { from: Date; to: Date }) {
+    for (const day of daysOf(window.from, window.to)) this.daily.set(day, 0);
+  }
+
+  add(r: AppDayRollup): void {
+    let a = this.apps.get(r.appId);
     if (!a) {
       a = { appId: r.appId, launches: 0, users: new Set(), deleted: false };
-      apps.set(r.appId, a);
+      this.apps.set(r.appId, a);
     }
     a.launches += r.launches;
     for (const u of r.users) a.users.add(u);
@@ -194,27 +207,37 @@ export function reportFromRollups(
     a.deleted ||= r.deleted;
     a.appName = later(a.appName, r.appName);
     a.environmentId = later(a.environmentId, r.environmentId);
-    if (daily.has(r.day)) daily.set(r.day, daily.get(r.day)! + r.launches);
+    const day = this.daily.get(r.day);
+    if (day !== undefined) this.daily.set(r.day, day + r.launches);
   }
-  const list: AppUsage[] = [...apps.values()].map((a) => ({
-    appId: a.appId,
-    appName: a.appName?.value ?? null,
-    environmentId: a.environmentId?.value ?? null,
-    launches: a.launches,
-    uniqueUsers: a.users.size,
-    lastLaunchedAt: a.lastLaunch ? new Date(a.lastLaunch.at).toISOString() : null,
-    lastLaunchedBy: a.lastLaunch?.value ?? null,
-    deleted: a.deleted,
-  }));
-  list.sort((x, y) =>
-    x.launches !== y.launches
-      ? y.launches - x.launches
-      : x.appId < y.appId
-        ? -1
-        : x.appId > y.appId
-          ? 1
-          : 0,
-  );
-  const days: DailyLaunches[] = [...daily].map(([date, launches]) => ({ date, launches }));
-  return { from: window.from.toISOString(), to: window.to.toISOString(), apps: list, daily: days };
+
+  report(): UsageReport {
+    const { apps, daily, window } = this;
+    const list: AppUsage[] = [...apps.values()].map((a) => ({
+      appId: a.appId,
+      appName: a.appName?.value ?? null,
+      environmentId: a.environmentId?.value ?? null,
+      launches: a.launches,
+      uniqueUsers: a.users.size,
+      lastLaunchedAt: a.lastLaunch ? new Date(a.lastLaunch.at).toISOString() : null,
+      lastLaunchedBy: a.lastLaunch?.value ?? null,
+      deleted: a.deleted,
+    }));
+    list.sort((x, y) =>
+      x.launches !== y.launches
+        ? y.launches - x.launches
+        : x.appId < y.appId
+          ? -1
+          : x.appId > y.appId
+            ? 1
+            : 0,
+    );
+    const days: DailyLaunches[] = [...daily].map(([date, launches]) => ({ date, launches }));
+    return {
+      from: window.from.toISOString(),
+      to: window.to.toISOString(),
+      apps: list,
+      daily: days,
+    };
+  }
 }

@@ -187,16 +187,11 @@ export class RollupsTable {
     if (batch.length > 0) await this.table.submitTransaction(batch);
   }
 
-  /** The stored rollups of the UTC days `firstDay`..`lastDay` (inclusive), by day. */
-  async read(firstDay: string, lastDay: string): Promise<Map<string, AppDayRollup[]>> {
-    const byDay = new Map<string, AppDayRollup[]>();
+  /** The stored rollups of the UTC days `firstDay`..`lastDay` (inclusive), as they arrive. */
+  async *read(firstDay: string, lastDay: string): AsyncGenerator<AppDayRollup> {
     const filter = `PartitionKey ge '${firstDay}' and PartitionKey le '${lastDay}'`;
     for await (const e of this.table.listEntities({ queryOptions: { filter } })) {
-      const r = fromRollupEntity(e);
-      const list = byDay.get(r.day) ?? [];
-      list.push(r);
-      byDay.set(r.day, list);
+      yield fromRollupEntity(e);
     }
-    return byDay;
   }
 }
