@@ -25,9 +25,10 @@ Commands:
         and /metrics (Prometheus) on PORT. SIGTERM/SIGINT stop it gracefully.
   report [--days N | --from ISO --to ISO] [--format ${REPORT_FORMATS.join("|")}] [--out FILE]
          [--stale-days N]
-        Usage per app for the window (default: the last 7 days), read from storage. stdout holds
-        only the report (or nothing with --out). Launches count once per record Id; unique users
-        are distinct UPNs, case-insensitive; the window filters on the records' CreationTime.
+        Usage per app for the window (default 7: today so far and the 6 whole UTC days before
+        it), read from the per-app, per-day rollups in storage. stdout holds only the report (or
+        nothing with --out). Launches count once per record Id; unique users are distinct UPNs,
+        case-insensitive; the window filters on the records' CreationTime.
         Also lists the apps not launched for --stale-days days (default ${DEFAULT_STALE_DAYS}), over all
         time synced, not only the window: json (inactiveApps), table and html; csv holds the
         window's apps only.
