@@ -32,22 +32,30 @@ export async function rollUpDirtyDays(
   signal?: AbortSignal,
 ): Promise<string[]> {
   const done: string[] = [];
-  const dirty = await store.rollups.dirtyDays();
+  const failed = (error: unknown, day?: string) =>
+    logger.error("could not roll up; the report reads the events of the days not rolled up", {
+      day,
+      error,
+      todo: "the next pass tries again; `rebuild-rollups` rebuilds every day",
+    });
+  // The pass's events are stored whatever happens here: a storage failure is logged, not fatal.
+  let dirty: Map<string, string>;
+  try {
+    dirty = await store.rollups.dirtyDays();
+  } catch (error) {
+    failed(error);
+    return done;
+  }
   for (const [day, etag] of [...dirty].sort(([a], [b]) => (a < b ? -1 : 1))) {
     // A lost lease means another runtime may be writing this day's events: leave its mark.
     signal?.throwIfAborted();
     try {
       await store.rollups.writeDay(day, rollUp(await eventsOfDay(store, day)));
+      await store.rollups.clearDirty(day, etag);
+      done.push(day);
     } catch (error) {
-      logger.error("could not roll up a day; the report reads its events until it can", {
-        day,
-        error,
-        todo: "the next pass tries again; `rebuild-rollups` rebuilds every day",
-      });
-      continue;
+      failed(error, day);
     }
-    await store.rollups.clearDirty(day, etag);
-    done.push(day);
   }
   return done;
 }
