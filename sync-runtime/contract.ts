@@ -69,6 +69,8 @@ export const TABLES = {
   gaps: "gaps",
   /** Events stored but not yet written to Dataverse (AUDIT_DATAVERSE_URL): the sink's own cursor. */
   dataverseOutbox: "dataverseoutbox",
+  /** Per app and UTC day: launches, unique users, last launch, deletion (what reports read). */
+  rollups: "rollups",
 } as const;
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES];

@@ -12,6 +12,8 @@ import type { EventsTable } from "../storage/events";
 import type { DataverseOutbox } from "../storage/dataverse-outbox";
 import type { ContentLoss, Gaps } from "../storage/gaps";
 import type { Quarantine } from "../storage/quarantine";
+import type { RollupsTable } from "../storage/rollups";
+import { dayOf } from "../storage/keys";
 import { archiveBlobName, NdjsonGzipWriter, type RawArchive } from "../storage/raw-archive";
 
 /** Everything a pass reads and writes. */
@@ -26,6 +28,7 @@ export interface SyncStore {
   apps: AppsTable;
   /** Set when the Dataverse sink is on: the events it has still to write. */
   dataverseOutbox?: DataverseOutbox;
+  rollups: RollupsTable;
 }
 
 export interface SyncContext {
@@ -175,6 +178,10 @@ async function quarantine(
  * outbox: the one way events are stored, whichever source they came from.
  */
 export async function storeEvents(store: SyncStore, tally: BlobTally): Promise<void> {
+  // Before the events: a pass killed after them leaves their days marked for rolling up.
+  await store.rollups.markDirty(
+    [...tally.launches, ...tally.deletes].map((e) => dayOf(e.creationTime)),
+  );
   await Promise.all([store.launches.write(tally.launches), store.deletes.write(tally.deletes)]);
   await store.apps.apply([...tally.launches, ...tally.deletes]);
   // Before the blob is marked processed, so an event never reaches storage without its way to Dataverse.

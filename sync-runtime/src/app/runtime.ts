@@ -16,6 +16,7 @@ import { LeaseHeldError } from "../core/errors";
 import { AppsTable } from "../storage/apps";
 import { LEASE_BLOB, PassLease, type PassLeaseOptions } from "../storage/pass-lease";
 import { EventsTable } from "../storage/events";
+import { RollupsTable } from "../storage/rollups";
 import { Quarantine } from "../storage/quarantine";
 import { RawArchive } from "../storage/raw-archive";
 import { Checkpoints } from "../storage/checkpoints";
@@ -30,6 +31,7 @@ import { fillGapsFromGraph, type GapFillResult } from "./gap-fill";
 import { runGraphPass, type GraphPassOptions, type GraphPassResult } from "./graph-pass";
 import { createDataverseSink } from "./dataverse-wiring";
 import type { DrainResult } from "./dataverse-sink";
+import { markEveryDayDirty, rebuildRollups, rollUpDirtyDays } from "./rollups";
 
 /** What tests (and only tests, mostly) inject; the CLI uses the defaults. */
 export interface RuntimeDeps {
@@ -88,6 +90,8 @@ export interface Runtime {
    * the apps table) and the staleDays they were computed with.
    */
   report(window: { from: Date; to: Date }, options?: { staleDays?: number }): Promise<UsageReport>;
+  /** Rebuilds every day's rollups from the stored events, holding the one-writer lease. */
+  rebuildRollups(request?: { signal?: AbortSignal }): Promise<string[]>;
 }
 
 /** Wires configuration into the clients, stores and the sync pass. No I/O until called. */
@@ -129,6 +133,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     launches: new EventsTable(storage.table(TABLES.launches), "launch"),
     deletes: new EventsTable(storage.table(TABLES.deletes), "delete"),
     apps: new AppsTable(storage.table(TABLES.apps)),
+    rollups: new RollupsTable(storage.table(TABLES.rollups)),
   };
   const dataverse = createDataverseSink(config, storage, store, { ...deps, metrics, logger });
   const writtenIds = new WrittenIds();
@@ -188,10 +193,14 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     ...deps.graphPolling,
   });
 
-  /** After a pass, inside its lease: the Dataverse sink catches up; never fails the pass. */
-  const drainAfter =
+  /**
+   * After a pass of any source, inside its lease: the days it wrote are rolled up (what reports
+   * read) and the Dataverse sink catches up. Neither fails the pass: its events are stored.
+   */
+  const afterPass =
     (signal: AbortSignal) =>
     async <T>(result: T): Promise<T> => {
+      await rollUpDirtyDays(store, logger, signal);
       await dataverse?.drainLogged(signal);
       return result;
     };
@@ -202,11 +211,11 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     graph,
     syncGraph: (request = {}) =>
       withLease(request, (signal) =>
-        runGraphPass(graphContext, graphOptions(request, signal)).then(drainAfter(signal)),
+        runGraphPass(graphContext, graphOptions(request, signal)).then(afterPass(signal)),
       ),
     fillGaps: (request = {}) =>
       withLease(request, (signal) =>
-        fillGapsFromGraph(graphContext, graphOptions(request, signal)).then(drainAfter(signal)),
+        fillGapsFromGraph(graphContext, graphOptions(request, signal)).then(afterPass(signal)),
       ),
     storage,
     store,
@@ -218,6 +227,8 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
       await ready();
       const lease = await takeLease(request);
       try {
+        // Storage from before rollups: its days are read from the events until rolled up below.
+        if (!(await store.rollups.isBuilt())) await markEveryDayDirty(store);
         return await runPass(
           { api, store, metrics, logger, now, writtenIds },
           {
@@ -232,10 +243,22 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
             signal: request.signal ? AbortSignal.any([request.signal, lease.signal]) : lease.signal,
           },
         ).then(
-          drainAfter(
+          afterPass(
             request.signal ? AbortSignal.any([request.signal, lease.signal]) : lease.signal,
           ),
         );
+      } finally {
+        await lease.release();
+      }
+    },
+    async rebuildRollups(request = {}) {
+      await ready();
+      const lease = await takeLease(request);
+      try {
+        const signal = request.signal
+          ? AbortSignal.any([request.signal, lease.signal])
+          : lease.signal;
+        return await rebuildRollups(store, logger, signal);
       } finally {
         await lease.release();
       }
@@ -248,10 +271,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
       : undefined,
     async report(window, options = {}) {
       await ready();
-      const report = await buildUsageReport(
-        { launches: store.launches, deletes: store.deletes },
-        window,
-      );
+      const report = await buildUsageReport(store, window);
       if (options.staleDays === undefined) return report;
       const inactiveApps = findInactiveApps(await store.apps.list(), window.to, options.staleDays);
       return { ...report, staleDays: options.staleDays, inactiveApps };

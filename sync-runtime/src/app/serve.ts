@@ -10,6 +10,7 @@ import { DEFAULT_STALE_DAYS } from "../domain/stale-days";
 import type { UsageReport } from "../domain/usage-report";
 import { LeaseHeldError } from "../core/errors";
 import { sleep } from "../core/sleep";
+import { lastDays } from "../domain/report-window";
 import type { Runtime } from "./runtime";
 
 export interface ServeOptions {
@@ -160,7 +161,7 @@ async function scheduledPass(
 }
 
 /**
- * Renders the report for the last `days` days, with the apps not launched for `staleDays` days
+ * Renders the report for the last `days` days (today and the whole days before it), with the apps not launched for `staleDays` days
  * (all time), in every file format and uploads it.
  */
 export async function writeReportFiles(
@@ -168,11 +169,7 @@ export async function writeReportFiles(
   days: number,
   staleDays: number = DEFAULT_STALE_DAYS,
 ): Promise<UsageReport> {
-  const to = runtime.now();
-  const report = await runtime.report(
-    { from: new Date(to.getTime() - days * 86_400_000), to },
-    { staleDays },
-  );
+  const report = await runtime.report(lastDays(runtime.now(), days), { staleDays });
   for (const format of REPORT_FILES) {
     const body = Buffer.from(renderReport(report, format), "utf8");
     await runtime.storage.reports.getBlockBlobClient(reportBlobName(format)).uploadData(body, {

@@ -30,9 +30,10 @@ Commands:
         and /metrics (Prometheus) on PORT. SIGTERM/SIGINT stop it gracefully.
   report [--days N | --from ISO --to ISO] [--format ${REPORT_FORMATS.join("|")}] [--out FILE]
          [--stale-days N]
-        Usage per app for the window (default: the last 7 days), read from storage. stdout holds
-        only the report (or nothing with --out). Launches count once per record Id; unique users
-        are distinct UPNs, case-insensitive; the window filters on the records' CreationTime.
+        Usage per app for the window (default 7: today so far and the 6 whole UTC days before
+        it), read from the per-app, per-day rollups in storage. stdout holds only the report (or
+        nothing with --out). Launches count once per record Id; unique users are distinct UPNs,
+        case-insensitive; the window filters on the records' CreationTime.
         Also lists the apps not launched for --stale-days days (default ${DEFAULT_STALE_DAYS}), over all
         time synced, not only the window: json (inactiveApps), table and html; csv holds the
         window's apps only.
@@ -43,6 +44,11 @@ Commands:
         quarantined (unreadable; the bytes are in the quarantine container); and listing
         windows cut short at a NextPageUri that could not be followed ({from, to, reason
         "listingCut", detail}; the answer is in the quarantine container under listings/).
+  rebuild-rollups
+        Rebuild the per-app, per-day rollups the report reads from every stored launch and
+        delete (storage written before rollups existed, or to check them). Waits for the sync
+        lease like once; prints the days rolled up (JSON). Until then the report reads the
+        events of the days not rolled up: slower, the same figures.
   help, --help
         This text.
 

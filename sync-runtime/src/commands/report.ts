@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import type { Runtime } from "../app/runtime";
 import { UsageError } from "../core/errors";
+import { lastDays } from "../domain/report-window";
 import { isReportFormat, REPORT_FORMATS, renderReport } from "../presentation/report/render";
 import { parseStaleDays, parseTime, type Parsed } from "./args";
 import { EXIT } from "./help";
@@ -29,8 +30,7 @@ export async function reportCommand(runtime: Runtime, parsed: Parsed, io: CliIo)
     const days = Number(raw);
     if (!Number.isInteger(days) || days < 1 || days > 3660)
       throw new UsageError(`--days ${raw} is not a whole number of days between 1 and 3660.`);
-    const to = runtime.now();
-    window = { from: new Date(to.getTime() - days * 86_400_000), to };
+    window = lastDays(runtime.now(), days);
   }
   const staleDays = parseStaleDays(parsed.flags.get("stale-days"));
   const text = renderReport(await runtime.report(window, { staleDays }), format);

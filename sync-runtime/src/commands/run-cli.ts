@@ -87,6 +87,13 @@ async function dispatch({
       await runtime.ready();
       io.stdout(JSON.stringify(await runtime.store.gaps.list(), null, 2) + "\n");
       return EXIT.ok;
+    case "rebuild-rollups": {
+      noSubcommand();
+      allowOnly(parsed, []);
+      const days = await runtime.rebuildRollups({ signal: io.signal });
+      io.stdout(JSON.stringify({ daysRolledUp: days.length, days }, null, 2) + "\n");
+      return EXIT.ok;
+    }
     default:
       throw new UsageError(`Unknown command "${command}".`);
   }

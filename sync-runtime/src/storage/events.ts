@@ -48,6 +48,15 @@ export class EventsTable {
     }
   }
 
+  /** The UTC days that hold rows, ascending (a scan of every row's key: for rebuilding rollups). */
+  async days(): Promise<string[]> {
+    const days = new Set<string>();
+    for await (const e of this.table.listEntities({ queryOptions: { select: ["PartitionKey"] } })) {
+      days.add(e.partitionKey!);
+    }
+    return [...days].sort();
+  }
+
   /** Reads the rows of the UTC days `firstDay`..`lastDay` (inclusive) back as report input. */
   async *read(firstDay: string, lastDay: string): AsyncGenerator<EventRow> {
     const filter = `PartitionKey ge '${firstDay}' and PartitionKey le '${lastDay}'`;

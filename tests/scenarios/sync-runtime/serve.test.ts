@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderReport } from "../../../sync-runtime/src/presentation/report/render";
 import { reportBlobName, serve } from "../../../sync-runtime/src/app/serve";
-import { DAY, startTestEnv, type TestEnv } from "./harness";
+import { startTestEnv, type TestEnv } from "./harness";
 
 describe("serve", () => {
   const start = new Date("2026-02-02T12:00:00Z");
@@ -47,8 +47,9 @@ describe("serve", () => {
     expect(metrics).not.toContain(t.env.AUDIT_CLIENT_SECRET);
 
     // Report files land shortly after the pass; compare them with a report computed directly.
+    // reportDays 1: today so far (the files cover whole UTC days plus today).
     const expected = await runtime.report(
-      { from: new Date(start.getTime() - DAY), to: start },
+      { from: new Date(Date.parse(start.toISOString().slice(0, 10))), to: start },
       { staleDays: 2 },
     );
     expect(expected.apps.length).toBeGreaterThan(0);

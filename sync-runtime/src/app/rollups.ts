@@ -1,0 +1,83 @@
+import type { Logger } from "../core/log";
+import { rollUp } from "../domain/rollup";
+import type { EventRow } from "../domain/usage";
+import type { EventsTable } from "../storage/events";
+import type { RollupsTable } from "../storage/rollups";
+
+/** What rolling up reads and writes. */
+export interface RollupStore {
+  launches: EventsTable;
+  deletes: EventsTable;
+  rollups: RollupsTable;
+}
+
+/** The stored launches and deletes of one UTC day. */
+export async function eventsOfDay(store: RollupStore, day: string): Promise<EventRow[]> {
+  const rows: EventRow[] = [];
+  for (const table of [store.launches, store.deletes]) {
+    for await (const r of table.read(day, day)) rows.push(r);
+  }
+  return rows;
+}
+
+/**
+ * Rolls up every day marked dirty, from that day's stored events, and clears its mark. Runs
+ * under the one-writer lease after a pass, so no event of the day is written meanwhile; a day
+ * that cannot be rolled up keeps its mark (the report reads its events) and the others go on.
+ * Returns the days rolled up.
+ */
+export async function rollUpDirtyDays(
+  store: RollupStore,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const done: string[] = [];
+  const failed = (error: unknown, day?: string) =>
+    logger.error("could not roll up; the report reads the events of the days not rolled up", {
+      day,
+      error,
+      todo: "the next pass tries again; `rebuild-rollups` rebuilds every day",
+    });
+  // The pass's events are stored whatever happens here: a storage failure is logged, not fatal.
+  let dirty: Map<string, string>;
+  try {
+    dirty = await store.rollups.dirtyDays();
+  } catch (error) {
+    failed(error);
+    return done;
+  }
+  for (const [day, etag] of [...dirty].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    // A lost lease means another runtime may be writing this day's events: leave its mark.
+    signal?.throwIfAborted();
+    try {
+      await store.rollups.writeDay(day, rollUp(await eventsOfDay(store, day)));
+      await store.rollups.clearDirty(day, etag);
+      done.push(day);
+    } catch (error) {
+      failed(error, day);
+    }
+  }
+  return done;
+}
+
+/**
+ * Makes the rollups cover every stored event: storage written before rollups existed (or by
+ * hand) gets every day that holds events marked dirty, then rolled up. The "built" row is
+ * written once every day is marked, so a run killed half-way leaves either no row (next time
+ * starts again) or marks that the next roll-up finishes.
+ */
+export async function rebuildRollups(
+  store: RollupStore,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  await markEveryDayDirty(store);
+  return rollUpDirtyDays(store, logger, signal);
+}
+
+/** The first half of rebuildRollups: afterwards the report is exact, reading the events. */
+export async function markEveryDayDirty(store: RollupStore): Promise<void> {
+  const days = new Set([...(await store.launches.days()), ...(await store.deletes.days())]);
+  await store.rollups.markDirty(days);
+  await store.rollups.markBuilt();
+}

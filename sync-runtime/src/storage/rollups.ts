@@ -1,0 +1,197 @@
+import { gunzipSync, gzipSync } from "node:zlib";
+import type { TableClient, TransactionAction } from "@azure/data-tables";
+import { StorageError } from "../core/errors";
+import type { AppDayRollup, Stamped } from "../domain/rollup";
+import { tableKey } from "./keys";
+
+/**
+ * The rollups table: one row per app and UTC day (partition = the day, row = the app id), which
+ * the usage report reads instead of the events. Two more partitions, outside any day's range
+ * ("~" sorts after digits): `~dirty` lists the days whose events changed since they were rolled
+ * up (written before the events, so a pass killed in between leaves the mark and the day is
+ * rolled up again), and `~meta` says the rollups were built from every stored event (storage
+ * written before rollups existed has no such row until `rebuild-rollups` or the next pass).
+ */
+const DIRTY = "~dirty";
+const META = "~meta";
+const META_ROW = "rollups";
+/** Version of the row format; a different one means "rebuild". */
+const FORMAT = 1;
+
+/** Azure Tables: a Binary property holds at most 64 KiB, an entity at most 1 MiB. */
+const CHUNK_BYTES = 64 * 1024;
+const MAX_CHUNKS = 14;
+/** A transaction: at most 100 operations and 4 MiB. */
+const BATCH = 100;
+const BATCH_BYTES = 3 * 1024 * 1024;
+
+/** The row as stored: users gzip-compressed, newline-separated, in 64 KiB Binary properties. */
+export type RollupEntity = Record<string, string | number | boolean | Uint8Array>;
+
+export function toRollupEntity(r: AppDayRollup): RollupEntity {
+  const users = gzipSync(r.users.join("\n"));
+  const chunks = Math.ceil(users.length / CHUNK_BYTES);
+  if (chunks > MAX_CHUNKS) {
+    throw new StorageError(
+      `rollups table: the ${r.users.length} users of app ${r.appId} on ${r.day} take ${users.length} bytes compressed, more than one table row holds. The report reads that day from the events instead; nothing is lost.`,
+    );
+  }
+  const entity: RollupEntity = {
+    partitionKey: r.day,
+    rowKey: tableKey(r.appId),
+    appId: r.appId,
+    launches: r.launches,
+    userCount: r.users.length,
+    userChunks: chunks,
+    firstAt: r.firstAt,
+    lastAt: r.lastAt,
+    deleted: r.deleted,
+  };
+  for (let i = 0; i < chunks; i++) {
+    entity[`users${i}`] = new Uint8Array(users.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
+  }
+  stamp(entity, "lastLaunch", r.lastLaunch);
+  stamp(entity, "appName", r.appName);
+  stamp(entity, "environmentId", r.environmentId);
+  return entity;
+}
+
+export function fromRollupEntity(e: Record<string, unknown>): AppDayRollup {
+  const chunks = Number(e.userChunks ?? 0);
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < chunks; i++) parts.push(e[`users${i}`] as Uint8Array);
+  const text = chunks > 0 ? gunzipSync(Buffer.concat(parts)).toString("utf8") : "";
+  const lastLaunch = unstamp(e, "lastLaunch");
+  const appName = unstamp(e, "appName");
+  const environmentId = unstamp(e, "environmentId");
+  return {
+    day: String(e.partitionKey),
+    appId: String(e.appId),
+    launches: Number(e.launches),
+    users: text === "" ? [] : text.split("\n"),
+    firstAt: String(e.firstAt),
+    lastAt: String(e.lastAt),
+    // A launch without a UPN is stored without the value (Tables cannot store null).
+    ...(lastLaunch ? { lastLaunch: { ...lastLaunch, value: lastLaunch.value ?? null } } : {}),
+    deleted: e.deleted === true,
+    ...(appName?.value ? { appName: { ...appName, value: appName.value } } : {}),
+    ...(environmentId?.value
+      ? { environmentId: { ...environmentId, value: environmentId.value } }
+      : {}),
+  };
+}
+
+function stamp(entity: RollupEntity, name: string, s: Stamped<string | null> | undefined): void {
+  if (!s) return;
+  entity[`${name}At`] = s.at;
+  entity[`${name}Id`] = s.recordId;
+  if (s.value !== null) entity[name] = s.value;
+}
+
+function unstamp(
+  e: Record<string, unknown>,
+  name: string,
+): { at: string; recordId: string; value: string | undefined } | undefined {
+  if (typeof e[`${name}At`] !== "string") return undefined;
+  return {
+    at: e[`${name}At`] as string,
+    recordId: String(e[`${name}Id`]),
+    value: typeof e[name] === "string" ? (e[name] as string) : undefined,
+  };
+}
+
+function entityBytes(e: RollupEntity): number {
+  let n = 0;
+  for (const v of Object.values(e)) n += v instanceof Uint8Array ? v.length : String(v).length * 2;
+  return n + 512;
+}
+
+export class RollupsTable {
+  constructor(private readonly table: TableClient) {}
+
+  /** Marks days as changed. Idempotent; every write changes the mark's ETag. */
+  async markDirty(days: Iterable<string>): Promise<void> {
+    const unique = [...new Set(days)];
+    for (let i = 0; i < unique.length; i += BATCH) {
+      const actions: TransactionAction[] = unique
+        .slice(i, i + BATCH)
+        .map((day) => ["upsert", { partitionKey: DIRTY, rowKey: day, day }, "Replace"]);
+      await this.table.submitTransaction(actions);
+    }
+  }
+
+  /** The days marked dirty, each with the ETag of its mark. */
+  async dirtyDays(): Promise<Map<string, string>> {
+    const days = new Map<string, string>();
+    const filter = `PartitionKey eq '${DIRTY}'`;
+    for await (const e of this.table.listEntities({ queryOptions: { filter } })) {
+      days.set(e.rowKey!, e.etag);
+    }
+    return days;
+  }
+
+  /**
+   * Removes a day's mark unless it was written again since `etag` was read (then the day is
+   * rolled up again next time).
+   */
+  async clearDirty(day: string, etag: string): Promise<void> {
+    try {
+      await this.table.deleteEntity(DIRTY, day, { etag });
+    } catch (err) {
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status !== 404 && status !== 412) throw err;
+    }
+  }
+
+  /** Whether every stored event has been rolled up or marked dirty (see the class comment). */
+  async isBuilt(): Promise<boolean> {
+    const filter = `PartitionKey eq '${META}' and RowKey eq '${META_ROW}'`;
+    for await (const e of this.table.listEntities<{ format?: number }>({
+      queryOptions: { filter },
+    })) {
+      return e.format === FORMAT;
+    }
+    return false;
+  }
+
+  async markBuilt(): Promise<void> {
+    await this.table.upsertEntity(
+      { partitionKey: META, rowKey: META_ROW, format: FORMAT },
+      "Replace",
+    );
+  }
+
+  /**
+   * Replaces the stored rollups of one day. Rollups are derived from the day's events, which are
+   * only ever added, so every app of the old set is in the new one: upserts suffice.
+   */
+  async writeDay(day: string, rollups: AppDayRollup[]): Promise<void> {
+    let batch: TransactionAction[] = [];
+    let bytes = 0;
+    for (const r of rollups) {
+      if (r.day !== day) throw new Error(`rollup of ${r.day} written as ${day}`);
+      const entity = toRollupEntity(r);
+      const size = entityBytes(entity);
+      if (batch.length === BATCH || (batch.length > 0 && bytes + size > BATCH_BYTES)) {
+        await this.table.submitTransaction(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push([
+        "upsert",
+        entity as RollupEntity & { partitionKey: string; rowKey: string },
+        "Replace",
+      ]);
+      bytes += size;
+    }
+    if (batch.length > 0) await this.table.submitTransaction(batch);
+  }
+
+  /** The stored rollups of the UTC days `firstDay`..`lastDay` (inclusive), as they arrive. */
+  async *read(firstDay: string, lastDay: string): AsyncGenerator<AppDayRollup> {
+    const filter = `PartitionKey ge '${firstDay}' and PartitionKey le '${lastDay}'`;
+    for await (const e of this.table.listEntities({ queryOptions: { filter } })) {
+      yield fromRollupEntity(e);
+    }
+  }
+}
