@@ -27,7 +27,10 @@ Tenant
 Content
   --page-size <n>          items per listing page (default 200)
   --duplicates <p>         share of records served twice (default 0.02)
-  --big-blobs <p>          share of Audit.General blobs padded to 10-40 MB (default 0)
+  --big-blobs <p>          share of Audit.General blobs padded to a big size (default 0)
+  --big-blob-mb <min,max>  size range of those big blobs in MB (default 10,40)
+  --blob-interval-minutes <n>  minutes between content blobs of one type (default 10)
+  --max-records-per-blob <n>   records per blob before it is split (default 500)
   --history <full|sinceSubscription>  (default full)
 Quota and tokens
   --quota <n>              requests/minute per PublisherIdentifier (default 2000)
@@ -40,6 +43,8 @@ Faults (probabilities 0..1, all default 0)
   --fault-storm <p>  --fault-token <p>  --latency-ms <min,max>
   --flaky                  shorthand: 5xx 0.02, reset 0.01, truncate 0.01, slow 0.02, storm 0.002, token 0.05
 `;
+
+const MB = 1024 * 1024;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\nRun npm run emulator -- --help for the options.\n`);
@@ -77,6 +82,9 @@ const stringOptions = [
   "page-size",
   "duplicates",
   "big-blobs",
+  "big-blob-mb",
+  "blob-interval-minutes",
+  "max-records-per-blob",
   "history",
   "quota",
   "shared-quota",
@@ -141,6 +149,10 @@ async function main(): Promise<void> {
     content: {
       duplicateShare: num("duplicates", s("duplicates")),
       bigBlobShare: num("big-blobs", s("big-blobs")),
+      bigBlobBytes: pair("big-blob-mb", s("big-blob-mb"))?.map((mb) => Math.round(mb * MB)) as
+        [number, number] | undefined,
+      blobIntervalMinutes: num("blob-interval-minutes", s("blob-interval-minutes")),
+      maxRecordsPerBlob: num("max-records-per-blob", s("max-records-per-blob")),
       history: s("history") as "full" | "sinceSubscription" | undefined,
     },
     faults: {

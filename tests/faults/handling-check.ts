@@ -90,8 +90,8 @@ const MUTATIONS: Mutation[] = [
   {
     input: "SIGKILL mid-pass (marked processed only after the events are stored)",
     file: BLOB,
-    from: "  await ctx.store.archive.upload(archiveBlob, gz);",
-    to: '  await ctx.store.contentIds.markProcessed(item, { status: "done", archiveBlob, stats: tally.stats }, ctx.now());\n  await ctx.store.archive.upload(archiveBlob, gz);',
+    from: "  await storeEvents(ctx.store, tally);\n",
+    to: '  await ctx.store.contentIds.markProcessed(item, { status: "done", archiveBlob, stats: tally.stats }, ctx.now());\n  await storeEvents(ctx.store, tally);\n',
     test: [FAULTS, "crash loop"],
   },
   {

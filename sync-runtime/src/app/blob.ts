@@ -14,7 +14,8 @@ import type { ContentLoss, Gaps } from "../storage/gaps";
 import type { Quarantine } from "../storage/quarantine";
 import type { RollupsTable } from "../storage/rollups";
 import { dayOf } from "../storage/keys";
-import { archiveBlobName, NdjsonGzipWriter, type RawArchive } from "../storage/raw-archive";
+import { archiveBlobName, type ArchiveUpload, type RawArchive } from "../storage/raw-archive";
+import { MemoryBudget } from "./memory-budget";
 
 /** Everything a pass reads and writes. */
 export interface SyncStore {
@@ -39,7 +40,15 @@ export interface SyncContext {
   now: () => Date;
   /** Shared across passes of one process (serve), so duplicates are counted across passes. */
   writtenIds: WrittenIds;
+  /** Bytes of blob data in flight across the pass (default: DEFAULT_MEMORY_BUDGET). */
+  budget?: MemoryBudget;
 }
+
+/**
+ * 64 MiB of blob data in flight, at most 12 MiB charged per blob: with Node's own ~100 MiB this
+ * keeps a pass with 100 MB blobs under 256 MiB RSS at any concurrency.
+ */
+export const DEFAULT_MEMORY_BUDGET = () => new MemoryBudget(64 * 1024 * 1024, 12 * 1024 * 1024);
 
 /** What became of one listed blob. */
 export type BlobOutcome =
@@ -67,13 +76,12 @@ export async function processBlob(
   const fetched = await fetchBlob(ctx, item, signal);
   if (!fetched.ok) return { status: fetched.loss };
 
-  const { collected, gz } = fetched;
+  const { collected } = fetched;
   const tally = tallyBlob(collected, ctx.writtenIds);
   const archiveBlob = archiveBlobName(item);
   // Before every write: a stop request or a lost lease (another runtime may be the writer
-  // now) ends the blob here; nothing half-written is marked processed.
-  signal?.throwIfAborted();
-  await ctx.store.archive.upload(archiveBlob, gz);
+  // now) ends the blob here; nothing half-written is marked processed. The archive was
+  // committed by fetchBlob, before any event is written.
   signal?.throwIfAborted();
   await storeEvents(ctx.store, tally);
   signal?.throwIfAborted();
@@ -88,36 +96,47 @@ export async function processBlob(
 }
 
 /**
- * Streams the blob into a collector and its gzip archive. Each attempt starts from scratch, so a
- * truncated first attempt leaves nothing behind. Not ok when the content is lost for good.
+ * Streams the blob into a collector and its gzip archive, which is uploaded block by block as it
+ * is produced and committed at the end. Each attempt starts from scratch, so a truncated first
+ * attempt leaves nothing behind. Not ok when the content is lost for good.
  */
 async function fetchBlob(
   ctx: SyncContext,
   item: ContentItem,
   signal?: AbortSignal,
-): Promise<
-  { ok: true; collected: RecordCollector; gz: Buffer } | { ok: false; loss: ContentLoss }
-> {
-  let writer: NdjsonGzipWriter | undefined;
+): Promise<{ ok: true; collected: RecordCollector } | { ok: false; loss: ContentLoss }> {
+  let writer: ArchiveUpload | undefined;
   let collected = new RecordCollector();
+  const charge = (ctx.budget ??= DEFAULT_MEMORY_BUDGET()).open();
+  const name = archiveBlobName(item);
   try {
     await ctx.api.fetchContent(
       item.contentUri,
       () => {
         writer?.discard();
-        const w = (writer = new NdjsonGzipWriter());
+        charge.release();
+        const w = (writer = ctx.store.archive.begin(name));
         const c = (collected = new RecordCollector());
-        return (records) => {
-          for (const raw of records) {
-            w.add(raw);
-            c.add(raw);
+        return async (records, texts) => {
+          let lines = "";
+          for (let i = 0; i < records.length; i++) {
+            c.add(records[i]);
+            // JSON has no raw line breaks inside strings, so turning them to spaces keeps the
+            // record as served and makes it one NDJSON line.
+            const text = texts[i];
+            lines += (/[\r\n]/.test(text) ? text.replace(/[\r\n]/g, " ") : text) + "\n";
           }
+          await charge.see(lines.length, signal);
+          await w.add(lines);
         };
       },
       { signal },
     );
+    signal?.throwIfAborted();
+    await writer!.finish();
   } catch (err) {
     writer?.discard();
+    charge.release();
     const loss = lossOf(err);
     if (loss) {
       signal?.throwIfAborted();
@@ -128,7 +147,8 @@ async function fetchBlob(
     }
     throw err;
   }
-  return { ok: true, collected, gz: await writer!.finish() };
+  charge.release();
+  return { ok: true, collected };
 }
 
 /**

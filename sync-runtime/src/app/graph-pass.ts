@@ -5,7 +5,6 @@ import { auditDataOf, halve } from "../domain/graph-records";
 import type { ProgressSnapshot } from "../domain/progress-snapshot";
 import { addStats, emptyStats, RecordCollector, tallyBlob, type BlobStats } from "../domain/tally";
 import { planPass, type Interval } from "../domain/windows";
-import { NdjsonGzipWriter } from "../storage/raw-archive";
 import { storeEvents, type SyncContext } from "./blob";
 
 /** What the Graph source asks for: the two operations the usage report is made of. */
@@ -263,16 +262,19 @@ async function storePage(
   signal?: AbortSignal,
 ): Promise<void> {
   const collected = new RecordCollector();
-  const writer = new NdjsonGzipWriter();
-  for (const record of records) {
-    writer.add(record);
-    collected.add(auditDataOf(record));
-  }
-  const gz = await writer.finish();
+  for (const record of records) collected.add(auditDataOf(record));
   const tally = tallyBlob(collected, ctx.writtenIds);
   const { store } = ctx;
   signal?.throwIfAborted();
-  await store.archive.upload(graphArchiveName(window, page), gz);
+  // A page is bounded by Graph's page size: one write of its NDJSON lines, then the commit.
+  const upload = store.archive.begin(graphArchiveName(window, page));
+  try {
+    await upload.add(records.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    await upload.finish();
+  } catch (err) {
+    upload.discard();
+    throw err;
+  }
   signal?.throwIfAborted();
   await storeEvents(store, tally);
   for (const key of tally.newKeys) ctx.writtenIds.add(key);

@@ -130,12 +130,13 @@ export class ActivityApi {
   }
 
   /**
-   * Streams a content blob's records into the consumer returned by `begin`. `begin` is called
-   * again for each retry, so the consumer can start from scratch after a truncated body.
+   * Streams a content blob's records (and each record's JSON text as served) into the consumer
+   * returned by `begin`. `begin` is called again for each retry, so the consumer can start from
+   * scratch after a truncated body.
    */
   async fetchContent(
     contentUri: string,
-    begin: () => (records: unknown[]) => void | Promise<void>,
+    begin: () => (records: unknown[], texts: string[]) => void | Promise<void>,
     options: OperationOptions = {},
   ): Promise<void> {
     const url = this.withPublisher(contentUri, "contentUri");
@@ -144,9 +145,9 @@ export class ActivityApi {
       if (!r.body) throw bodyError(url, new Error("empty body"));
       let consumerError: unknown;
       try {
-        await forEachArrayItem(r.body as AsyncIterable<Uint8Array>, async (records) => {
+        await forEachArrayItem(r.body as AsyncIterable<Uint8Array>, async (records, texts) => {
           try {
-            await onRecords(records);
+            await onRecords(records, texts);
           } catch (err) {
             consumerError = err;
             throw err;

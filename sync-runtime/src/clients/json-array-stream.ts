@@ -11,9 +11,14 @@ export class JsonArraySplitter {
   private escape = false;
   private pending = "";
   private position = 0;
+  private texts: string[] | undefined;
 
-  /** Feeds the next chunk of text; returns the elements it completed. */
-  push(chunk: string): unknown[] {
+  /**
+   * Feeds the next chunk of text; returns the elements it completed. With `texts`, each element's
+   * JSON text is pushed there too (the raw archive keeps it as served, without re-serialising).
+   */
+  push(chunk: string, texts?: string[]): unknown[] {
+    this.texts = texts;
     const items: unknown[] = [];
     let start = 0;
     for (let i = 0; i < chunk.length; i++) {
@@ -94,6 +99,7 @@ export class JsonArraySplitter {
     const text = this.pending + tail;
     this.pending = "";
     items.push(JSON.parse(text));
+    this.texts?.push(text);
   }
 
   private fail(index: number, what: string): never {
@@ -109,21 +115,25 @@ function isSpace(c: number): boolean {
 
 /**
  * Reads a byte stream holding a JSON array and calls `onItems` with each batch of elements as it
- * completes. Multi-byte UTF-8 characters split across chunks are decoded correctly.
+ * completes, and the JSON text of each (same order). Multi-byte UTF-8 characters split across
+ * chunks are decoded correctly. The next chunk is read only once `onItems` has resolved, so a
+ * slow consumer slows the download instead of piling up memory.
  */
 export async function forEachArrayItem(
   body: AsyncIterable<Uint8Array | string>,
-  onItems: (items: unknown[]) => void | Promise<void>,
+  onItems: (items: unknown[], texts: string[]) => void | Promise<void>,
 ): Promise<void> {
   const splitter = new JsonArraySplitter();
   const decoder = new TextDecoder("utf-8", { fatal: true });
   for await (const chunk of body) {
     const text = typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
-    const items = splitter.push(text);
-    if (items.length) await onItems(items);
+    const texts: string[] = [];
+    const items = splitter.push(text, texts);
+    if (items.length) await onItems(items, texts);
   }
-  const rest = splitter.push(decoder.decode());
-  if (rest.length) await onItems(rest);
+  const texts: string[] = [];
+  const rest = splitter.push(decoder.decode(), texts);
+  if (rest.length) await onItems(rest, texts);
   splitter.end();
 }
 

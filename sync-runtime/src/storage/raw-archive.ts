@@ -1,5 +1,7 @@
+import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import { createGzip, type Gzip } from "node:zlib";
-import type { ContainerClient } from "@azure/storage-blob";
+import type { BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import type { ContentItem } from "../domain/content";
 
 /**
@@ -18,46 +20,116 @@ export function archiveBlobName(
   return `${item.contentType}/${day}/${id}.ndjson.gz`;
 }
 
-/**
- * Collects records as gzip-compressed NDJSON while the blob streams in. Only the compressed bytes
- * are held (audit JSON compresses about 10:1), never the whole blob as text.
- */
-export class NdjsonGzipWriter {
-  private readonly gzip: Gzip = createGzip();
-  private readonly chunks: Buffer[] = [];
-  private readonly done: Promise<Buffer>;
+/** Gzip output is staged in blocks of this size: bounded memory per blob whatever its size. */
+export const ARCHIVE_BLOCK_BYTES = 4 * 1024 * 1024;
 
-  constructor() {
-    this.gzip.on("data", (c: Buffer) => this.chunks.push(c));
-    this.done = new Promise((resolve, reject) => {
-      this.gzip.once("end", () => resolve(Buffer.concat(this.chunks)));
+const HEADERS = { blobContentType: "application/x-ndjson", blobContentEncoding: "gzip" };
+
+/**
+ * Writes one content blob's archive as gzip NDJSON while the blob streams in: compressed output
+ * is staged as blocks of `blockBytes` as soon as a block is full (Put Block), and committed at
+ * the end (Put Block List), so a 100 MB blob never sits in memory. An archive that fits one block
+ * is sent as one Put Blob instead, which saves a request on the (usual) small blob. Nothing is
+ * visible under the name until the commit; a retry starts a new writer whose block ids differ,
+ * and the blocks of an abandoned attempt are never committed (Azure drops them after a week).
+ * See https://learn.microsoft.com/rest/api/storageservices/put-block-list.
+ */
+export class ArchiveUpload {
+  private readonly gzip: Gzip = createGzip();
+  private buffered: Buffer[] = [];
+  private bufferedBytes = 0;
+  private readonly blockIds: string[] = [];
+  /** The block being staged: at most one in flight, so at most two blocks are held. */
+  private staging: Promise<void> = Promise.resolve();
+  private failed: { error: unknown } | undefined;
+  private readonly ended: Promise<void>;
+  private readonly idPrefix = randomUUID().replace(/-/g, "");
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly blob: BlockBlobClient,
+    private readonly blockBytes = ARCHIVE_BLOCK_BYTES,
+  ) {
+    this.gzip.on("data", (c: Buffer) => {
+      this.buffered.push(c);
+      this.bufferedBytes += c.length;
+      if (this.bufferedBytes >= this.blockBytes) this.stageBuffered();
+    });
+    this.ended = new Promise((resolve, reject) => {
+      this.gzip.once("end", resolve);
       this.gzip.once("error", reject);
     });
   }
 
-  add(record: unknown): void {
-    this.gzip.write(JSON.stringify(record) + "\n");
+  /** Adds NDJSON lines (each ending in a newline); resolves when gzip and the stager can take more. */
+  async add(lines: string): Promise<void> {
+    if (this.failed) throw this.failed.error;
+    if (!this.gzip.write(lines)) await once(this.gzip, "drain");
+    // A block still uploading holds the next one back: the download waits, memory does not grow.
+    if (this.bufferedBytes >= this.blockBytes) await this.staging;
+    const failed = this.failed as { error: unknown } | undefined;
+    if (failed) throw failed.error;
   }
 
-  finish(): Promise<Buffer> {
+  /** Flushes gzip, stages what is left and commits; the archive exists under its name after this. */
+  async finish(): Promise<void> {
     this.gzip.end();
-    return this.done;
+    await this.ended;
+    await this.staging;
+    const failed = this.failed as { error: unknown } | undefined;
+    if (failed) throw failed.error;
+    const rest = Buffer.concat(this.buffered);
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    const abortSignal = this.abort.signal;
+    if (this.blockIds.length === 0) {
+      await this.blob.uploadData(rest, { blobHTTPHeaders: HEADERS, abortSignal });
+      return;
+    }
+    if (rest.length > 0) await this.stage(rest);
+    await this.blob.commitBlockList(this.blockIds, { blobHTTPHeaders: HEADERS, abortSignal });
   }
 
-  /** Drops a writer whose blob failed half-way (a retry starts a new one). */
+  /** Drops a writer whose blob failed half-way (a retry starts a new one); nothing is committed. */
   discard(): void {
+    this.abort.abort();
     this.gzip.destroy();
+    this.buffered = [];
+    this.bufferedBytes = 0;
+  }
+
+  private stageBuffered(): void {
+    const block = Buffer.concat(this.buffered);
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    this.staging = this.staging.then(() =>
+      this.failed
+        ? undefined
+        : this.stage(block).catch((error) => {
+            this.failed ??= { error };
+          }),
+    );
+  }
+
+  private async stage(block: Buffer): Promise<void> {
+    // Block ids of one blob must all have the same length: a fixed-width counter after the prefix.
+    const id = Buffer.from(
+      `${this.idPrefix}${String(this.blockIds.length).padStart(6, "0")}`,
+    ).toString("base64");
+    this.blockIds.push(id);
+    await this.blob.stageBlock(id, block, block.length, { abortSignal: this.abort.signal });
   }
 }
 
 /** The raw archive container: one gzip NDJSON blob per content id (see archiveBlobName). */
 export class RawArchive {
-  constructor(readonly container: ContainerClient) {}
+  constructor(
+    readonly container: ContainerClient,
+    private readonly blockBytes = ARCHIVE_BLOCK_BYTES,
+  ) {}
 
-  /** Stores one content blob's archive under its name; a re-run overwrites it with the same bytes. */
-  async upload(name: string, gz: Buffer): Promise<void> {
-    await this.container.getBlockBlobClient(name).uploadData(gz, {
-      blobHTTPHeaders: { blobContentType: "application/x-ndjson", blobContentEncoding: "gzip" },
-    });
+  /** Starts streaming one content blob's archive under its name; a re-run overwrites it. */
+  begin(name: string): ArchiveUpload {
+    return new ArchiveUpload(this.container.getBlockBlobClient(name), this.blockBytes);
   }
 }

@@ -4,11 +4,12 @@
  * records. Each variant runs in its own child process so peak memory (max RSS) is measured
  * cleanly; the result is printed as ratios, which mean more across machines than absolute numbers.
  *
- *   npm run bench [-- --mb 40]
+ *   npm run bench -- parse
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { forEachArrayItem } from "../src/clients/json-array-stream";
+import { atLeast, type Bench } from "./result";
+import { forEachArrayItem } from "../sync-runtime/src/clients/json-array-stream";
 
 const CHUNK = 64 * 1024;
 
@@ -60,7 +61,7 @@ async function runVariant(variant: "stream" | "whole", mb: number) {
   let count = 0;
   const started = performance.now();
   if (variant === "stream") {
-    await forEachArrayItem(blobChunks(mb * 1024 * 1024), (items) => {
+    await forEachArrayItem(blobChunks(mb * 1024 * 1024), (items: unknown[]) => {
       count += items.length;
     });
   } else {
@@ -75,12 +76,8 @@ async function runVariant(variant: "stream" | "whole", mb: number) {
   );
 }
 
-async function main() {
-  const args = process.argv.slice(2);
-  const mb = Number(args[args.indexOf("--mb") + 1] ?? 0) || 30;
-  const variant = args.find((a) => a === "stream" || a === "whole") as
-    "stream" | "whole" | undefined;
-  if (variant) return runVariant(variant, mb);
+const bench: Bench = async () => {
+  const mb = 30;
 
   const self = fileURLToPath(import.meta.url);
   const run = (v: string) => {
@@ -104,6 +101,11 @@ async function main() {
   console.log(
     `ratio streaming/whole: time ${(stream.ms / whole.ms).toFixed(2)}x, peak memory ${(stream.maxRssMb / whole.maxRssMb).toFixed(2)}x`,
   );
-}
+  return [atLeast("streaming split records/s / JSON.parse records/s", whole.ms / stream.ms, 0.5)];
+};
+export default bench;
 
-await main();
+// Child mode: one variant, run by the bench itself in a fresh process.
+const variantArg = process.argv.find((a) => a === "stream" || a === "whole");
+if (variantArg && process.argv[1] === fileURLToPath(import.meta.url))
+  await runVariant(variantArg as "stream" | "whole", 30);
