@@ -68,9 +68,9 @@ const MUTATIONS: Mutation[] = [
   },
   {
     input: "tokens revoked mid-pass (renew once on 401)",
-    file: "sync-runtime/src/clients/activity-api.ts",
-    from: "response = await send(true);",
-    to: "throw err;",
+    file: "sync-runtime/src/clients/bearer-call.ts",
+    from: "response = await send(true).catch(",
+    to: "response = await Promise.reject(err).catch(",
     test: [FAULTS, "tokens revoked mid-pass"],
   },
   {

@@ -1,5 +1,6 @@
 import type { Response } from "node-fetch";
 import type { TokenProvider } from "./auth";
+import { bearerCall } from "./bearer-call";
 import {
   AF,
   ApiError,
@@ -243,7 +244,7 @@ export class ActivityApi {
     return u.toString();
   }
 
-  /** One operation: token, request, a single token renewal on 401, body handling; all retried. */
+  /** One operation with the bearer token, its renewal on 401 and retries (bearerCall). */
   private call<T>(
     what: string,
     url: string,
@@ -252,32 +253,8 @@ export class ActivityApi {
     handle: (response: Response) => Promise<T>,
   ): Promise<T> {
     const { http, tokens } = this.options;
-    return http.retrying(
-      what,
-      async () => {
-        const send = async (fresh: boolean) =>
-          http.send(url, {
-            method,
-            signal,
-            headers: {
-              Authorization: `Bearer ${await tokens.getToken({ fresh, signal })}`,
-              Accept: "application/json",
-              ...(method === "POST" ? { "Content-Type": "application/json" } : {}),
-            },
-            body: method === "POST" ? "" : undefined,
-          });
-        let response: Response;
-        try {
-          response = await send(false);
-        } catch (err) {
-          if (!(err instanceof ApiError) || err.status !== 401) throw err;
-          // The cached token may have expired early or been revoked: renew once, then give up.
-          response = await send(true);
-        }
-        return handle(response);
-      },
-      { signal },
-    );
+    const body = method === "POST" ? "" : undefined;
+    return bearerCall(http, tokens, what, { url, method, body, signal }, handle);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Response } from "node-fetch";
 import type { TokenProvider } from "./auth";
+import { bearerCall } from "./bearer-call";
 import { ApiError, TransportError } from "../core/errors";
 import { redactUrl } from "../core/api-errors";
 import { bodyError, type HttpClient } from "./http/client";
@@ -132,6 +133,7 @@ export class GraphAuditApi {
     return u.toString();
   }
 
+  /** One operation with the bearer token, its renewal on 401 and retries (bearerCall). */
   private call<T>(
     what: string,
     url: string,
@@ -141,34 +143,7 @@ export class GraphAuditApi {
     handle: (response: Response) => Promise<T>,
   ): Promise<T> {
     const { http, tokens } = this.options;
-    return http.retrying(
-      what,
-      async () => {
-        const send = async (fresh: boolean) =>
-          http.send(url, {
-            method,
-            signal,
-            headers: {
-              Authorization: `Bearer ${await tokens.getToken({ fresh, signal })}`,
-              Accept: "application/json",
-              ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
-            },
-            body,
-          });
-        let response: Response;
-        try {
-          response = await send(false);
-        } catch (err) {
-          if (!(err instanceof ApiError) || err.status !== 401) throw explain(err);
-          // The cached token may have expired early or been revoked: renew once, then give up.
-          response = await send(true).catch((e: unknown) => {
-            throw explain(e);
-          });
-        }
-        return handle(response);
-      },
-      { signal },
-    );
+    return bearerCall(http, tokens, what, { url, method, body, signal }, handle, explain);
   }
 }
 
