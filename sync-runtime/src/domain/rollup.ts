@@ -6,7 +6,7 @@
  * contract's rules (sync-runtime/src/domain/usage-report.ts): launches add up (a record belongs to
  * one day), unique users are the union of the days' user sets, never a sum. Pure.
  */
-import { daysOf, type EventRow } from "./usage";
+import { byLaunchesThenAppId, daysOf, type EventRow } from "./usage";
 import type { AppUsage, DailyLaunches, UsageReport } from "./usage-report";
 
 /** A value with the record that set it, for the contract's "latest record wins" rules. */
@@ -223,15 +223,7 @@ export class RollupMerger {
       lastLaunchedBy: a.lastLaunch?.value ?? null,
       deleted: a.deleted,
     }));
-    list.sort((x, y) =>
-      x.launches !== y.launches
-        ? y.launches - x.launches
-        : x.appId < y.appId
-          ? -1
-          : x.appId > y.appId
-            ? 1
-            : 0,
-    );
+    list.sort(byLaunchesThenAppId);
     const days: DailyLaunches[] = [...daily].map(([date, launches]) => ({ date, launches }));
     return {
       from: window.from.toISOString(),

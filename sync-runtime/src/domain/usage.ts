@@ -69,15 +69,7 @@ export function aggregateUsage(
     lastLaunchedBy: a.lastLaunch?.userUpn ?? null,
     deleted: a.deleted,
   }));
-  list.sort((x, y) =>
-    x.launches !== y.launches
-      ? y.launches - x.launches
-      : x.appId < y.appId
-        ? -1
-        : x.appId > y.appId
-          ? 1
-          : 0,
-  );
+  list.sort(byLaunchesThenAppId);
   const days: DailyLaunches[] = [...daily.entries()].map(([date, ids]) => ({
     date,
     launches: ids.size,
@@ -86,6 +78,12 @@ export function aggregateUsage(
 }
 
 /** The UTC days (YYYY-MM-DD) that [from, to) touches. */
+/** The report's app order, whichever way it was computed: most launches first, then app id. */
+export function byLaunchesThenAppId(x: AppUsage, y: AppUsage): number {
+  if (x.launches !== y.launches) return y.launches - x.launches;
+  return x.appId < y.appId ? -1 : x.appId > y.appId ? 1 : 0;
+}
+
 export function daysOf(from: Date, to: Date): string[] {
   const days: string[] = [];
   if (to <= from) return days;
