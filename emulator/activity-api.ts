@@ -118,6 +118,24 @@ export class ActivityApi {
     return json(200, items);
   }
 
+  /**
+   * How many blobs a complete listing of [startMs, endMs) holds right now, and in how many pages:
+   * what a client that lists the interval once needs at the least (benches compare against it).
+   */
+  listable(contentType: string, startMs: number, endMs: number): { blobs: number; pages: number } {
+    const blobs = this.tenant.blobs.get(contentType) ?? [];
+    const sub = this.subscriptions.get(contentType);
+    const historyFrom =
+      this.options.content.history === "sinceSubscription" && sub ? sub.firstStartedMs : -Infinity;
+    const nowMs = this.clock.now().getTime();
+    let n = 0;
+    for (let i = lowerBound(blobs, startMs); i < blobs.length && blobs[i].createdMs < endMs; i++) {
+      if (blobs[i].listedAtMs <= nowMs && blobs[i].createdMs >= historyFrom) n++;
+    }
+    // An empty listing is still one page (a full page says NextPageUri only when more follow).
+    return { blobs: n, pages: Math.max(1, Math.ceil(n / this.options.pageSize)) };
+  }
+
   private content(url: URL): Reply {
     const ct = this.contentType(url);
     if ("error" in ct) return ct.error;

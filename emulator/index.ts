@@ -150,6 +150,11 @@ export interface RunningEmulator {
   badInput(): BadInputReport;
   /** Requests received through foreign URIs (proof of what a client sent to "another host"). */
   foreignRequests(): ForeignRequest[];
+  /**
+   * What one complete listing of [from, to) of a content type holds at this moment: its blobs and
+   * the pages they take (a client's least number of requests for the interval).
+   */
+  listable(contentType: string, from: Date, to: Date): { blobs: number; pages: number };
   /** Revokes every access token issued so far: they answer 401 from now on, new ones work. */
   revokeTokens(): void;
   /** Every access token issued so far, in order (what a leak check looks for). */
@@ -260,6 +265,7 @@ export async function startEmulator(
     inactiveApps: (query) => inactiveApps(countable, query),
     badInput: () => badReport(),
     foreignRequests: () => parts.foreignRequests.map((r) => ({ ...r })),
+    listable: (contentType, from, to) => api.listable(contentType, from.getTime(), to.getTime()),
     revokeTokens: () => revokeTokens(parts),
     issuedTokens: () => signer.issued(),
     dataverse,

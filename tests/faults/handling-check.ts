@@ -22,6 +22,7 @@ const BAD = "tests/scenarios/sync-runtime/bad-input.test.ts";
 const URIS = "tests/scenarios/sync-runtime/foreign-uris.test.ts";
 const ERRORS = "sync-runtime/src/core/errors.ts";
 const BLOB = "sync-runtime/src/app/blob.ts";
+const PIPELINE = "sync-runtime/src/app/window-pipeline.ts";
 
 const MUTATIONS: Mutation[] = [
   {
@@ -81,11 +82,20 @@ const MUTATIONS: Mutation[] = [
     test: [FAULTS, "AF20052"],
   },
   {
+    // A window commits only when its every blob is stored: a failed blob counted as done would
+    // let the checkpoint pass it (the pool's own failure stop is proven in its unit test).
     input: "Azurite stopped mid-pass (a failed blob stops the window)",
-    file: "sync-runtime/src/app/pool.ts",
-    from: "this.firstError ??= { error };",
-    to: "void error;",
+    file: PIPELINE,
+    from: "const outcome = await processBlob(this.ctx, item, this.options.signal);",
+    to: 'const outcome = await processBlob(this.ctx, item, this.options.signal).catch(() => ({ status: "skipped" as const }));',
     test: [FAULTS, "Azurite"],
+  },
+  {
+    input: "windows in flight together (the checkpoint waits for every blob of a window)",
+    file: PIPELINE,
+    from: "if (!state.listed || state.outstanding > 0) return;",
+    to: "if (!state.listed) return;",
+    test: ["tests/scenarios/sync-runtime/pipelined-checkpoint.test.ts", "does not advance past"],
   },
   {
     input: "SIGKILL mid-pass (marked processed only after the events are stored)",
@@ -131,7 +141,7 @@ const MUTATIONS: Mutation[] = [
   },
   {
     input: "absurd NextPageUri (listing cut, gap recorded)",
-    file: "sync-runtime/src/app/pass.ts",
+    file: PIPELINE,
     from: "if (!(err instanceof ListingCutError)) throw err;",
     to: "throw err;",
     test: [URIS, "absurd NextPageUri"],

@@ -88,8 +88,9 @@ const DOCS: Record<EnvName, VariableDoc> = {
       "Requests per minute the runtime allows itself (90% of the 2,000/min tenant quota).",
   },
   AUDIT_BLOB_CONCURRENCY: {
-    default: "4",
-    description: "Content blobs downloaded and processed at the same time.",
+    default: "32",
+    description:
+      "The most content blobs downloaded and processed at the same time. Within it the runtime keeps as many in flight as the rate limit and the observed time per blob call for (Little's law), fewer after throttling; the memory budget separately limits how many big blobs are read at once.",
   },
   AUDIT_OVERLAP_MINUTES: {
     default: "360",

@@ -1,10 +1,9 @@
-import { ListingCutError } from "../core/errors";
 import type { ProgressSnapshot } from "../domain/progress-snapshot";
-import { addStats, emptyStats, type BlobStats } from "../domain/tally";
+import { emptyStats, type BlobStats } from "../domain/tally";
 import { planPass, type Interval, type PassPlan } from "../domain/windows";
-import { processBlob, type SyncContext } from "./blob";
-import { TaskPool } from "./pool";
+import type { SyncContext } from "./blob";
 import { ensureSubscriptions } from "./subscriptions";
+import { Progress, syncWindows, type RatePace } from "./window-pipeline";
 
 export type { SyncContext, SyncStore } from "./blob";
 
@@ -14,7 +13,10 @@ export interface PassOptions {
   to?: Date;
   overlapMs: number;
   firstRunMs: number;
+  /** The most blobs in flight (AUDIT_BLOB_CONCURRENCY); with `pace`, fewer when that is enough. */
   blobConcurrency: number;
+  /** The API client's rate limiter, whose rate and queue the number of blobs in flight follows. */
+  pace?: RatePace;
   onProgress?: (snapshot: ProgressSnapshot) => void;
   signal?: AbortSignal;
 }
@@ -40,10 +42,11 @@ export interface ContentTypeResult extends BlobStats {
 
 /**
  * One sync pass: make sure the subscriptions are on, then for each content type plan windows
- * from the checkpoint, list every page of each window, process its blobs with bounded
- * concurrency, and advance the checkpoint window by window once every blob of the window is
- * stored. Killed at any point, the next pass redoes at most the unfinished window, skipping blobs
- * already recorded as processed; all writes are idempotent.
+ * from the checkpoint, list them in order while their blobs are stored by one pool whose size
+ * adapts to latency and the rate limit, and advance the checkpoint in window order over each
+ * window whose every blob is stored (window-pipeline.ts). Killed at any point, the next pass
+ * redoes at most the unfinished windows, skipping blobs already recorded as processed; all
+ * writes are idempotent.
  */
 export async function runPass(
   ctx: SyncContext,
@@ -56,30 +59,6 @@ export async function runPass(
     results.push(await syncContentType(ctx, options, contentType));
   }
   return results;
-}
-
-/** Tracks one content type's progress and emits copies of it (the renderer keeps its own). */
-class Progress {
-  readonly snapshot: ProgressSnapshot;
-  constructor(
-    contentType: string,
-    windowsTotal: number,
-    private readonly onProgress?: (snapshot: ProgressSnapshot) => void,
-  ) {
-    this.snapshot = {
-      contentType,
-      windowsDone: 0,
-      windowsTotal,
-      blobsDone: 0,
-      blobsKnown: 0,
-      recordsDone: 0,
-      startedAt: new Date(),
-    };
-  }
-
-  emit(): void {
-    this.onProgress?.({ ...this.snapshot });
-  }
 }
 
 async function syncContentType(
@@ -118,23 +97,19 @@ async function syncContentType(
 
   const progress = new Progress(contentType, plan.windows.length, options.onProgress);
   progress.emit();
-  for (const window of plan.windows) {
-    options.signal?.throwIfAborted();
-    await syncWindow(ctx, options, contentType, window, result, progress);
-    if (plan.advancesCheckpoint) {
-      options.signal?.throwIfAborted();
-      const advanced = await ctx.store.checkpoints.advance(contentType, window.to, ctx.now());
-      result.checkpoint = advanced.toISOString();
-    }
-    progress.snapshot.windowsDone++;
-    progress.emit();
-    ctx.logger.info("window synced", {
-      contentType,
-      from: window.from.toISOString(),
-      to: window.to.toISOString(),
-      checkpoint: result.checkpoint,
-    });
-  }
+  await syncWindows(
+    ctx,
+    contentType,
+    plan.windows,
+    {
+      blobConcurrency: options.blobConcurrency,
+      pace: options.pace,
+      advancesCheckpoint: plan.advancesCheckpoint,
+      signal: options.signal,
+    },
+    result,
+    progress,
+  );
   return result;
 }
 
@@ -173,95 +148,4 @@ function warnClamped(ctx: SyncContext, contentType: string, plan: PassPlan): voi
       from: plan.from.toISOString(),
     },
   );
-}
-
-/** Lists every page of one window and processes each new content id once, `blobConcurrency` at a time. */
-async function syncWindow(
-  ctx: SyncContext,
-  options: PassOptions,
-  contentType: string,
-  window: Interval,
-  result: ContentTypeResult,
-  progress: Progress,
-): Promise<void> {
-  const pool = new TaskPool(options.blobConcurrency);
-  const listedHere = new Set<string>();
-  const stop = () => pool.failed || options.signal?.aborted === true;
-  const pages = ctx.api.listContent(contentType, window.from, window.to, {
-    signal: options.signal,
-  });
-  let cut: ListingCutError | undefined;
-  try {
-    for await (const page of pages) {
-      for (const item of page) {
-        // A content id listed twice in one window (across pages) is processed once.
-        if (listedHere.has(item.contentId)) continue;
-        listedHere.add(item.contentId);
-        result.blobsListed++;
-        progress.snapshot.blobsKnown++;
-        if (stop()) break;
-        await pool.submit(async () => {
-          const outcome = await processBlob(ctx, item, options.signal);
-          if (outcome.status === "skipped") result.blobsSkipped++;
-          else if (outcome.status === "expired") result.blobsExpired++;
-          else if (outcome.status === "refused") result.blobsRefused++;
-          else if (outcome.status === "quarantined") result.blobsQuarantined++;
-          else {
-            result.blobsProcessed++;
-            addStats(result, outcome.stats);
-          }
-          progress.snapshot.blobsDone++;
-          progress.snapshot.recordsDone = result.records;
-          progress.emit();
-        });
-      }
-      progress.emit();
-      if (stop()) break;
-    }
-  } catch (err) {
-    if (!(err instanceof ListingCutError)) throw err;
-    cut = err;
-  }
-  await pool.drain();
-  options.signal?.throwIfAborted();
-  if (cut) await recordListingCut(ctx, contentType, window, cut, result);
-}
-
-/**
- * The window's listing ended at a NextPageUri that cannot be followed: everything it listed is
- * stored by now; what later pages held may be missing. Record the window and the answer where
- * losses go (gaps, quarantine, metric, error log) and let the checkpoint move on, because the
- * same answer on every retry would hold back every later window until it ages out.
- */
-async function recordListingCut(
-  ctx: SyncContext,
-  contentType: string,
-  window: Interval,
-  cut: ListingCutError,
-  result: ContentTypeResult,
-): Promise<void> {
-  const now = ctx.now();
-  const kept = await ctx.store.quarantine.putListing(contentType, window, {
-    nextPageUri: cut.nextPageUri,
-    why: cut.why,
-    pages: cut.pages,
-    detectedAt: now.toISOString(),
-  });
-  await ctx.store.gaps.recordListingCut(
-    contentType,
-    window,
-    `${cut.message} The answer is kept in the quarantine container as ${kept}.`,
-    now,
-  );
-  result.listingsCut++;
-  ctx.metrics.inc("audit_listings_cut_total", { content_type: contentType });
-  ctx.logger.error("content listing cut short: a NextPageUri could not be followed", {
-    contentType,
-    from: window.from.toISOString(),
-    to: window.to.toISOString(),
-    pages: cut.pages,
-    why: cut.why,
-    quarantined: kept,
-    todo: "the window is in the gaps table; re-list it with once --from/--to when the API answers sanely",
-  });
 }

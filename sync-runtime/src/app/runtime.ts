@@ -100,10 +100,11 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
   const logger =
     deps.logger ?? createLogger({ level: config.logLevel, secrets: secretValues(config) });
   const now = deps.now ?? (() => new Date());
+  const limiter = new RateLimiter(config.rateLimitPerMinute);
   const http = new HttpClient({
     agent: deps.agent,
     timeoutMs: config.httpTimeoutMs,
-    limiter: new RateLimiter(config.rateLimitPerMinute),
+    limiter,
     retry: { maxRetries: config.maxRetries, ...deps.retry },
     metrics,
     logger,
@@ -238,6 +239,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
             overlapMs: config.overlapMs,
             firstRunMs: config.firstRunMs,
             blobConcurrency: config.blobConcurrency,
+            pace: limiter,
             onProgress: request.onProgress,
             // Stopping (SIGTERM) and losing the lease both end the pass before its next write.
             signal: request.signal ? AbortSignal.any([request.signal, lease.signal]) : lease.signal,

@@ -225,6 +225,23 @@ describe("paging through NextPageUri", () => {
     }
   });
 
+  it("says how many blobs and pages a complete listing holds (listable)", async () => {
+    const window = { startTime: "2026-05-17T00:00", endTime: "2026-05-18T00:00" };
+    const paged = await listAll(api.get, content(window));
+    expect(
+      emu.listable(
+        "Audit.General",
+        new Date("2026-05-17T00:00:00Z"),
+        new Date("2026-05-18T00:00:00Z"),
+      ),
+    ).toEqual({ blobs: paged.items.length, pages: paged.pages });
+    const empty = new Date("2026-05-20T11:59:00Z");
+    expect(emu.listable("Audit.General", empty, new Date(empty.getTime() + 1000))).toEqual({
+      blobs: 0,
+      pages: 1,
+    });
+  });
+
   it("answers AF20031 for a damaged page token", async () => {
     expectError(await api.get(content({ nextPage: "not-a-token" })), 400, "AF20031");
   });

@@ -11,6 +11,9 @@ export class RateLimiter {
   private queue: Promise<void> = Promise.resolve();
   readonly ratePerMinute: number;
   readonly burst: number;
+  /** Tokens handed out so far, and the ms their takers waited in all: how long the queue is. */
+  taken = 0;
+  waitedMs = 0;
 
   constructor(
     ratePerMinute: number,
@@ -35,7 +38,13 @@ export class RateLimiter {
 
   /** Resolves when the caller may send one request; rejects when `signal` aborts first. */
   take(signal?: AbortSignal): Promise<void> {
-    const turn = this.queue.then(() => this.waitForToken(signal));
+    const asked = this.nowMs();
+    const turn = this.queue
+      .then(() => this.waitForToken(signal))
+      .then(() => {
+        this.taken++;
+        this.waitedMs += Math.max(0, this.nowMs() - asked);
+      });
     // Keep the chain alive even if a waiter's sleep rejects.
     this.queue = turn.catch(() => undefined);
     return turn;

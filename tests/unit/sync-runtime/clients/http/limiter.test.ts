@@ -19,6 +19,21 @@ describe("RateLimiter", () => {
     expect(now).toBeLessThan(6200);
   });
 
+  it("counts the tokens handed out and the time their takers waited", async () => {
+    let now = 0;
+    const limiter = new RateLimiter(600, {
+      burst: 1,
+      nowMs: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+    });
+    // Three takers at once: the first waits 0, the second 100 ms, the third 200 ms.
+    await Promise.all([limiter.take(), limiter.take(), limiter.take()]);
+    expect(limiter.taken).toBe(3);
+    expect(limiter.waitedMs).toBe(300);
+  });
+
   it("keeps the default burst at 5 seconds' worth of the rate", () => {
     expect(new RateLimiter(1800).burst).toBe(150);
   });
