@@ -2,12 +2,13 @@
  * Seeds a storage account with a synthetic tenant's week of launches for bench/report.bench.ts,
  * the fastest honest way: events are generated in memory (a fixed tenant of 200 apps, each
  * launched by its own audience of 300 of 20,000 users, at random times over the 7 UTC days),
- * rolled up day by day by the runtime's own RollupBuilder and written by its own RollupsTable,
- * exactly the rows a pass would leave. With `events: true` the same events also go to the
+ * rolled up day by day by the runtime's own RollupBuilder and stored by its own storeDayRollups
+ * (user dictionary, then rows), exactly the rows a pass would leave. With `events: true` the same events also go to the
  * launches table through the runtime's EventsTable (what today's report reads); that costs one
  * table transaction per 100 launches, so the bench does it only for the small tenant and for
  * the "before" figures.
  */
+import { storeDayRollups } from "../sync-runtime/src/app/rollups";
 import { RollupBuilder } from "../sync-runtime/src/domain/rollup";
 import type { PowerAppEvent } from "../sync-runtime/src/domain/records";
 import type { EventsTable } from "../sync-runtime/src/storage/events";
@@ -53,6 +54,7 @@ export async function seedWeek(
   firstDay: number,
   launches: number,
 ): Promise<void> {
+  const dictionary = await store.rollups.loadUserIds();
   for (let d = 0; d < 7; d++) {
     const count = Math.floor(launches / 7) + (d < launches % 7 ? 1 : 0);
     const builder = new RollupBuilder();
@@ -69,7 +71,7 @@ export async function seedWeek(
     }
     if (store.launches && batch.length > 0) await store.launches.write(batch);
     const day = new Date(firstDay + d * DAY_MS).toISOString().slice(0, 10);
-    await store.rollups.writeDay(day, builder.rollups());
+    await storeDayRollups(store.rollups, dictionary, day, builder.rollups());
   }
   await store.rollups.markBuilt();
 }

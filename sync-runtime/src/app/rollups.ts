@@ -1,8 +1,9 @@
 import type { Logger } from "../core/log";
-import { rollUp } from "../domain/rollup";
+import { rollUp, withUserIds, type AppDayRollup } from "../domain/rollup";
 import type { EventRow } from "../domain/usage";
 import type { EventsTable } from "../storage/events";
 import type { RollupsTable } from "../storage/rollups";
+import type { UserDictionary } from "../storage/user-ids";
 
 /** What rolling up reads and writes. */
 export interface RollupStore {
@@ -18,6 +19,21 @@ export async function eventsOfDay(store: RollupStore, day: string): Promise<Even
     for await (const r of table.read(day, day)) rows.push(r);
   }
   return rows;
+}
+
+/**
+ * Stores one day's rollups: their new users' ids first (a roll-up killed after that leaves ids
+ * no row uses yet, which the next one finds and reuses), then the rows.
+ */
+export async function storeDayRollups(
+  rollups: RollupsTable,
+  dictionary: UserDictionary,
+  day: string,
+  built: AppDayRollup[],
+): Promise<void> {
+  const stored = built.map((r) => withUserIds(r, dictionary.ids));
+  await dictionary.save();
+  await rollups.writeDay(day, stored);
 }
 
 /**
@@ -46,14 +62,18 @@ export async function rollUpDirtyDays(
     failed(error);
     return done;
   }
+  // Loaded once for all the days; after a failure, again, as it may be half-written.
+  let dictionary: UserDictionary | undefined;
   for (const [day, etag] of [...dirty].sort(([a], [b]) => (a < b ? -1 : 1))) {
     // A lost lease means another runtime may be writing this day's events: leave its mark.
     signal?.throwIfAborted();
     try {
-      await store.rollups.writeDay(day, rollUp(await eventsOfDay(store, day)));
+      dictionary ??= await store.rollups.loadUserIds();
+      await storeDayRollups(store.rollups, dictionary, day, rollUp(await eventsOfDay(store, day)));
       await store.rollups.clearDirty(day, etag);
       done.push(day);
     } catch (error) {
+      dictionary = undefined;
       failed(error, day);
     }
   }

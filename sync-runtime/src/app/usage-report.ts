@@ -1,6 +1,13 @@
-import { RollupMerger, rollUp, rollupsCoverDay, type AppDayRollup } from "../domain/rollup";
+import {
+  RollupMerger,
+  rollUp,
+  rollupsCoverDay,
+  withUserIds,
+  type StoredRollup,
+} from "../domain/rollup";
 import { daysOf } from "../domain/usage";
 import type { UsageReport } from "../domain/usage-report";
+import { UserIds } from "../domain/user-ids";
 import { eventsOfDay, type RollupStore } from "./rollups";
 
 /** A report and the days it had to read from the events instead of the rollups. */
@@ -26,7 +33,7 @@ export async function readUsage(
   const built = await store.rollups.isBuilt();
   const dirty = built ? await store.rollups.dirtyDays() : new Map<string, string>();
   // Whole days' rows are merged as they arrive; a cut day's are kept until all of it is read.
-  const cut = new Map<string, AppDayRollup[]>(
+  const cut = new Map<string, StoredRollup[]>(
     days.filter((d) => !isWholeDayIn(d, window)).map((d) => [d, []]),
   );
   if (built) {
@@ -38,6 +45,9 @@ export async function readUsage(
     }
   }
   const daysFromEvents: string[] = [];
+  // A day read from events names its users by UPN: their ids must be the stored rows' (users
+  // not in the dictionary get ids past its end, for this report only; it stores nothing).
+  let ids: UserIds | undefined;
   for (const day of days) {
     const held = cut.get(day);
     if (built && !dirty.has(day)) {
@@ -47,7 +57,8 @@ export async function readUsage(
         continue;
       }
     }
-    for (const r of rollUp(await eventsOfDay(store, day), window)) merger.add(r);
+    ids ??= built ? (await store.rollups.loadUserIds()).ids : new UserIds();
+    for (const r of rollUp(await eventsOfDay(store, day), window)) merger.add(withUserIds(r, ids));
     daysFromEvents.push(day);
   }
   return { report: merger.report(), daysFromEvents };

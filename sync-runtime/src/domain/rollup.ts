@@ -4,10 +4,14 @@
  * the set of stored events of its app-day (never a running counter), so computing it again after
  * a re-run or a killed pass gives the same row. Reports over several days merge rollups with the
  * contract's rules (sync-runtime/src/domain/usage-report.ts): launches add up (a record belongs to
- * one day), unique users are the union of the days' user sets, never a sum. Pure.
+ * one day), unique users are the union of the days' user sets, never a sum. Stored rollups name
+ * their users by the ids of the tenant's user dictionary (./user-ids.ts), so that union is one
+ * merge of sorted integer arrays per app. Pure.
  */
+import { unionIds } from "./id-set";
 import { byLaunchesThenAppId, daysOf, type EventRow } from "./usage";
 import type { AppUsage, DailyLaunches, UsageReport } from "./usage-report";
+import { UserIds } from "./user-ids";
 
 /** A value with the record that set it, for the contract's "latest record wins" rules. */
 export interface Stamped<T> {
@@ -17,14 +21,15 @@ export interface Stamped<T> {
   recordId: string;
 }
 
-export interface AppDayRollup {
+/** `U`: the users as built (lower-cased UPNs) or as stored (dictionary ids, see StoredRollup). */
+export interface AppDayRollup<U = string[]> {
   /** UTC day, YYYY-MM-DD. */
   day: string;
   appId: string;
   /** Distinct LaunchPowerApp record Ids of the app-day. */
   launches: number;
   /** Distinct launching UPNs, lower-cased (the contract compares them case-insensitively), sorted. */
-  users: string[];
+  users: U;
   /** Earliest and latest CreationTime of any of its events: whether a partial day can use it. */
   firstAt: string;
   lastAt: string;
@@ -33,6 +38,14 @@ export interface AppDayRollup {
   deleted: boolean;
   appName?: Stamped<string>;
   environmentId?: Stamped<string>;
+}
+
+/** A rollup whose users are their ids in the user dictionary, sorted ascending. */
+export type StoredRollup = AppDayRollup<Uint32Array>;
+
+/** The rollup with its users replaced by their ids (assigned in `ids` when new). */
+export function withUserIds(r: AppDayRollup, ids: UserIds): StoredRollup {
+  return { ...r, users: ids.idSet(r.users) };
 }
 
 /** Later record first: by CreationTime, ties broken by the greater record Id (the contract's rule). */
@@ -151,7 +164,7 @@ export function rollUp(
  */
 export function rollupsCoverDay(
   day: string,
-  rollups: readonly AppDayRollup[],
+  rollups: readonly Pick<AppDayRollup, "firstAt" | "lastAt">[],
   window: { from: Date; to: Date },
 ): boolean {
   const start = Date.parse(`${day}T00:00:00.000Z`);
@@ -164,7 +177,7 @@ export function rollupsCoverDay(
 interface AppTotals {
   appId: string;
   launches: number;
-  users: Set<string>;
+  users: Uint32Array;
   lastLaunch?: Stamped<string | null>;
   deleted: boolean;
   appName?: Stamped<string>;
@@ -180,13 +193,15 @@ export function reportFromRollups(
   window: { from: Date; to: Date },
 ): UsageReport {
   const merger = new RollupMerger(window);
-  for (const r of rollups) merger.add(r);
+  const ids = new UserIds();
+  for (const r of rollups) merger.add(withUserIds(r, ids));
   return merger.report();
 }
 
 /**
  * reportFromRollups one rollup at a time, so a reader can merge rows as they arrive and keep only
- * the per-app totals (one user set per app, whatever the number of days and launches).
+ * the per-app totals (one user id set per app, whatever the number of days and launches). Every
+ * rollup it is given must take its ids from the same dictionary.
  */
 export class RollupMerger {
   private readonly apps = new Map<string, AppTotals>();
@@ -195,14 +210,14 @@ export class RollupMerger {
     for (const day of daysOf(window.from, window.to)) this.daily.set(day, 0);
   }
 
-  add(r: AppDayRollup): void {
+  add(r: StoredRollup): void {
     let a = this.apps.get(r.appId);
     if (!a) {
-      a = { appId: r.appId, launches: 0, users: new Set(), deleted: false };
+      a = { appId: r.appId, launches: 0, users: new Uint32Array(0), deleted: false };
       this.apps.set(r.appId, a);
     }
     a.launches += r.launches;
-    for (const u of r.users) a.users.add(u);
+    a.users = unionIds(a.users, r.users);
     a.lastLaunch = later(a.lastLaunch, r.lastLaunch);
     a.deleted ||= r.deleted;
     a.appName = later(a.appName, r.appName);
@@ -218,7 +233,7 @@ export class RollupMerger {
       appName: a.appName?.value ?? null,
       environmentId: a.environmentId?.value ?? null,
       launches: a.launches,
-      uniqueUsers: a.users.size,
+      uniqueUsers: a.users.length,
       lastLaunchedAt: a.lastLaunch ? new Date(a.lastLaunch.at).toISOString() : null,
       lastLaunchedBy: a.lastLaunch?.value ?? null,
       deleted: a.deleted,

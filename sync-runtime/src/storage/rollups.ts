@@ -1,22 +1,28 @@
-import { gunzipSync, gzipSync } from "node:zlib";
 import type { TableClient, TransactionAction } from "@azure/data-tables";
 import { StorageError } from "../core/errors";
-import type { AppDayRollup, Stamped } from "../domain/rollup";
+import { decodeIdSet, encodeIdSet } from "../domain/id-set";
+import type { Stamped, StoredRollup } from "../domain/rollup";
 import { tableKey } from "./keys";
+import { UserDictionary } from "./user-ids";
 
 /**
  * The rollups table: one row per app and UTC day (partition = the day, row = the app id), which
- * the usage report reads instead of the events. Two more partitions, outside any day's range
+ * the usage report reads instead of the events. Three more partitions, outside any day's range
  * ("~" sorts after digits): `~dirty` lists the days whose events changed since they were rolled
  * up (written before the events, so a pass killed in between leaves the mark and the day is
- * rolled up again), and `~meta` says the rollups were built from every stored event (storage
- * written before rollups existed has no such row until `rebuild-rollups` or the next pass).
+ * rolled up again), `~meta` says the rollups were built from every stored event in this row
+ * format (storage written before rollups existed, or by a version with another format, has no
+ * such row until `rebuild-rollups` or the next pass), and `~users` holds the user dictionary
+ * whose ids the rows' user sets hold (./user-ids.ts).
  */
 const DIRTY = "~dirty";
 const META = "~meta";
 const META_ROW = "rollups";
-/** Version of the row format; a different one means "rebuild". */
-const FORMAT = 1;
+/**
+ * Version of the row format; a different one means "rebuild". 1: users as gzip-compressed UPNs;
+ * 2: users as an encoded set of dictionary ids (sync-runtime/src/domain/id-set.ts).
+ */
+const FORMAT = 2;
 
 /** Azure Tables: a Binary property holds at most 64 KiB, an entity at most 1 MiB. */
 const CHUNK_BYTES = 64 * 1024;
@@ -25,15 +31,16 @@ const MAX_CHUNKS = 14;
 const BATCH = 100;
 const BATCH_BYTES = 3 * 1024 * 1024;
 
-/** The row as stored: users gzip-compressed, newline-separated, in 64 KiB Binary properties. */
+/** The row as stored: the users' id set in 64 KiB Binary properties `userIds0`, `userIds1`... */
 export type RollupEntity = Record<string, string | number | boolean | Uint8Array>;
 
-export function toRollupEntity(r: AppDayRollup): RollupEntity {
-  const users = gzipSync(r.users.join("\n"));
+export function toRollupEntity(r: StoredRollup): RollupEntity {
+  const users = encodeIdSet(r.users);
   const chunks = Math.ceil(users.length / CHUNK_BYTES);
+  // A set takes at most one bit per user of the tenant: this needs over 7 million users.
   if (chunks > MAX_CHUNKS) {
     throw new StorageError(
-      `rollups table: the ${r.users.length} users of app ${r.appId} on ${r.day} take ${users.length} bytes compressed, more than one table row holds. The report reads that day from the events instead; nothing is lost.`,
+      `rollups table: the ${r.users.length} users of app ${r.appId} on ${r.day} take ${users.length} bytes, more than one table row holds. The report reads that day from the events instead; nothing is lost.`,
     );
   }
   const entity: RollupEntity = {
@@ -42,13 +49,13 @@ export function toRollupEntity(r: AppDayRollup): RollupEntity {
     appId: r.appId,
     launches: r.launches,
     userCount: r.users.length,
-    userChunks: chunks,
+    userIdChunks: chunks,
     firstAt: r.firstAt,
     lastAt: r.lastAt,
     deleted: r.deleted,
   };
   for (let i = 0; i < chunks; i++) {
-    entity[`users${i}`] = new Uint8Array(users.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
+    entity[`userIds${i}`] = users.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES);
   }
   stamp(entity, "lastLaunch", r.lastLaunch);
   stamp(entity, "appName", r.appName);
@@ -56,11 +63,23 @@ export function toRollupEntity(r: AppDayRollup): RollupEntity {
   return entity;
 }
 
-export function fromRollupEntity(e: Record<string, unknown>): AppDayRollup {
-  const chunks = Number(e.userChunks ?? 0);
+export function fromRollupEntity(e: Record<string, unknown>): StoredRollup {
+  if (typeof e.userIdChunks !== "number") {
+    throw new StorageError(
+      `rollups table: the row of app ${String(e.appId)} on ${String(e.partitionKey)} is in an older format although the table says it was rebuilt. Run \`rebuild-rollups\`.`,
+    );
+  }
   const parts: Uint8Array[] = [];
-  for (let i = 0; i < chunks; i++) parts.push(e[`users${i}`] as Uint8Array);
-  const text = chunks > 0 ? gunzipSync(Buffer.concat(parts)).toString("utf8") : "";
+  for (let i = 0; i < e.userIdChunks; i++) parts.push(e[`userIds${i}`] as Uint8Array);
+  let users: Uint32Array;
+  try {
+    users = decodeIdSet(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  } catch (cause) {
+    throw new StorageError(
+      `rollups table: the users of app ${String(e.appId)} on ${String(e.partitionKey)} cannot be read (${(cause as Error).message}). Run \`rebuild-rollups\`.`,
+      { cause },
+    );
+  }
   const lastLaunch = unstamp(e, "lastLaunch");
   const appName = unstamp(e, "appName");
   const environmentId = unstamp(e, "environmentId");
@@ -68,7 +87,7 @@ export function fromRollupEntity(e: Record<string, unknown>): AppDayRollup {
     day: String(e.partitionKey),
     appId: String(e.appId),
     launches: Number(e.launches),
-    users: text === "" ? [] : text.split("\n"),
+    users,
     firstAt: String(e.firstAt),
     lastAt: String(e.lastAt),
     // A launch without a UPN is stored without the value (Tables cannot store null).
@@ -154,6 +173,11 @@ export class RollupsTable {
     return false;
   }
 
+  /** The user dictionary the rows' ids come from, as stored now. */
+  loadUserIds(): Promise<UserDictionary> {
+    return UserDictionary.load(this.table);
+  }
+
   async markBuilt(): Promise<void> {
     await this.table.upsertEntity(
       { partitionKey: META, rowKey: META_ROW, format: FORMAT },
@@ -165,7 +189,7 @@ export class RollupsTable {
    * Replaces the stored rollups of one day. Rollups are derived from the day's events, which are
    * only ever added, so every app of the old set is in the new one: upserts suffice.
    */
-  async writeDay(day: string, rollups: AppDayRollup[]): Promise<void> {
+  async writeDay(day: string, rollups: StoredRollup[]): Promise<void> {
     let batch: TransactionAction[] = [];
     let bytes = 0;
     for (const r of rollups) {
@@ -188,7 +212,7 @@ export class RollupsTable {
   }
 
   /** The stored rollups of the UTC days `firstDay`..`lastDay` (inclusive), as they arrive. */
-  async *read(firstDay: string, lastDay: string): AsyncGenerator<AppDayRollup> {
+  async *read(firstDay: string, lastDay: string): AsyncGenerator<StoredRollup> {
     const filter = `PartitionKey ge '${firstDay}' and PartitionKey le '${lastDay}'`;
     for await (const e of this.table.listEntities({ queryOptions: { filter } })) {
       yield fromRollupEntity(e);

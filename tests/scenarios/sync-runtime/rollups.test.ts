@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readUsage } from "../../../sync-runtime/src/app/usage-report";
 import { TABLES } from "../../../sync-runtime/contract";
+import { fromRollupEntity } from "../../../sync-runtime/src/storage/rollups";
 import { cli } from "./cli-child";
 import { comparable, DAY, HOUR, startTestEnv, type TestEnv } from "./harness";
 
@@ -12,6 +13,27 @@ async function rowsOf(t: TestEnv, table: string): Promise<Record<string, unknown
     const { etag: _e, timestamp: _t, ...rest } = e as Record<string, unknown>;
     rows[`${e.partitionKey}/${e.rowKey}`] = rest;
   }
+  return rows;
+}
+
+/**
+ * The rollups table with each day row's user ids replaced by their UPNs and the dictionary by its
+ * set of UPNs: what two roll-ups must agree on (the ids depend on the order users were first seen).
+ */
+async function rollupsByUpn(t: TestEnv): Promise<Record<string, unknown>> {
+  const dictionary = (await t.runtime().store.rollups.loadUserIds()).ids;
+  const rows: Record<string, unknown> = {};
+  for (const [key, row] of Object.entries(await rowsOf(t, TABLES.rollups))) {
+    if (key.startsWith("~users/")) continue;
+    if (key.startsWith("~")) {
+      rows[key] = row;
+      continue;
+    }
+    const { users, ...rest } = fromRollupEntity(row as Record<string, unknown>);
+    const upns = [...users].map((id) => dictionary.upnOf(id));
+    rows[key] = { ...rest, users: upns.sort() };
+  }
+  rows["~users"] = [...Array(dictionary.size).keys()].map((id) => dictionary.upnOf(id)).sort();
   return rows;
 }
 
@@ -103,7 +125,7 @@ describe("rollups in storage", () => {
   });
 
   it("storage from before rollups: the report reads events, rebuild-rollups makes it read rollups", async () => {
-    const before = await rowsOf(t, TABLES.rollups);
+    const before = await rollupsByUpn(t);
     await clearTable(t, TABLES.rollups);
     const legacy = await readUsage(t.runtime().store, whole());
     expect(legacy.daysFromEvents).toHaveLength(4);
@@ -111,7 +133,21 @@ describe("rollups in storage", () => {
     const r = await cli(["rebuild-rollups"], { ...t.env });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).daysRolledUp).toBeGreaterThanOrEqual(4);
-    expect(await rowsOf(t, TABLES.rollups)).toEqual(before);
+    expect(await rollupsByUpn(t)).toEqual(before);
+    await expectTruth(false);
+  });
+
+  it("rollups of an older row format: the report reads events until the next pass rebuilds them", async () => {
+    const runtime = t.runtime();
+    const before = await rollupsByUpn(t);
+    // What a version storing UPNs (format 1) left: its "built" row says so.
+    await runtime.storage
+      .table(TABLES.rollups)
+      .upsertEntity({ partitionKey: "~meta", rowKey: "rollups", format: 1 }, "Replace");
+    expect((await readUsage(runtime.store, whole())).daysFromEvents).toHaveLength(4);
+    await expectTruth(true);
+    await runtime.sync();
+    expect(await rollupsByUpn(t)).toEqual(before);
     await expectTruth(false);
   });
 });
