@@ -2,17 +2,20 @@
  * Issue 12, "parse pipeline": records/s through download -> split -> normalise -> archive ->
  * table writes, against JSON.parse of the same bytes as one document, in the same run. The
  * download goes through the runtime's real Activity API client (HTTP + TLS) from the emulator
- * in this process with no latency; storage is stubbed at its interface: the tables accept and
+ * with no latency, run as a child process (`npm run emulator`) so that generating its bodies is
+ * not charged to the pipeline; storage is stubbed at its interface: the tables accept and
  * drop, the raw archive does its real gzip and block staging into a container stub that drops
  * what it is sent (only the Azure SDK calls are stubbed).
  *
  *   npm run bench -- pipeline
  */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { Agent } from "node:https";
+import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import type { ContainerClient } from "@azure/storage-blob";
-import { runtimeEnvFor } from "../demo/runtime-env";
-import { startEmulator } from "../emulator/index";
+import { REPO_ROOT } from "../demo/runtime-cli";
 import { processBlob, type SyncStore } from "../sync-runtime/src/app/blob";
 import { loadConfig } from "../sync-runtime/src/app/config";
 import { createRuntime } from "../sync-runtime/src/app/runtime";
@@ -48,22 +51,35 @@ const droppingStore = {
 } as unknown as SyncStore;
 
 const bench: Bench = async () => {
-  const emu = await startEmulator({
-    seed: "pipeline",
-    tenant: { days: 1, futureDays: 0, apps: 40, users: 2000, launchesPerDay: 60_000 },
-    content: {
-      blobIntervalMinutes: 360,
-      maxRecordsPerBlob: 100_000,
-      bigBlobShare: 1,
-      bigBlobBytes: [10 * MB, 10 * MB],
-      lateAvailabilityShare: 0,
-      lateListingShare: 0,
-    },
-  });
-  const agent = new Agent({ ca: emu.caCertPem, keepAlive: true });
+  const emulator = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "demo/emulator-cli.ts",
+      "--json",
+      "--seed=pipeline",
+      "--days=1",
+      "--future-days=0",
+      "--apps=40",
+      "--users=2000",
+      "--launches-per-day=60000",
+      "--blob-interval-minutes=360",
+      "--max-records-per-blob=100000",
+      "--big-blobs=1",
+      "--big-blob-mb=10,10",
+    ],
+    { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const first = await createInterface({ input: emulator.stdout })[Symbol.asyncIterator]().next();
+  const emu = JSON.parse(String(first.value)) as {
+    caCertPath: string;
+    env: Record<string, string>;
+  };
+  const agent = new Agent({ ca: readFileSync(emu.caCertPath, "utf8"), keepAlive: true });
   try {
     const config = loadConfig({
-      ...(runtimeEnvFor(emu) as Record<string, string>),
+      ...emu.env,
       AUDIT_STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true",
       AUDIT_RATE_LIMIT_PER_MINUTE: "100000",
     });
@@ -119,7 +135,7 @@ const bench: Bench = async () => {
     return [atLeast("pipeline records/s / JSON.parse records/s", pipelineRate / plainRate, 0.5)];
   } finally {
     agent.destroy();
-    await emu.stop();
+    emulator.kill("SIGTERM");
   }
 };
 
