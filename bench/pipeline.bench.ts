@@ -1,0 +1,146 @@
+/**
+ * Issue 12, "parse pipeline": records/s through download -> split -> normalise -> archive ->
+ * table writes, against JSON.parse of the same bytes as one document, in the same run. The
+ * download goes through the runtime's real Activity API client (HTTP + TLS) from the emulator
+ * with no latency, run as a child process (`npm run emulator`) so that generating its bodies is
+ * not charged to the pipeline; storage is stubbed at its interface: the tables accept and
+ * drop, the raw archive does its real gzip and block staging into a container stub that drops
+ * what it is sent (only the Azure SDK calls are stubbed).
+ *
+ *   npm run bench -- pipeline
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { Agent } from "node:https";
+import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
+import type { ContainerClient } from "@azure/storage-blob";
+import { REPO_ROOT } from "../demo/runtime-cli";
+import { processBlob, type SyncStore } from "../sync-runtime/src/app/blob";
+import { loadConfig } from "../sync-runtime/src/app/config";
+import { createRuntime } from "../sync-runtime/src/app/runtime";
+import { createLogger } from "../sync-runtime/src/core/log";
+import { Metrics } from "../sync-runtime/src/core/metrics";
+import type { ContentItem } from "../sync-runtime/src/domain/content";
+import { WrittenIds } from "../sync-runtime/src/domain/written-ids";
+import { RawArchive } from "../sync-runtime/src/storage/raw-archive";
+import { atLeast, type Bench } from "./result";
+
+const MB = 1000 * 1000;
+
+/** The Blob SDK's block blob calls the archive makes, answered at once; bytes are dropped. */
+const droppingContainer = {
+  getBlockBlobClient: () => ({
+    uploadData: async () => ({}),
+    stageBlock: async () => ({}),
+    commitBlockList: async () => ({}),
+  }),
+} as unknown as ContainerClient;
+
+const noop = async () => {};
+const droppingStore = {
+  checkpoints: {},
+  contentIds: { isProcessed: async () => false, markProcessed: noop },
+  gaps: {},
+  quarantine: {},
+  archive: new RawArchive(droppingContainer),
+  launches: { write: noop },
+  deletes: { write: noop },
+  apps: { apply: noop },
+  rollups: { markDirty: noop },
+} as unknown as SyncStore;
+
+const bench: Bench = async () => {
+  const emulator = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "demo/emulator-cli.ts",
+      "--json",
+      "--seed=pipeline",
+      "--days=1",
+      "--future-days=0",
+      "--apps=40",
+      "--users=2000",
+      "--launches-per-day=60000",
+      "--blob-interval-minutes=360",
+      "--max-records-per-blob=100000",
+      "--big-blobs=1",
+      "--big-blob-mb=10,10",
+    ],
+    { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const first = await createInterface({ input: emulator.stdout })[Symbol.asyncIterator]().next();
+  const emu = JSON.parse(String(first.value)) as {
+    caCertPath: string;
+    env: Record<string, string>;
+  };
+  const agent = new Agent({ ca: readFileSync(emu.caCertPath, "utf8"), keepAlive: true });
+  try {
+    const config = loadConfig({
+      ...emu.env,
+      AUDIT_STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true",
+      AUDIT_RATE_LIMIT_PER_MINUTE: "100000",
+    });
+    const logger = createLogger({ level: "error", write: () => {} });
+    const runtime = createRuntime(config, { agent, logger });
+    const { api } = runtime;
+    await api.startSubscription("Audit.General");
+    const items: ContentItem[] = [];
+    const now = Date.now();
+    for await (const page of api.listContent(
+      "Audit.General",
+      new Date(now - 24 * 3_600_000 + 60_000),
+      new Date(now),
+    ))
+      items.push(...page);
+
+    // Baseline: JSON.parse of each same body as one document (its download not timed).
+    let plainRecords = 0;
+    let plainMs = 0;
+    let bytes = 0;
+    for (const item of items) {
+      const raw = await api.fetchRawContent(item.contentUri, 1024 * MB);
+      const t0 = performance.now();
+      plainRecords += (JSON.parse(raw.bytes.toString("utf8")) as unknown[]).length;
+      plainMs += performance.now() - t0;
+      bytes += raw.bytes.length;
+    }
+
+    const ctx = {
+      api,
+      store: droppingStore,
+      metrics: new Metrics(),
+      logger,
+      now: () => new Date(),
+      writtenIds: new WrittenIds(),
+    };
+    let records = 0;
+    let launches = 0;
+    const t0 = performance.now();
+    for (const item of items) {
+      const outcome = await processBlob(ctx, item);
+      if (outcome.status !== "processed") throw new Error(`blob ${outcome.status}`);
+      records += outcome.stats.records;
+      launches += outcome.stats.launches;
+    }
+    const pipelineMs = performance.now() - t0;
+    if (records !== plainRecords) throw new Error(`${records} records vs ${plainRecords}`);
+    const pipelineRate = records / (pipelineMs / 1000);
+    const plainRate = plainRecords / (plainMs / 1000);
+    process.stderr.write(
+      `${items.length} blobs, ${(bytes / MB).toFixed(0)} MB, ${records} records (${launches} launches): pipeline ${pipelineRate.toFixed(0)} records/s, JSON.parse alone ${plainRate.toFixed(0)} records/s\n`,
+    );
+    return [atLeast("pipeline records/s / JSON.parse records/s", pipelineRate / plainRate, 0.5)];
+  } finally {
+    agent.destroy();
+    emulator.kill("SIGTERM");
+  }
+};
+
+export default bench;
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  for (const r of await bench()) console.log(JSON.stringify(r));
+}
