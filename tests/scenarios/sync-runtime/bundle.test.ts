@@ -53,7 +53,8 @@ describe("runtime bundle", () => {
 
   it("syncs against the emulator and Azurite on its own (what the image runs)", async () => {
     const [emulator, azurite] = await Promise.all([
-      startEmulator({ seed: "bundle", tenant: { days: 1, futureDays: 0, launchesPerDay: 40 } }),
+      // Enough launches that the 4 hours before any time of day (nights, weekends) hold some.
+      startEmulator({ seed: "bundle", tenant: { days: 1, futureDays: 0, launchesPerDay: 2000 } }),
       startAzurite(),
     ]);
     try {
