@@ -19,6 +19,8 @@ describe("forEachArrayItem", () => {
   const doc = [
     { Id: "1", s: 'quote " and brace } and bracket ] inside', nested: { a: [1, { b: "[" }] } },
     { Id: "2", unicode: "Zoë ✓ 𝄞", escaped: 'back\\slash\\"' },
+    // Runs of backslashes before quotes and at a string's end: odd runs escape, even ones do not.
+    { Id: "3", a: '\\"', b: "\\\\", c: '\\\\\\"}\\', d: '"]},{"' },
     [1, 2, [3]],
     "plain string, with comma",
     42,
