@@ -118,14 +118,15 @@ async function fetchBlob(
         const w = (writer = ctx.store.archive.begin(name));
         const c = (collected = new RecordCollector());
         return async (records, texts) => {
-          let lines = "";
           for (let i = 0; i < records.length; i++) {
             c.add(records[i]);
             // JSON has no raw line breaks inside strings, so turning them to spaces keeps the
             // record as served and makes it one NDJSON line.
             const text = texts[i];
-            lines += (/[\r\n]/.test(text) ? text.replace(/[\r\n]/g, " ") : text) + "\n";
+            if (text.indexOf("\n") >= 0 || text.indexOf("\r") >= 0)
+              texts[i] = text.replace(/[\r\n]/g, " ");
           }
+          const lines = texts.join("\n") + "\n";
           await charge.see(lines.length, signal);
           await w.add(lines);
         };

@@ -94,26 +94,34 @@ export function classifyRecord(raw: unknown): Classified {
 /** CreationTime has no zone suffix and is UTC; a suffix, if present, is respected. */
 export function parseCreationTime(value: unknown): Date | undefined {
   const s = str(value);
-  if (!s || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(s)) {
-    return undefined;
-  }
-  const zoned = /(Z|[+-]\d{2}:?\d{2})$/.test(s) ? s : `${s}Z`;
-  const d = new Date(zoned);
+  if (!s) return undefined;
+  const m = CREATION_TIME.exec(s);
+  if (!m) return undefined;
+  const d = new Date(m[3] ? s : `${s}Z`);
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
+const CREATION_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** The PropertyCollection values classifyRecord reads (names compared case-insensitively). */
 function propertyMap(value: unknown): Map<string, string> {
   const map = new Map<string, string>();
   if (!Array.isArray(value)) return map;
   for (const item of value) {
     if (item && typeof item === "object") {
-      const name = str((item as Record<string, unknown>).Name);
+      const raw = (item as Record<string, unknown>).Name;
+      if (typeof raw !== "string") continue;
+      // Most names are other properties: keep only the wanted ones, lower-casing only to check.
+      const name = WANTED_PROPS.has(raw) ? raw : raw.trim().toLowerCase();
+      if (!WANTED_PROPS.has(name)) continue;
       const v = str((item as Record<string, unknown>).Value);
-      if (name && v) map.set(name.toLowerCase(), v);
+      if (v) map.set(name, v);
     }
   }
   return map;
 }
+
+const WANTED_PROPS = new Set(Object.values(PROP));
 
 /**
  * The older schema. AppName holds the app id; the display name, when present, is in
@@ -144,5 +152,7 @@ function legacyFields(r: Record<string, unknown>): {
 }
 
 function str(value: unknown): string | undefined {
-  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
+  if (typeof value !== "string") return undefined;
+  const t = value.trim();
+  return t !== "" ? t : undefined;
 }

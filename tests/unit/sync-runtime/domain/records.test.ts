@@ -57,6 +57,17 @@ describe("classifyRecord", () => {
     });
   });
 
+  it("reads PropertyCollection names in any case, with stray spaces", () => {
+    const shouting = {
+      ...purview,
+      PropertyCollection: purview.PropertyCollection.map((p) => ({
+        Name: ` ${p.Name.toUpperCase()} `,
+        Value: p.Value,
+      })),
+    };
+    expect(classifyRecord(shouting)).toEqual(classifyRecord(purview));
+  });
+
   it("reads a delete in the older schema from AppName and EnvironmentName", () => {
     const c = classifyRecord(legacy);
     expect(c.type).toBe("event");
