@@ -35,12 +35,17 @@ const HEADERS = { blobContentType: "application/x-ndjson", blobContentEncoding: 
  * See https://learn.microsoft.com/rest/api/storageservices/put-block-list.
  */
 export class ArchiveUpload {
-  private readonly gzip: Gzip = createGzip();
+  private readonly gzip: Gzip;
+  /** Text handed to gzip at once: a quarter block (1 MiB at the default block size). */
+  private readonly writeChars: number;
+  private pending: string[] = [];
+  private pendingChars = 0;
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
   private readonly blockIds: string[] = [];
-  /** The block being staged: at most one in flight, so at most two blocks are held. */
+  /** Blocks staged one after another; `queuedBlocks` of them not uploaded yet. */
   private staging: Promise<void> = Promise.resolve();
+  private queuedBlocks = 0;
   private failed: { error: unknown } | undefined;
   private readonly ended: Promise<void>;
   private readonly idPrefix = randomUUID().replace(/-/g, "");
@@ -50,6 +55,10 @@ export class ArchiveUpload {
     private readonly blob: BlockBlobClient,
     private readonly blockBytes = ARCHIVE_BLOCK_BYTES,
   ) {
+    this.writeChars = Math.max(1024, Math.floor(blockBytes / 4));
+    // Level 1: about twice as fast as the default 6 on NDJSON audit records, for archives ~5%
+    // bigger; output chunks of a quarter block: fewer round trips to the thread pool than 16 KiB.
+    this.gzip = createGzip({ level: 1, chunkSize: Math.min(256 * 1024, this.writeChars) });
     this.gzip.on("data", (c: Buffer) => {
       this.buffered.push(c);
       this.bufferedBytes += c.length;
@@ -64,15 +73,34 @@ export class ArchiveUpload {
   /** Adds NDJSON lines (each ending in a newline); resolves when gzip and the stager can take more. */
   async add(lines: string): Promise<void> {
     if (this.failed) throw this.failed.error;
-    if (!this.gzip.write(lines)) await once(this.gzip, "drain");
-    // A block still uploading holds the next one back: the download waits, memory does not grow.
-    if (this.bufferedBytes >= this.blockBytes) await this.staging;
+    // Lines reach gzip in pieces of about `writeChars`: each write is a round trip to the thread
+    // pool, and a network chunk's worth (~16 KiB) made those trips cost more than compressing.
+    this.pending.push(lines);
+    this.pendingChars += lines.length;
+    if (this.pendingChars < this.writeChars) return;
+    await this.write();
+    // One block uploading and one waiting at most: beyond that the download waits for the
+    // uploads, so a slow Blob Storage holds memory to two blocks instead of the whole archive.
+    if (this.queuedBlocks > 1) await this.staging;
     const failed = this.failed as { error: unknown } | undefined;
     if (failed) throw failed.error;
   }
 
+  private async write(): Promise<void> {
+    const text = this.pending.join("");
+    this.pending = [];
+    this.pendingChars = 0;
+    if (text.length === 0) return;
+    const below = this.gzip.write(text);
+    // Compression runs on libuv's thread pool: up to two writes queued keep it busy while the
+    // next records are parsed (waiting after every write, as `write()`'s answer asks, serialises
+    // the two); beyond that the download waits for it. A false answer guarantees a "drain".
+    if (!below && this.gzip.writableLength > 2 * this.writeChars) await once(this.gzip, "drain");
+  }
+
   /** Flushes gzip, stages what is left and commits; the archive exists under its name after this. */
   async finish(): Promise<void> {
+    await this.write();
     this.gzip.end();
     await this.ended;
     await this.staging;
@@ -94,6 +122,7 @@ export class ArchiveUpload {
   discard(): void {
     this.abort.abort();
     this.gzip.destroy();
+    this.pending = [];
     this.buffered = [];
     this.bufferedBytes = 0;
   }
@@ -102,12 +131,15 @@ export class ArchiveUpload {
     const block = Buffer.concat(this.buffered);
     this.buffered = [];
     this.bufferedBytes = 0;
+    this.queuedBlocks++;
     this.staging = this.staging.then(() =>
       this.failed
         ? undefined
-        : this.stage(block).catch((error) => {
-            this.failed ??= { error };
-          }),
+        : this.stage(block)
+            .catch((error) => {
+              this.failed ??= { error };
+            })
+            .finally(() => this.queuedBlocks--),
     );
   }
 
