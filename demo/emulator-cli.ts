@@ -32,6 +32,7 @@ Content
   --blob-interval-minutes <n>  minutes between content blobs of one type (default 10)
   --max-records-per-blob <n>   records per blob before it is split (default 500)
   --history <full|sinceSubscription>  (default full)
+  --cache-bodies           serve each blob from memory after its first request (for benches)
 Quota and tokens
   --quota <n>              requests/minute per PublisherIdentifier (default 2000)
   --shared-quota <n>       requests/minute without PublisherIdentifier (default quota/4)
@@ -108,6 +109,7 @@ async function main(): Promise<void> {
         help: { type: "boolean", short: "h" },
         json: { type: "boolean" },
         "no-consent": { type: "boolean" },
+        "cache-bodies": { type: "boolean" },
         flaky: { type: "boolean" },
       },
       strict: true,
@@ -175,6 +177,7 @@ async function main(): Promise<void> {
     tokenLifetimeSeconds: num("token-lifetime", s("token-lifetime")),
     latencyMs: pair("latency-ms", s("latency-ms")),
     consentGranted: v["no-consent"] ? false : undefined,
+    cacheBodies: v["cache-bodies"] ? true : undefined,
   };
 
   let emulator;

@@ -313,8 +313,20 @@ export class ActivityApi {
     return {
       status: 200,
       headers: { "Content-Type": "application/json; charset=utf-8" },
-      body: blobChunks(b, this.tenant, this.options.seed, injected, this.bad.huge.get(contentId)),
+      body: this.bodyOf(contentId, () =>
+        blobChunks(b, this.tenant, this.options.seed, injected, this.bad.huge.get(contentId)),
+      ),
     };
+  }
+
+  private readonly bodies = new Map<string, string[]>();
+
+  /** The blob's chunks, generated on demand; with `cacheBodies`, generated once and kept. */
+  private bodyOf(contentId: string, generate: () => Iterable<string>): Iterable<string> {
+    if (!this.options.cacheBodies) return generate();
+    let chunks = this.bodies.get(contentId);
+    if (!chunks) this.bodies.set(contentId, (chunks = [...generate()]));
+    return chunks;
   }
 }
 

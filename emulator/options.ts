@@ -254,6 +254,11 @@ export interface EmulatorOptions {
   pageSize?: number;
   /** Extra response latency per API call, ms, [min, max]. Default [0, 0]. */
   latencyMs?: [number, number];
+  /**
+   * Keep each blob's body once generated and serve it from memory after (a bench's knob: a real
+   * API serves stored blobs, so a client's download should not wait on generating them). Default false.
+   */
+  cacheBodies?: boolean;
   /** Tokens carry the ActivityFeed.Read role (admin consent granted). Default true; false gives AF10001. */
   consentGranted?: boolean;
   /** Override the generated tenant credentials. */
@@ -279,6 +284,7 @@ export interface ResolvedOptions {
   tokenLifetimeSeconds: number;
   pageSize: number;
   latencyMs: [number, number];
+  cacheBodies: boolean;
   consentGranted: boolean;
   tenantId?: string;
   clientId?: string;
@@ -383,6 +389,7 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3599,
     pageSize: options.pageSize ?? 200,
     latencyMs: options.latencyMs ?? [0, 0],
+    cacheBodies: options.cacheBodies ?? false,
     consentGranted: options.consentGranted ?? true,
     tenantId: options.tenantId,
     clientId: options.clientId,
