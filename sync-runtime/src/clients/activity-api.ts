@@ -1,16 +1,9 @@
 import type { Response } from "node-fetch";
 import type { TokenProvider } from "./auth";
 import { bearerCall } from "./bearer-call";
-import {
-  AF,
-  ApiError,
-  BadContentError,
-  ForeignUriError,
-  ListingCutError,
-  TransportError,
-} from "../core/errors";
+import { AF, ApiError, BadContentError, ForeignUriError, ListingCutError } from "../core/errors";
 import { redactUrl } from "../core/api-errors";
-import { bodyError, type HttpClient } from "./http/client";
+import { bodyError, readJson, type HttpClient } from "./http/client";
 import { formatApiTime } from "../domain/windows";
 import type { ContentItem, Subscription } from "../domain/content";
 import { forEachArrayItem, MalformedArrayError } from "./json-array-stream";
@@ -255,25 +248,6 @@ export class ActivityApi {
     const { http, tokens } = this.options;
     const body = method === "POST" ? "" : undefined;
     return bearerCall(http, tokens, what, { url, method, body, signal }, handle);
-  }
-}
-
-async function readJson(r: Response, url: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await r.text();
-  } catch (err) {
-    throw bodyError(url, err);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    // A cut-off body is the usual reason: retry like any transport failure.
-    throw new TransportError(
-      url,
-      `The answer from ${new URL(url).pathname} is not valid JSON (truncated?); it is retried.`,
-      { cause },
-    );
   }
 }
 

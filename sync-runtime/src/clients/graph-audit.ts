@@ -1,9 +1,9 @@
 import type { Response } from "node-fetch";
 import type { TokenProvider } from "./auth";
 import { bearerCall } from "./bearer-call";
-import { ApiError, TransportError } from "../core/errors";
+import { ApiError } from "../core/errors";
 import { redactUrl } from "../core/api-errors";
-import { bodyError, type HttpClient } from "./http/client";
+import { readJson, type HttpClient } from "./http/client";
 import type { Interval } from "../domain/windows";
 import type { OperationOptions } from "./activity-api";
 
@@ -182,25 +182,6 @@ async function readQuery(r: Response, url: string): Promise<AuditLogQuery> {
   if (!body || typeof body.id !== "string" || typeof body.status !== "string")
     throw unexpected(url, "an auditLogQuery with id and status");
   return body as AuditLogQuery;
-}
-
-async function readJson(r: Response, url: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await r.text();
-  } catch (err) {
-    throw bodyError(url, err);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    // A cut-off body is the usual reason: retry like any transport failure.
-    throw new TransportError(
-      redactUrl(url),
-      `The answer from ${redactUrl(url)} is not valid JSON (truncated?); it is retried.`,
-      { cause },
-    );
-  }
 }
 
 function unexpected(url: string, what: string): ApiError {

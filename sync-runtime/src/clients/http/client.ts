@@ -123,6 +123,26 @@ export function bodyError(url: string, cause: unknown): TransportError {
   );
 }
 
+/** A JSON answer's body; a body cut off or not JSON is retried like any transport failure. */
+export async function readJson(r: Response, url: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await r.text();
+  } catch (err) {
+    throw bodyError(url, err);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    // A cut-off body is the usual reason.
+    throw new TransportError(
+      redactUrl(url),
+      `The answer from ${redactUrl(url)} is not valid JSON (truncated?); it is retried.`,
+      { cause },
+    );
+  }
+}
+
 function describe(cause: unknown): string {
   if (cause instanceof Error) {
     const code = (cause as { code?: unknown }).code;
