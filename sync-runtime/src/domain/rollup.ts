@@ -174,15 +174,8 @@ export function rollupsCoverDay(
   return rollups.every((r) => r.firstAt >= from && r.lastAt < to);
 }
 
-interface AppTotals {
-  appId: string;
-  launches: number;
-  users: Uint32Array;
-  lastLaunch?: Stamped<string | null>;
-  deleted: boolean;
-  appName?: Stamped<string>;
-  environmentId?: Stamped<string>;
-}
+/** One app's rollups over the window's days, merged: a day rollup without its day and span. */
+type AppTotals = Omit<AppDayRollup<Uint32Array>, "day" | "firstAt" | "lastAt">;
 
 /**
  * The usage report of [from, to) from the rollups of its days, each of which holds only events
