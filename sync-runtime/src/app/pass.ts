@@ -1,9 +1,9 @@
 import type { ProgressSnapshot } from "../domain/progress-snapshot";
-import { emptyStats, type BlobStats } from "../domain/tally";
+import { emptyStats } from "../domain/tally";
 import { planPass, type Interval, type PassPlan } from "../domain/windows";
 import type { SyncContext } from "./blob";
 import { ensureSubscriptions } from "./subscriptions";
-import { Progress, syncWindows, type RatePace } from "./window-pipeline";
+import { Progress, syncWindows, type RatePace, type WindowCounts } from "./window-pipeline";
 
 export type { SyncContext, SyncStore } from "./blob";
 
@@ -21,23 +21,12 @@ export interface PassOptions {
   signal?: AbortSignal;
 }
 
-export interface ContentTypeResult extends BlobStats {
+export interface ContentTypeResult extends WindowCounts {
   contentType: string;
   from: string;
   to: string;
   windows: number;
-  blobsListed: number;
-  blobsProcessed: number;
-  blobsSkipped: number;
-  blobsExpired: number;
-  /** Blobs whose contentUri was off the API's origin: never fetched, recorded as lost. */
-  blobsRefused: number;
-  /** Blobs the API served unreadable: kept in the quarantine container, recorded as lost. */
-  blobsQuarantined: number;
-  /** Windows whose listing ended at a NextPageUri that could not be followed (see gaps). */
-  listingsCut: number;
   gap?: { from: string; to: string };
-  checkpoint?: string;
 }
 
 /**

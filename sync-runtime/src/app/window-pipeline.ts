@@ -42,8 +42,11 @@ export interface WindowCounts extends BlobStats {
   blobsProcessed: number;
   blobsSkipped: number;
   blobsExpired: number;
+  /** Blobs whose contentUri was off the API's origin: never fetched, recorded as lost. */
   blobsRefused: number;
+  /** Blobs the API served unreadable: kept in the quarantine container, recorded as lost. */
   blobsQuarantined: number;
+  /** Windows whose listing ended at a NextPageUri that could not be followed (see gaps). */
   listingsCut: number;
 }
 
