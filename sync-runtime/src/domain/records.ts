@@ -25,10 +25,12 @@ export type Classified =
   | { type: "other"; recordId: string; creationTime: string }
   | { type: "unparsed"; reason: string; recordId?: string };
 
-const OPERATIONS: Record<string, EventKind> = {
-  launchpowerapp: "launch",
-  deletepowerapp: "delete",
-};
+/** The operation's kind, names compared case-insensitively (both are 14 characters long). */
+function kindOf(operation: string): EventKind | undefined {
+  if (operation.length !== 14) return undefined;
+  const name = operation.toLowerCase();
+  return name === "launchpowerapp" ? "launch" : name === "deletepowerapp" ? "delete" : undefined;
+}
 
 const PROP = {
   appId: "powerplatform.analytics.resource.power_app.id",
@@ -44,15 +46,16 @@ export function classifyRecord(raw: unknown): Classified {
   const r = raw as Record<string, unknown>;
   const recordId = str(r.Id);
   if (!recordId) return { type: "unparsed", reason: "record has no Id" };
-  const time = parseCreationTime(r.CreationTime);
-  if (!time) return { type: "unparsed", reason: "record has no valid CreationTime", recordId };
-  const creationTime = time.toISOString();
+  const creationTime = creationTimeIso(r.CreationTime);
+  if (!creationTime) {
+    return { type: "unparsed", reason: "record has no valid CreationTime", recordId };
+  }
   const operation = str(r.Operation);
-  const kind = operation ? OPERATIONS[operation.toLowerCase()] : undefined;
+  const kind = operation ? kindOf(operation) : undefined;
   if (!kind) return { type: "other", recordId, creationTime };
 
-  const props = propertyMap(r.PropertyCollection);
-  const purviewAppId = props.get(PROP.appId);
+  const props = purviewProps(r.PropertyCollection);
+  const purviewAppId = props.appId;
   if (purviewAppId) {
     return {
       type: "event",
@@ -61,9 +64,9 @@ export function classifyRecord(raw: unknown): Classified {
         recordId,
         creationTime,
         appId: purviewAppId,
-        appName: props.get(PROP.appName) ?? null,
-        environmentId: props.get(PROP.environmentId) ?? str(r.EnvironmentId) ?? null,
-        userUpn: str(r.UserId) ?? props.get(PROP.user) ?? null,
+        appName: props.appName ?? null,
+        environmentId: props.environmentId ?? str(r.EnvironmentId) ?? null,
+        userUpn: str(r.UserId) ?? props.user ?? null,
         schema: "purview",
       },
     };
@@ -101,27 +104,62 @@ export function parseCreationTime(value: unknown): Date | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
+/**
+ * parseCreationTime's answer as toISOString() writes it. The API's own form (seconds, no zone:
+ * "2026-05-19T13:17:34") with a day that exists in every month becomes ISO by appending
+ * ".000Z": building and printing a Date for every record cost more than parsing its JSON.
+ */
+export function creationTimeIso(value: unknown): string | undefined {
+  if (typeof value === "string" && isCanonicalTime(value)) {
+    const month = twoDigits(value, 5);
+    const day = twoDigits(value, 8);
+    if (month >= 1 && month <= 12 && day >= 1 && day <= 28) {
+      if (twoDigits(value, 11) < 24 && twoDigits(value, 14) < 60 && twoDigits(value, 17) < 60)
+        return `${value}.000Z`;
+    }
+  }
+  return parseCreationTime(value)?.toISOString();
+}
+
+function twoDigits(s: string, at: number): number {
+  return (s.charCodeAt(at) - 48) * 10 + s.charCodeAt(at + 1) - 48;
+}
+
+/** "dddd-dd-ddTdd:dd:dd", checked by character codes (a regex here was a tenth of classifying). */
+function isCanonicalTime(s: string): boolean {
+  if (s.length !== CANONICAL_TIME.length) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const want = CANONICAL_TIME.charCodeAt(i);
+    if (want === 0x64 /* d */ ? c < 0x30 || c > 0x39 : c !== want) return false;
+  }
+  return true;
+}
+
+const CANONICAL_TIME = "dddd-dd-ddTdd:dd:dd";
+
 const CREATION_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
 /** The PropertyCollection values classifyRecord reads (names compared case-insensitively). */
-function propertyMap(value: unknown): Map<string, string> {
-  const map = new Map<string, string>();
-  if (!Array.isArray(value)) return map;
+function purviewProps(value: unknown): Partial<Record<keyof typeof PROP, string>> {
+  const props: Partial<Record<keyof typeof PROP, string>> = {};
+  if (!Array.isArray(value)) return props;
   for (const item of value) {
-    if (item && typeof item === "object") {
-      const raw = (item as Record<string, unknown>).Name;
-      if (typeof raw !== "string") continue;
-      // Most names are other properties: keep only the wanted ones, lower-casing only to check.
-      const name = WANTED_PROPS.has(raw) ? raw : raw.trim().toLowerCase();
-      if (!WANTED_PROPS.has(name)) continue;
-      const v = str((item as Record<string, unknown>).Value);
-      if (v) map.set(name, v);
-    }
+    if (!item || typeof item !== "object") continue;
+    const raw = (item as Record<string, unknown>).Name;
+    if (typeof raw !== "string") continue;
+    // Most names are other properties: lower-cased only when the name as written is not wanted.
+    const field = PROP_FIELDS.get(raw) ?? PROP_FIELDS.get(raw.trim().toLowerCase());
+    if (!field) continue;
+    const v = str((item as Record<string, unknown>).Value);
+    if (v) props[field] = v;
   }
-  return map;
+  return props;
 }
 
-const WANTED_PROPS = new Set(Object.values(PROP));
+const PROP_FIELDS = new Map(
+  Object.entries(PROP).map(([field, name]) => [name, field as keyof typeof PROP]),
+);
 
 /**
  * The older schema. AppName holds the app id; the display name, when present, is in

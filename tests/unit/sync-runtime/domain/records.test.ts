@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { classifyRecord, parseCreationTime } from "../../../../sync-runtime/src/domain/records";
+import {
+  classifyRecord,
+  creationTimeIso,
+  parseCreationTime,
+} from "../../../../sync-runtime/src/domain/records";
 
 // A sanitised real LaunchPowerApp record in the current (Purview, RecordType 256) schema.
 const purview = {
@@ -97,6 +101,13 @@ describe("classifyRecord", () => {
     });
   });
 
+  it("takes the two operations in any case, and no other name (not even an object's own)", () => {
+    expect(classifyRecord({ ...purview, Operation: " launchPOWERAPP " }).type).toBe("event");
+    expect(classifyRecord({ ...legacy, Operation: "deletepowerapp" }).type).toBe("event");
+    for (const Operation of ["constructor", "toString", "__proto__", "LaunchPowerApps", ""])
+      expect(classifyRecord({ ...purview, Operation }).type, Operation).toBe("other");
+  });
+
   it("marks non-objects and records without Id or time as unparsed", () => {
     expect(classifyRecord(42).type).toBe("unparsed");
     expect(classifyRecord({ ...purview, Id: undefined }).type).toBe("unparsed");
@@ -116,5 +127,27 @@ describe("parseCreationTime", () => {
       "2026-05-19T11:17:34.000Z",
     );
     expect(parseCreationTime("2026-13-45T00:00:00")).toBeUndefined();
+  });
+});
+
+describe("creationTimeIso", () => {
+  it("equals parseCreationTime's toISOString for every field at and past its edges", () => {
+    const pad = (v: number) => String(v).padStart(2, "0");
+    const cases = ["2026-05-19T13:17:34.5", "2026-05-19T13:17:34Z", "2026-05-19T13:17", " x", ""];
+    for (const year of ["0000", "1999", "2024", "2026", "9999"])
+      for (const month of [0, 1, 2, 4, 12, 13])
+        for (const day of [0, 1, 28, 29, 30, 31, 32])
+          for (const [h, m, sec] of [
+            [0, 0, 0],
+            [23, 59, 59],
+            [24, 0, 0],
+            [12, 60, 0],
+            [12, 0, 60],
+          ])
+            cases.push(`${year}-${pad(month)}-${pad(day)}T${pad(h)}:${pad(m)}:${pad(sec)}`);
+    for (const c of cases) expect(creationTimeIso(c), c).toBe(parseCreationTime(c)?.toISOString());
+    // The API's form, with a day every month has, takes the fast path; the answer is still ISO.
+    expect(creationTimeIso("2026-05-19T13:17:34")).toBe("2026-05-19T13:17:34.000Z");
+    expect(creationTimeIso(1779196654000)).toBeUndefined();
   });
 });
