@@ -117,16 +117,8 @@ async function fetchBlob(
         charge.release();
         const w = (writer = ctx.store.archive.begin(name));
         const c = (collected = new RecordCollector());
-        return async (records, texts) => {
-          for (let i = 0; i < records.length; i++) {
-            c.add(records[i]);
-            // JSON has no raw line breaks inside strings, so turning them to spaces keeps the
-            // record as served and makes it one NDJSON line.
-            const text = texts[i];
-            if (text.indexOf("\n") >= 0 || text.indexOf("\r") >= 0)
-              texts[i] = text.replace(/[\r\n]/g, " ");
-          }
-          const lines = texts.join("\n") + "\n";
+        return async (records, lines) => {
+          for (const record of records) c.add(record);
           await charge.see(lines.length, signal);
           await w.add(lines);
         };

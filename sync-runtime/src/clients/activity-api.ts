@@ -124,13 +124,13 @@ export class ActivityApi {
   }
 
   /**
-   * Streams a content blob's records (and each record's JSON text as served) into the consumer
-   * returned by `begin`. `begin` is called again for each retry, so the consumer can start from
+   * Streams a content blob's records (and the records as served, as NDJSON bytes) into the
+   * consumer returned by `begin`. `begin` is called again for each retry, so the consumer can start from
    * scratch after a truncated body.
    */
   async fetchContent(
     contentUri: string,
-    begin: () => (records: unknown[], texts: string[]) => void | Promise<void>,
+    begin: () => (records: unknown[], lines: Buffer) => void | Promise<void>,
     options: OperationOptions = {},
   ): Promise<void> {
     const url = this.withPublisher(contentUri, "contentUri");
@@ -139,9 +139,9 @@ export class ActivityApi {
       if (!r.body) throw bodyError(url, new Error("empty body"));
       let consumerError: unknown;
       try {
-        await forEachArrayItem(r.body as AsyncIterable<Uint8Array>, async (records, texts) => {
+        await forEachArrayItem(r.body as AsyncIterable<Uint8Array>, async (records, lines) => {
           try {
-            await onRecords(records, texts);
+            await onRecords(records, lines);
           } catch (err) {
             consumerError = err;
             throw err;

@@ -53,6 +53,43 @@ describe("forEachArrayItem", () => {
   });
 });
 
+describe("forEachArrayItem's NDJSON bytes", () => {
+  async function ndjson(body: AsyncIterable<Uint8Array | string>): Promise<string> {
+    const parts: Buffer[] = [];
+    await forEachArrayItem(body, (_items, lines) => void parts.push(lines));
+    return Buffer.concat(parts).toString("utf8");
+  }
+  /** Text chunks of whole characters (what a string body is: bytes are where characters split). */
+  async function* strings(text: string, size: number): AsyncGenerator<string> {
+    const chars = Array.from(text);
+    for (let i = 0; i < chars.length; i += size) yield chars.slice(i, i + size).join("");
+  }
+  const records = [
+    { Id: "1", Operation: "LaunchPowerApp", n: 1 },
+    { Id: "2", name: "Zoë ✓ 𝄞", q: 'a "quoted" ] } word' },
+    { Id: "3", ascii: "only" },
+  ];
+
+  it("are every element as served, one per line, for ASCII and multi-byte text at every chunk size", async () => {
+    const text = `[${records.map((r) => JSON.stringify(r)).join(",")}]`;
+    const expected = records.map((r) => `${JSON.stringify(r)}\n`).join("");
+    for (const size of [1, 2, 3, 5, 16, 64, 100_000]) {
+      expect(await ndjson(chunked(text, size)), `bytes, ${size}`).toBe(expected);
+      expect(await ndjson(strings(text, size)), `text, ${size}`).toBe(expected);
+    }
+  });
+
+  it("turn line breaks between an element's tokens into spaces and drop those between elements", async () => {
+    const pretty = `[\r\n${records.map((r) => JSON.stringify(r, null, 2).replace(/\n/g, "\r\n")).join(",\r\n")}\n]\n`;
+    for (const size of [1, 7, 100_000]) {
+      const lines = (await ndjson(chunked(pretty, size))).split("\n");
+      expect(lines.pop()).toBe("");
+      expect(lines.map((l) => JSON.parse(l))).toEqual(records);
+      expect(lines.every((l) => !l.includes("\r"))).toBe(true);
+    }
+  });
+});
+
 describe("JsonArraySplitter", () => {
   it("holds only the unfinished element between chunks", () => {
     const s = new JsonArraySplitter();
