@@ -125,8 +125,8 @@ export class ActivityApi {
 
   /**
    * Streams a content blob's records (and the records as served, as NDJSON bytes) into the
-   * consumer returned by `begin`. `begin` is called again for each retry, so the consumer can start from
-   * scratch after a truncated body.
+   * consumer returned by `begin`. `begin` is called again for each retry, so the consumer can
+   * start from scratch after a truncated body.
    */
   async fetchContent(
     contentUri: string,

@@ -152,8 +152,9 @@ function isSpace(c: number): boolean {
  * completes, and with the chunk's share of the array as NDJSON bytes: each element as served, on
  * one line (an element that goes on in the next chunk goes on in the next call's bytes). The
  * bytes of every call, concatenated, are the whole array as NDJSON. Multi-byte UTF-8 characters
- * split across chunks are decoded correctly (text chunks must hold whole characters). The next chunk is read only once `onItems` has
- * resolved, so a slow consumer slows the download instead of piling up memory.
+ * split across chunks are decoded correctly (text chunks must hold whole characters). The next
+ * chunk is read only once `onItems` has resolved, so a slow consumer slows the download instead
+ * of piling up memory.
  */
 export async function forEachArrayItem(
   body: AsyncIterable<Uint8Array | string>,
