@@ -14,6 +14,10 @@ export class JsonArraySplitter {
   private pending = "";
   private position = 0;
   private pieces: number[] | undefined;
+  /** The last element's opening, `{"key":`, when it had one (see fastEnd). */
+  private head = "";
+  /** `},{"key":` for that head: where the element starting with it most likely ends. */
+  private separator = "";
 
   /**
    * Feeds the next chunk of text; returns the elements it completed. With `pieces`, where each
@@ -35,8 +39,13 @@ export class JsonArraySplitter {
           if (c === 0x5d /* ] */) this.state = "after";
           else if (c === 0x2c /* , */ || isSpace(c)) break;
           else {
-            this.state = "element";
             start = i;
+            const end = c === 0x7b /* { */ && this.separator ? this.fastEnd(chunk, i, items) : -1;
+            if (end >= 0) {
+              i = end - 1;
+              break;
+            }
+            this.state = "element";
             this.depth = 0;
             i = this.scanElement(chunk, i, items, start) - 1;
             if (this.state === "element") i = chunk.length; // Element continues in the next chunk.
@@ -129,11 +138,44 @@ export class JsonArraySplitter {
     }
   }
 
+  /**
+   * The index after the object starting at `start`, found without scanning it, or -1 to scan.
+   * Records of one blob are compact and start with the same key, so `},{"key":` usually follows
+   * each one: the text up to the next such separator is parsed as the element. That answer can
+   * only be right: a JSON value's end is fixed by its start, so a slice that ends early (the
+   * separator inside the element, as in a nested array of objects) or late (a record starting
+   * with another key) does not parse, and the exact scan decides.
+   */
+  private fastEnd(chunk: string, start: number, items: unknown[]): number {
+    const at = chunk.indexOf(this.separator, start);
+    if (at < 0) return -1;
+    let item: unknown;
+    try {
+      item = JSON.parse(chunk.slice(start, at + 1));
+    } catch {
+      return -1;
+    }
+    items.push(item);
+    this.pieces?.push(start, at + 1, 1);
+    return at + 1;
+  }
+
   private emit(chunk: string, start: number, end: number, items: unknown[]): void {
     const text = this.pending + chunk.slice(start, end);
     this.pending = "";
     items.push(JSON.parse(text));
     this.pieces?.push(start, end, 1);
+    this.learnSeparator(text);
+  }
+
+  /** Takes the separator fastEnd looks for from an element read by the exact scan. */
+  private learnSeparator(text: string): void {
+    if (this.head && text.startsWith(this.head)) return;
+    const close =
+      text.charCodeAt(0) === 0x7b && text.charCodeAt(1) === 0x22 ? text.indexOf('"', 2) : -1;
+    if (close < 0 || text.charCodeAt(close + 1) !== 0x3a /* : */) return;
+    this.head = text.slice(0, close + 2);
+    this.separator = `},${this.head}`;
   }
 
   private fail(index: number, what: string): never {
@@ -154,7 +196,8 @@ function isSpace(c: number): boolean {
  * bytes of every call, concatenated, are the whole array as NDJSON. Multi-byte UTF-8 characters
  * split across chunks are decoded correctly (text chunks must hold whole characters). The next
  * chunk is read only once `onItems` has resolved, so a slow consumer slows the download instead
- * of piling up memory.
+ * of piling up memory. Byte chunks are consumed: their bytes may become the NDJSON (a compact
+ * array's commas turned into line ends), so the caller must not read them afterwards.
  */
 export async function forEachArrayItem(
   body: AsyncIterable<Uint8Array | string>,
@@ -209,6 +252,8 @@ function ndjson(text: string, ascii: Buffer | undefined, pieces: number[]): Buff
     }
     return Buffer.from(lines, "utf8");
   }
+  const own = linesInPlace(ascii, pieces, breaks);
+  if (own) return own;
   let size = 0;
   for (let p = 0; p < pieces.length; p += 3) size += pieces[p + 1] - pieces[p] + pieces[p + 2];
   const out = Buffer.allocUnsafe(size);
@@ -222,6 +267,26 @@ function ndjson(text: string, ascii: Buffer | undefined, pieces: number[]): Buff
     if (pieces[p + 2]) out[at++] = 0x0a;
   }
   return out;
+}
+
+/**
+ * The chunk's own bytes as its NDJSON, when its pieces are one run of elements each followed by
+ * one byte (a compact array's comma or closing bracket), which becomes the line end: nothing is
+ * copied. Undefined otherwise (whitespace between elements, or a chunk ending right after one).
+ */
+function linesInPlace(bytes: Buffer, pieces: number[], breaks: boolean): Buffer | undefined {
+  const last = pieces.length - 3;
+  for (let p = 0; p < last; p += 3) if (pieces[p + 3] !== pieces[p + 1] + 1) return undefined;
+  const complete = pieces[last + 2] === 1;
+  const end = pieces[last + 1] + (complete ? 1 : 0);
+  if (end > bytes.length) return undefined;
+  const lines = bytes.subarray(pieces[0], end);
+  // Breaks first: the separators about to become line ends are commas and brackets, not breaks.
+  if (breaks)
+    for (let i = 0; i < lines.length; i++)
+      if (lines[i] === 0x0a || lines[i] === 0x0d) lines[i] = 0x20;
+  for (let p = 0; p <= last; p += 3) if (pieces[p + 2]) bytes[pieces[p + 1]] = 0x0a;
+  return lines;
 }
 
 /**

@@ -53,6 +53,87 @@ describe("forEachArrayItem", () => {
   });
 });
 
+describe("forEachArrayItem on compact records (the separator shortcut)", () => {
+  // The splitter guesses where a record ends from the separator `},{"<first key>":`; these are
+  // the records where that guess is wrong, between ones where it is right.
+  const records: unknown[] = [
+    { Id: "1", Operation: "LaunchPowerApp" },
+    { Id: "2", Items: [{ Id: "a" }, { Id: "b", deeper: [{ Id: "c" }] }] },
+    { Id: "3", s: '},{"Id":"x"}', t: '"},{"Id":' },
+    { CreationTime: "2026-12-01T00:00:00", Id: "4" },
+    { Id: "5", n: 5 },
+    { CreationTime: "2026-12-01T00:00:01", Id: "6" },
+    { Id: "7", ['},{"Id":']: 7 },
+    { Id: "8" },
+  ];
+  const text = JSON.stringify(records);
+
+  async function run(body: string, size: number): Promise<{ items: unknown[]; lines: string }> {
+    const items: unknown[] = [];
+    const parts: Buffer[] = [];
+    await forEachArrayItem(chunked(body, size), (batch, lines) => {
+      items.push(...batch);
+      parts.push(Buffer.from(lines));
+    });
+    return { items, lines: Buffer.concat(parts).toString("utf8") };
+  }
+
+  it("yields what JSON.parse yields and every record as served on its line, at every chunk size", async () => {
+    const lines = records.map((r) => `${JSON.stringify(r)}\n`).join("");
+    for (const size of [1, 5, 13, 40, 64, 100, 1000, 100_000]) {
+      const out = await run(text, size);
+      expect(out.items, `chunks of ${size}`).toEqual(records);
+      expect(out.lines, `chunks of ${size}`).toBe(lines);
+    }
+  });
+
+  it("matches JSON.parse on many random compact arrays", async () => {
+    let seed = 12;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
+    for (let round = 0; round < 40; round++) {
+      const list = Array.from({ length: 1 + Math.floor(random() * 30) }, (_, i) =>
+        pick<unknown>([
+          { Id: String(i) },
+          { Id: String(i), PropertyCollection: [{ Id: "n", Value: "v" }, { Id: "m" }] },
+          { Id: String(i), s: pick(['},{"Id":', "}]", '\\"},{"Id":"', "Zoë"]) },
+          { Other: i, Id: String(i) },
+          [i, { Id: "x" }],
+          i,
+        ]),
+      );
+      const body = JSON.stringify(list);
+      const out = await run(body, 1 + Math.floor(random() * 200));
+      expect(out.items).toEqual(list);
+      expect(out.lines).toBe(list.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    }
+  });
+
+  it("still rejects a bad record between good ones, as a whole-document parse would", async () => {
+    const bad = '[{"Id":"1"},{"Id":"2",},{"Id":"3"}]';
+    expect(() => JSON.parse(bad)).toThrow(SyntaxError);
+    for (const size of [3, 100]) await expect(run(bad, size)).rejects.toThrow(SyntaxError);
+  });
+
+  it("leaves out what lies between records when it is more than a comma", async () => {
+    const body = '[ {"Id":"1"} ,\t{"Id":"2"},{"Id":"3"}, {"Id":"4"} ]';
+    for (const size of [3, 100]) {
+      expect((await run(body, size)).lines).toBe(
+        '{"Id":"1"}\n{"Id":"2"}\n{"Id":"3"}\n{"Id":"4"}\n',
+      );
+    }
+  });
+
+  it("turns line breaks inside a record into spaces when records are compact", async () => {
+    const body = '[{"Id":"1",\r\n"a":1},{"Id":"2","b":\n2},{"Id":"3"}]';
+    for (const size of [4, 100]) {
+      const { items, lines } = await run(body, size);
+      expect(items).toEqual(JSON.parse(body));
+      expect(lines).toBe('{"Id":"1",  "a":1}\n{"Id":"2","b": 2}\n{"Id":"3"}\n');
+    }
+  });
+});
+
 describe("forEachArrayItem's NDJSON bytes", () => {
   async function ndjson(body: AsyncIterable<Uint8Array | string>): Promise<string> {
     const parts: Buffer[] = [];
