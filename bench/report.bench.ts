@@ -30,7 +30,7 @@ interface Measured {
   daysFromEvents: string[];
 }
 
-const REPORT_RUNS = 3;
+const REPORT_RUNS = 5;
 
 /** Seeds a fresh Azurite with `launches` launches and measures one report mode on it. */
 async function measure(
