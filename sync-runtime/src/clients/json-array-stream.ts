@@ -261,9 +261,7 @@ function ndjson(text: string, ascii: Buffer | undefined, pieces: number[]): Buff
   for (let p = 0; p < pieces.length; p += 3) {
     const from = at;
     at += ascii.copy(out, at, pieces[p], pieces[p + 1]);
-    if (breaks) {
-      for (let i = from; i < at; i++) if (out[i] === 0x0a || out[i] === 0x0d) out[i] = 0x20;
-    }
+    if (breaks) breaksToSpaces(out, from, at);
     if (pieces[p + 2]) out[at++] = 0x0a;
   }
   return out;
@@ -282,11 +280,14 @@ function linesInPlace(bytes: Buffer, pieces: number[], breaks: boolean): Buffer 
   if (end > bytes.length) return undefined;
   const lines = bytes.subarray(pieces[0], end);
   // Breaks first: the separators about to become line ends are commas and brackets, not breaks.
-  if (breaks)
-    for (let i = 0; i < lines.length; i++)
-      if (lines[i] === 0x0a || lines[i] === 0x0d) lines[i] = 0x20;
+  if (breaks) breaksToSpaces(lines, 0, lines.length);
   for (let p = 0; p <= last; p += 3) if (pieces[p + 2]) bytes[pieces[p + 1]] = 0x0a;
   return lines;
+}
+
+/** Turns the raw line breaks (CR, LF) of `bytes[from, to)` into spaces, in place. */
+function breaksToSpaces(bytes: Uint8Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) if (bytes[i] === 0x0a || bytes[i] === 0x0d) bytes[i] = 0x20;
 }
 
 /**
