@@ -134,3 +134,26 @@ export const AUDIENCE_OF_CLOUD: Record<keyof typeof DATAVERSE_HOSTS, string> = {
 };
 
 export type DataverseCloud = keyof typeof DATAVERSE_HOSTS;
+
+/**
+ * Log events the deployment's alert rules match. A log line that signals one of these carries
+ * the field `"event": <value>` (the message text may change; the event name may not), so a
+ * scheduled query over the Container App's console log can find it with
+ * `Log_s has '"event":"<value>"'`. Renaming one here renames it on both sides.
+ */
+export const LOG_EVENTS = {
+  /** A pass finished (every content type synced; its counts in the line). */
+  passCompleted: "pass.completed",
+  /** A pass failed as a whole; the next one retries from the checkpoint. */
+  passFailed: "pass.failed",
+  /** Records lost for good: an interval older than the source holds, or content that expired. */
+  gapRecorded: "gap.recorded",
+  /** A content blob the API served in a form that cannot be read, kept aside as it came. */
+  contentQuarantined: "content.quarantined",
+  /** A content listing whose next page could not be followed. */
+  listingCut: "listing.cut",
+  /** A row Dataverse refused for good, moved to the dead letters. */
+  dataverseRejected: "dataverse.rejected",
+} as const;
+
+export type LogEvent = (typeof LOG_EVENTS)[keyof typeof LOG_EVENTS];
