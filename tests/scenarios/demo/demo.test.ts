@@ -12,6 +12,7 @@ import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDemo, type DemoResult } from "../../../demo/run-demo";
 import { launchChromium, skipBrowserTests } from "../../helpers/browser";
+import { runtimeBundle } from "../../helpers/scenario-services";
 import { alive, refuses } from "../../helpers/processes";
 
 const DAY_MS = 86_400_000;
@@ -25,6 +26,8 @@ beforeAll(async () => {
     quiet: true,
     outDir,
     seed: "demo-test",
+    // The runtime as the container runs it, built once for the run; `npm run demo` runs the source.
+    runtimeBundle: runtimeBundle(),
     // Small enough for a test (a few seconds of backfill), with every kind of realism on: both
     // schemas, duplicates, late records and listings, unparsable records, noise and deletes.
     tenant: { apps: 12, users: 80, days: 9, launchesPerDay: 300, deletes: 3 },

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAzurite, type RunningAzurite } from "../../../demo/azurite";
 import { GRAPH_SOURCE_KEY } from "../../../sync-runtime/src/app/graph-pass";
 import type { RuntimeDeps } from "../../../sync-runtime/src/app/runtime";
+import { claimStorageAccount } from "../../helpers/scenario-services";
 import { comparable, DAY, HOUR, startTestEnv, type TestEnv } from "./harness";
 
 /** Polls of a running query in tests: the emulator moves a query on with every poll as well. */
@@ -16,7 +16,8 @@ describe("the Graph source on the same tenant as the Management API", () => {
   const start = new Date("2026-06-10T00:00:00Z");
   const window = { from: new Date(start.getTime() - 3 * DAY), to: start };
   let t: TestEnv;
-  let second: RunningAzurite;
+  /** The Graph runtime's own storage: another account. */
+  let second: string;
   beforeAll(async () => {
     [t, second] = await Promise.all([
       startTestEnv({
@@ -26,12 +27,12 @@ describe("the Graph source on the same tenant as the Management API", () => {
         // A limit below a day's records: windows must be split to be read whole.
         graph: { recordCountLimit: 60, pageSize: 25 },
       }),
-      startAzurite(),
+      claimStorageAccount(),
     ]);
     // Every record is available a day later (the worst latency is 12 hours).
     t.emulator.clock.set(new Date(start.getTime() + DAY));
   });
-  afterAll(async () => Promise.all([t?.stop(), second?.stop()]));
+  afterAll(async () => t?.stop());
 
   it("reports the same usage through Graph as through the Management API, equal to the truth", async () => {
     const managementApi = t.runtime();
@@ -39,10 +40,7 @@ describe("the Graph source on the same tenant as the Management API", () => {
     const [mgmt] = await managementApi.sync({ from: window.from });
     expect(mgmt.launches).toBeGreaterThan(0);
 
-    const graph = t.runtime(
-      { ...GRAPH, AUDIT_STORAGE_CONNECTION_STRING: second.connectionString },
-      FAST_POLLING,
-    );
+    const graph = t.runtime({ ...GRAPH, AUDIT_STORAGE_CONNECTION_STRING: second }, FAST_POLLING);
     const result = await graph.syncGraph({ from: window.from, to: window.to });
     expect(result.splits).toBeGreaterThan(0);
     expect(result.pages).toBeGreaterThan(result.queries);
@@ -60,10 +58,7 @@ describe("the Graph source on the same tenant as the Management API", () => {
   });
 
   it("reads a window again without doubling anything (records upserted by Id)", async () => {
-    const graph = t.runtime(
-      { ...GRAPH, AUDIT_STORAGE_CONNECTION_STRING: second.connectionString },
-      FAST_POLLING,
-    );
+    const graph = t.runtime({ ...GRAPH, AUDIT_STORAGE_CONNECTION_STRING: second }, FAST_POLLING);
     const again = await graph.syncGraph({ from: window.from, to: window.to });
     expect(again.launches).toBeGreaterThan(0);
     expect(comparable(await graph.report(window))).toEqual(
