@@ -32,6 +32,13 @@ const SERIAL = ["tests/unit/demo/azurite.test.ts", "tests/faults/fault-suite.tes
 /** The runtime bundle and one in-memory Azurite per worker, once per run (tests/setup). */
 const SCENARIO_SETUP = "tests/setup/scenario-services.ts";
 
+/**
+ * Scenario tests share the cores with WORKERS - 1 others (and, on a shared machine, with whatever
+ * else runs): twice the time a lone file had, so that a slow machine is not a failure. A hang still
+ * fails well within a run.
+ */
+const SCENARIO_TIMEOUT_MS = 120_000;
+
 export default defineConfig({
   test: {
     // Integration tests start real servers (emulator, Azurite); give them room on a 2-core machine.
@@ -43,7 +50,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
-          // Pure tests (in-process servers on port 0 at most): threads start quicker than forks.
+          // Pure tests (in-process servers on port 0 at most): threads start quicker than forks,
+          // and sharing each thread's loaded modules between files halves the tier's CPU time.
+          isolate: false,
           include: [
             "tests/unit/**/*.test.ts",
             "tests/architecture/**/*.test.ts",
@@ -73,6 +82,8 @@ export default defineConfig({
           ],
           exclude: SERIAL,
           pool: "forks",
+          testTimeout: SCENARIO_TIMEOUT_MS,
+          hookTimeout: SCENARIO_TIMEOUT_MS,
           globalSetup: [SCENARIO_SETUP],
         },
       },
@@ -83,6 +94,8 @@ export default defineConfig({
           include: SERIAL,
           pool: "forks",
           maxWorkers: 1,
+          testTimeout: SCENARIO_TIMEOUT_MS,
+          hookTimeout: SCENARIO_TIMEOUT_MS,
           globalSetup: [SCENARIO_SETUP],
         },
       },
