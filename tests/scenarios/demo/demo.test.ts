@@ -33,7 +33,7 @@ beforeAll(async () => {
     tenant: { apps: 12, users: 80, days: 9, launchesPerDay: 300, deletes: 3 },
     content: { blobIntervalMinutes: 60 },
   });
-}, 90_000);
+});
 
 afterAll(async () => {
   if (outDir) await rm(outDir, { recursive: true, force: true });
