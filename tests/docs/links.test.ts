@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { anchors, brokenReferences, markdownFiles, read, slug } from "./markdown";
+import {
+  anchors,
+  brokenCommentPaths,
+  brokenReferences,
+  markdownFiles,
+  read,
+  slug,
+  sourceFiles,
+} from "./markdown";
 
 describe("links and paths in the docs", () => {
   it("covers the README, CONTRIBUTING, docs/ and every folder's README", () => {
@@ -66,5 +74,27 @@ describe("links and paths in the docs", () => {
     expect(problems.join("\n")).toMatch(/#no-such-heading[\s\S]*deploy\.md#no-such-heading/);
     expect(problems.join("\n")).toMatch(/no-such-folder/);
     expect(problems.filter((p) => p.includes("src/report/usage-report.ts"))).toHaveLength(2);
+  });
+});
+
+describe("paths in source comments", () => {
+  it("every repository path a comment names exists", () => {
+    const files = sourceFiles();
+    expect(files).toEqual(expect.arrayContaining(["index.ts", "sync-runtime/src/cli.ts"]));
+    expect(files.flatMap((file) => brokenCommentPaths(file, read(file)))).toEqual([]);
+  });
+
+  it("finds a planted stale path in a comment, not in code", () => {
+    const planted = [
+      "/**",
+      " * The semantics are sync-runtime/src/report/usage-report.ts's; see sync-runtime/contract.",
+      " */",
+      "// As tests/docs/no-such-helper.ts does.",
+      'const fixture = "sync-runtime/src/app/x.ts";',
+    ].join("\n");
+    expect(brokenCommentPaths("x.ts", planted)).toEqual([
+      "x.ts:2: sync-runtime/src/report/usage-report.ts does not exist",
+      "x.ts:4: tests/docs/no-such-helper.ts does not exist",
+    ]);
   });
 });

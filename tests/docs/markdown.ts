@@ -189,3 +189,36 @@ export function keyedRows(text: string): Map<string, string[]> {
   }
   return rows;
 }
+
+/** Every TypeScript and JavaScript source file of the repository (top-level folders and root). */
+export function sourceFiles(): string[] {
+  const isSource = (name: string) => /\.(ts|mts|cts|mjs|js)$/.test(name);
+  const root = readdirSync(REPO_ROOT).filter((name) => isSource(name));
+  const nested = topLevelFolders().flatMap((folder) =>
+    readdirSync(join(REPO_ROOT, folder), { withFileTypes: true, recursive: true })
+      .filter((e) => e.isFile() && isSource(e.name))
+      .map((e) => relative(REPO_ROOT, join(e.parentPath, e.name))),
+  );
+  return [...root, ...nested].sort();
+}
+
+/**
+ * Repository paths named in a source file's comments that do not exist (a module may be named
+ * without its extension, as imports name it). Only comment lines are read: tests plant made-up
+ * paths in strings on purpose.
+ */
+export function brokenCommentPaths(file: string, text: string): string[] {
+  const folders = topLevelFolders();
+  const path = new RegExp(`(?<![\\w./-])((?:${folders.join("|")})/[\\w./-]*[\\w/])`, "g");
+  const problems: string[] = [];
+  for (const [index, line] of text.split("\n").entries()) {
+    if (!/^\s*(\/\/|\/\*|\*)/.test(line)) continue;
+    for (const match of line.matchAll(path)) {
+      const named = join(REPO_ROOT, match[1]!);
+      if (![named, `${named}.ts`].some((p) => existsSync(p))) {
+        problems.push(`${file}:${index + 1}: ${match[1]} does not exist`);
+      }
+    }
+  }
+  return problems;
+}
