@@ -23,11 +23,11 @@ const UNIT_WITH_SERVICES = [
 const PROGRAM_LOAD = "tests/docs/project-files.test.ts";
 
 /**
- * Files whose assertions measure time on the wall clock against their own child processes, or
- * which restart storage under a pass: they run one at a time once the others are done, so a
- * busy machine cannot make them flaky.
+ * Files whose assertions measure time on the wall clock against their own child processes (a
+ * graceful stop within 2.9 s): they run one at a time once the others are done, so a busy
+ * machine cannot make them flaky.
  */
-const SERIAL = ["tests/unit/demo/azurite.test.ts", "tests/faults/fault-suite.test.ts"];
+const SERIAL = ["tests/unit/demo/azurite.test.ts"];
 
 /** The runtime bundle and one in-memory Azurite per worker, once per run (tests/setup). */
 const SCENARIO_SETUP = "tests/setup/scenario-services.ts";
