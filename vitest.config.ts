@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { SlowFirstSequencer } from "./tests/setup/slow-first";
 
 /*
  * Test tiers (CONTRIBUTING.md): `npm run test:unit` is the quick loop, `npm run test:scenarios`
@@ -45,6 +46,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     maxWorkers: WORKERS,
+    sequence: { sequencer: SlowFirstSequencer },
     projects: [
       {
         extends: true,
