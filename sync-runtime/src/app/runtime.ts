@@ -29,8 +29,10 @@ import { buildUsageReport } from "./usage-report";
 import { GraphAuditApi } from "../clients/graph-audit";
 import { fillGapsFromGraph, type GapFillResult } from "./gap-fill";
 import { runGraphPass, type GraphPassOptions, type GraphPassResult } from "./graph-pass";
-import { createDataverseSink } from "./dataverse-wiring";
+import { createDataverseSink, type DataverseProgress } from "./dataverse-wiring";
 import type { DrainResult } from "./dataverse-sink";
+import type { BackfillResult } from "./dataverse-backfill";
+import type { DataverseRejectedGap } from "../storage/dataverse-rejected";
 import { markEveryDayDirty, rebuildRollups, rollUpDirtyDays } from "./rollups";
 
 /** What tests (and only tests, mostly) inject; the CLI uses the defaults. */
@@ -61,6 +63,18 @@ export interface SyncRequest {
    * this pass with a LeaseHeldError (serve: the next pass tries again). Default "wait".
    */
   whenLeaseHeld?: "wait" | "skip";
+  /** Progress of the Dataverse sink's back-fill and drain after the pass (AUDIT_DATAVERSE_URL). */
+  onDataverseProgress?: (progress: DataverseProgress) => void;
+}
+
+/** The Dataverse sink's commands (AUDIT_DATAVERSE_URL), each holding the one-writer lease. */
+export interface DataverseCommands {
+  /** Puts stored history into the outbox (from `from`, a UTC day, or where it stood), then drains. */
+  backfill(request: SyncRequest & { fromDay?: string }): Promise<BackfillResult & DrainResult>;
+  /** Sends the dead letters again (after the cause was fixed in Dataverse). */
+  retryRejected(request: SyncRequest): Promise<DrainResult & { retried: number }>;
+  /** The dead letters as `gaps` lists them. */
+  rejectedGaps(): Promise<DataverseRejectedGap[]>;
 }
 
 export interface Runtime {
@@ -85,6 +99,8 @@ export interface Runtime {
    * pass and logs a failure instead of failing the pass. Undefined when the sink is off.
    */
   syncDataverse?(signal?: AbortSignal): Promise<DrainResult>;
+  /** The sink's back-fill, retry of dead letters and their listing; undefined when the sink is off. */
+  dataverse?: DataverseCommands;
   /**
    * The usage report of the window; with `staleDays`, also the all-time inactiveApps (one scan of
    * the apps table) and the staleDays they were computed with.
@@ -136,7 +152,12 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     apps: new AppsTable(storage.table(TABLES.apps)),
     rollups: new RollupsTable(storage.table(TABLES.rollups)),
   };
-  const dataverse = createDataverseSink(config, storage, store, { ...deps, metrics, logger });
+  const dataverse = createDataverseSink(config, storage, store, {
+    ...deps,
+    metrics,
+    logger,
+    now,
+  });
   const writtenIds = new WrittenIds();
   let ensured: Promise<void> | undefined;
   const passLease = new PassLease(storage.leases, {
@@ -199,10 +220,10 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
    * read) and the Dataverse sink catches up. Neither fails the pass: its events are stored.
    */
   const afterPass =
-    (signal: AbortSignal) =>
+    (signal: AbortSignal, request: SyncRequest = {}) =>
     async <T>(result: T): Promise<T> => {
       await rollUpDirtyDays(store, logger, signal);
-      await dataverse?.drainLogged(signal);
+      await dataverse?.drainLogged({ signal, onProgress: request.onDataverseProgress });
       return result;
     };
 
@@ -212,11 +233,13 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     graph,
     syncGraph: (request = {}) =>
       withLease(request, (signal) =>
-        runGraphPass(graphContext, graphOptions(request, signal)).then(afterPass(signal)),
+        runGraphPass(graphContext, graphOptions(request, signal)).then(afterPass(signal, request)),
       ),
     fillGaps: (request = {}) =>
       withLease(request, (signal) =>
-        fillGapsFromGraph(graphContext, graphOptions(request, signal)).then(afterPass(signal)),
+        fillGapsFromGraph(graphContext, graphOptions(request, signal)).then(
+          afterPass(signal, request),
+        ),
       ),
     storage,
     store,
@@ -247,6 +270,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
         ).then(
           afterPass(
             request.signal ? AbortSignal.any([request.signal, lease.signal]) : lease.signal,
+            request,
           ),
         );
       } finally {
@@ -268,9 +292,27 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     syncDataverse: dataverse
       ? async (signal) => {
           await ready();
-          return dataverse.sink.drain(signal);
+          return dataverse.sink.drain({ signal });
         }
       : undefined,
+    dataverse: dataverse && {
+      backfill: (request) =>
+        withLease(request, (signal) =>
+          dataverse.backfill({
+            from: request.fromDay,
+            signal,
+            onProgress: request.onDataverseProgress,
+          }),
+        ),
+      retryRejected: (request) =>
+        withLease(request, (signal) =>
+          dataverse.retryRejected({ signal, onProgress: request.onDataverseProgress }),
+        ),
+      rejectedGaps: async () => {
+        await ready();
+        return dataverse.rejected.gaps();
+      },
+    },
     async report(window, options = {}) {
       await ready();
       const report = await buildUsageReport(store, window);
