@@ -5,7 +5,7 @@
  * emulator enforces them the way Dataverse does, so a client that writes a column the table does
  * not have, or a text longer than its column, fails here as it would in a real environment.
  */
-export type ColumnType = "text" | "datetime" | "bool";
+export type ColumnType = "text" | "datetime" | "bool" | "int" | "guid";
 
 export interface ColumnSpec {
   type: ColumnType;
@@ -32,6 +32,12 @@ export interface TableSpec {
   columns: Record<string, ColumnSpec>;
   /** Lookup columns by logical name. */
   lookups: Record<string, LookupSpec>;
+  /**
+   * Whether the table has the bulk messages CreateMultiple, UpdateMultiple and UpsertMultiple
+   * ("Use bulk operation messages": custom standard tables have them; a client checks
+   * `sdkmessagefilters` for the table before relying on them).
+   */
+  bulk?: boolean;
 }
 
 const text = (maxLength: number): ColumnSpec => ({ type: "text", maxLength });
@@ -59,6 +65,7 @@ export const AUDIT_LOG_TABLE: TableSpec = {
     admin_userisguest: { type: "bool" },
   },
   lookups: { admin_applookup: { navigation: "admin_AppLookup", target: "admin_apps" } },
+  bulk: true,
 };
 
 /** Only the admin_app columns the audit flows read or write, plus its display name. */
@@ -74,6 +81,35 @@ export const APP_TABLE: TableSpec = {
     admin_appdeletedon: { type: "datetime" },
   },
   lookups: {},
+  bulk: true,
+};
+
+/**
+ * The SDK messages and their per-table filters, as far as a client needs them to learn whether a
+ * table has a message (the bulk-operations sample's query:
+ * `sdkmessagefilters?$filter=sdkmessageid/name eq 'UpsertMultiple' and primaryobjecttypecode eq '<table>'`).
+ */
+export const SDK_MESSAGE_TABLE: TableSpec = {
+  logicalName: "sdkmessage",
+  entitySet: "sdkmessages",
+  key: "sdkmessageid",
+  columns: { name: text(256) },
+  lookups: {},
+};
+
+export const SDK_MESSAGE_FILTER_TABLE: TableSpec = {
+  logicalName: "sdkmessagefilter",
+  entitySet: "sdkmessagefilters",
+  key: "sdkmessagefilterid",
+  columns: { primaryobjecttypecode: text(128) },
+  lookups: { sdkmessageid: { navigation: "sdkmessageid", target: "sdkmessages" } },
 };
 
 export const COE_TABLES: readonly TableSpec[] = [AUDIT_LOG_TABLE, APP_TABLE];
+
+/** Every table the emulated environment serves. */
+export const ALL_TABLES: readonly TableSpec[] = [
+  ...COE_TABLES,
+  SDK_MESSAGE_TABLE,
+  SDK_MESSAGE_FILTER_TABLE,
+];
