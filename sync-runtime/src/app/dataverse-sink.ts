@@ -241,7 +241,11 @@ export class DataverseSink {
       if (answer.status < 300) {
         written.add(event);
         result.launchesWritten++;
-        if (!apps.get(event.appId.toLowerCase())) result.launchesWithoutApp++;
+        if (!apps.get(event.appId.toLowerCase())) {
+          // No admin_apps row to move forward: the launch is done.
+          result.launchesWithoutApp++;
+          outcome.done.push(event);
+        }
         return;
       }
       if (answer.status === 404 && apps.get(event.appId.toLowerCase())) {
