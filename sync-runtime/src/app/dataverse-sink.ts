@@ -40,6 +40,8 @@ export const DATAVERSE_LIMITS = {
   maxConcurrency: 16,
   /** Writes per $batch (the Web API takes up to 1,000). */
   batchSize: 1000,
+  /** Rows per UpsertMultiple (Microsoft suggests 100 to 1,000). */
+  bulkSize: 1000,
   /** Events read from the outbox per round. */
   round: 4000,
   /** Keys per bulk read (`$filter` of `or`s), which keeps the URL short. */
@@ -117,6 +119,8 @@ export class DataverseSink {
   private readonly apps = new Map<string, Cached<CoeApp | null>>();
   private readonly environments = new Map<string, Cached<string | null>>();
   private concurrency = DATAVERSE_LIMITS.concurrency;
+  /** Whether admin_auditlogs offers UpsertMultiple; undefined until asked. */
+  private bulk: boolean | undefined;
 
   constructor(private readonly deps: DataverseSinkDeps) {}
 
@@ -373,26 +377,70 @@ export class DataverseSink {
     });
   }
 
-  /** Sends the writes in batches, as many in flight as Dataverse recommends, answering each. */
+  /**
+   * Sends the audit rows, as many requests in flight as Dataverse recommends: `UpsertMultiple`
+   * requests when the table has the message (one request and a fifth of the execution time per
+   * row, all or nothing), else `$batch` requests. A bulk request Dataverse refuses is sent again
+   * as a `$batch` of its rows, each answered on its own, which finds the row it was about.
+   */
   private async sendAll(
     writes: { event: PowerAppEvent; write: DataverseWrite }[],
     signal: AbortSignal | undefined,
     onAnswer: (event: PowerAppEvent, answer: WriteResult) => void,
   ): Promise<void> {
+    const bulk = writes.length > 0 && (await this.bulkAvailable(signal));
+    const size = bulk ? DATAVERSE_LIMITS.bulkSize : DATAVERSE_LIMITS.batchSize;
+    const { client } = this.deps;
     const pool = new TaskPool(this.concurrency);
-    for (let i = 0; i < writes.length; i += DATAVERSE_LIMITS.batchSize) {
-      const slice = writes.slice(i, i + DATAVERSE_LIMITS.batchSize);
+    for (let i = 0; i < writes.length; i += size) {
+      const slice = writes.slice(i, i + size);
       if (pool.failed) break;
       await pool.submit(async () => {
-        const answers = await this.deps.client.batch(
-          slice.map((w) => w.write),
-          signal,
-        );
+        const batch = () =>
+          client.batch(
+            slice.map((w) => w.write),
+            signal,
+          );
+        let answers: WriteResult[];
+        if (!bulk) answers = await batch();
+        else {
+          const answer = await client.upsertMultiple(
+            AUDIT_LOGS,
+            AUDIT_LOG_ENTITY,
+            slice.map((w) => ({ id: w.write.id, body: w.write.body })),
+            signal,
+          );
+          answers =
+            answer.status < 300 || isTransient(answer.status)
+              ? slice.map(() => answer)
+              : await batch();
+        }
         answers.forEach((a, k) => onAnswer(slice[k].event, a));
         this.followHint(pool);
       });
     }
     await pool.drain();
+  }
+
+  /** Whether admin_auditlogs has UpsertMultiple, asked once (its sdkmessagefilters). */
+  private async bulkAvailable(signal?: AbortSignal): Promise<boolean> {
+    if (this.bulk !== undefined) return this.bulk;
+    try {
+      this.bulk = await this.deps.client.hasMessage(AUDIT_LOG_ENTITY, "UpsertMultiple", signal);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      // Asked again next drain; meanwhile $batch does the same work, only slower.
+      this.deps.logger.warn("could not read sdkmessagefilters; writing with $batch", {
+        error: err as Error,
+      });
+      return false;
+    }
+    this.deps.logger.info(
+      this.bulk
+        ? "admin_auditlogs has UpsertMultiple: the sink writes in bulk"
+        : "admin_auditlogs lacks UpsertMultiple: the sink writes with $batch",
+    );
+    return this.bulk;
   }
 
   /** Follows Dataverse's recommended parallelism (x-ms-dop-hint), within our own ceiling. */
@@ -476,5 +524,8 @@ export class DataverseSink {
     return new Map(wanted.map((k) => [k, cache.get(k)!.value]));
   }
 }
+
+/** The logical name of admin_auditlogs (its OData type and its sdkmessagefilters' table). */
+const AUDIT_LOG_ENTITY = "admin_auditlog";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -208,6 +208,70 @@ export class DataverseClient {
     return results;
   }
 
+  /**
+   * Whether the table offers a message (learn.microsoft.com, "Use bulk operation messages":
+   * "Availability with standard tables" queries `sdkmessagefilters` by message name and table).
+   */
+  async hasMessage(logicalName: string, message: string, signal?: AbortSignal): Promise<boolean> {
+    const rows = await this.query(
+      "sdkmessagefilters",
+      {
+        select: ["sdkmessagefilterid"],
+        filter: `sdkmessageid/name eq '${message}' and primaryobjecttypecode eq '${logicalName}'`,
+      },
+      signal,
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Upserts the rows in one `UpsertMultiple` request (learn.microsoft.com, "UpsertMultiple
+   * Action"): each target names its row with `@odata.id`, all or nothing. Throttling and 5xx are
+   * retried (Retry-After wins); a refusal comes back as the answer, for the caller to find the
+   * row it is about.
+   */
+  async upsertMultiple(
+    entitySet: string,
+    logicalName: string,
+    rows: { id: string; body: Record<string, unknown> }[],
+    signal?: AbortSignal,
+  ): Promise<WriteResult> {
+    const url = `${this.options.url}${WEB_API}/${entitySet}/Microsoft.Dynamics.CRM.UpsertMultiple`;
+    const body = JSON.stringify({
+      Targets: rows.map((r) => ({
+        "@odata.type": `Microsoft.Dynamics.CRM.${logicalName}`,
+        "@odata.id": `${entitySet}(${r.id})`,
+        ...r.body,
+      })),
+    });
+    try {
+      return await this.options.http.retrying(
+        "dataverse upsertmultiple",
+        async () => {
+          const res = await this.send(
+            url,
+            {
+              method: "POST",
+              headers: { "Content-Type": "application/json; charset=utf-8", ...this.flowHeaders() },
+              body,
+            },
+            signal,
+          );
+          if (res.status >= 400 && res.status < 500 && ![401, 403, 429].includes(res.status)) {
+            const e = parseErrorBody(res.text);
+            return { status: res.status, code: e.code, message: e.message };
+          }
+          this.check(res.status, res.text, url, res.retryAfter);
+          return { status: res.status };
+        },
+        { signal, retryable },
+      );
+    } catch (err) {
+      if (signal?.aborted || !retryable(err)) throw err;
+      return transientOf(err);
+    }
+  }
+
   private flowHeaders(): Record<string, string> {
     return this.options.suppressFlows
       ? { "MSCRM.SuppressCallbackRegistrationExpanderJob": "true" }
