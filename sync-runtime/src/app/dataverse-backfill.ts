@@ -52,7 +52,7 @@ export async function backfillOutbox(
   const { outbox, launches, deletes, signal } = { ...deps, ...options };
   const state = options.from ? { nextDay: options.from } : await outbox.backfillState();
   if (state?.doneAt) return { days: 0, events: 0, resumed: false, to: state.lastDay };
-  const stored = [...new Set([...(await launches.days()), ...(await deletes.days())])].sort();
+  const stored = await storedDays(launches, deletes);
   const lastDay = state?.lastDay ?? stored.at(-1);
   const firstDay = state?.nextDay ?? stored[0];
   const resumed = state !== undefined && !options.from;
@@ -89,6 +89,26 @@ export async function backfillOutbox(
       resumed,
     });
   return { days: days.length, events, from: days[0], to: lastDay, resumed };
+}
+
+/**
+ * Before a pass of a sink that has no back-fill state yet (it was just switched on): what is
+ * stored now is all that needs back-filling, since from this pass on every stored event also
+ * goes into the outbox. A store with nothing yet (a new deployment) needs none.
+ */
+export async function planBackfill(deps: BackfillDeps): Promise<void> {
+  if (await deps.outbox.backfillState()) return;
+  const stored = await storedDays(deps.launches, deps.deletes);
+  await deps.outbox.setBackfillState(
+    stored.length
+      ? { nextDay: stored[0], lastDay: stored.at(-1) }
+      : { doneAt: deps.now().toISOString() },
+  );
+}
+
+/** The UTC days that hold launches or deletes, ascending. */
+async function storedDays(launches: EventsTable, deletes: EventsTable): Promise<string[]> {
+  return [...new Set([...(await launches.days()), ...(await deletes.days())])].sort();
 }
 
 function nextDay(day: string): string {

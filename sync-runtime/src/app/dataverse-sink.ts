@@ -20,8 +20,7 @@ import {
   type CoeApp,
 } from "../domain/coe-rows";
 import type { PowerAppEvent } from "../domain/records";
-import type { DataverseOutbox } from "../storage/dataverse-outbox";
-import type { DataverseRejected, RejectedEvent } from "../storage/dataverse-rejected";
+import type { RejectedEvent } from "../storage/dataverse-rejected";
 import { TaskPool } from "./pool";
 
 /**
@@ -77,10 +76,23 @@ export interface DrainProgress {
   result: DrainResult;
 }
 
+/** What the sink needs of its outbox (storage/dataverse-outbox.ts in the runtime). */
+export interface SinkOutbox {
+  /** Every pending event, `size` at a time, each page read after the previous one was handled. */
+  pages(size: number): AsyncIterable<PowerAppEvent[]>;
+  remove(events: PowerAppEvent[]): Promise<void>;
+  count(): Promise<number>;
+}
+
+/** What the sink needs of its dead letters (storage/dataverse-rejected.ts in the runtime). */
+export interface SinkDeadLetters {
+  add(rejected: RejectedEvent[], now: Date): Promise<void>;
+}
+
 export interface DataverseSinkDeps {
   client: DataverseClient;
-  outbox: DataverseOutbox;
-  rejected: DataverseRejected;
+  outbox: SinkOutbox;
+  rejected: SinkDeadLetters;
   metrics: Metrics;
   logger: Logger;
   now: () => Date;

@@ -9,7 +9,12 @@ import type { Storage } from "../storage/account";
 import { DataverseOutbox } from "../storage/dataverse-outbox";
 import { DataverseRejected } from "../storage/dataverse-rejected";
 import type { RuntimeConfig } from "./config";
-import { backfillOutbox, type BackfillProgress, type BackfillResult } from "./dataverse-backfill";
+import {
+  backfillOutbox,
+  planBackfill,
+  type BackfillProgress,
+  type BackfillResult,
+} from "./dataverse-backfill";
 import {
   DATAVERSE_LIMITS,
   DataverseSink,
@@ -32,6 +37,8 @@ export interface DataverseWiring {
   sink: DataverseSink;
   outbox: DataverseOutbox;
   rejected: DataverseRejected;
+  /** Before a pass: when the sink is new here, notes what stored history it has to back-fill. */
+  beforePass(): Promise<void>;
   /**
    * After a pass: back-fills stored history if the sink is new here (or resumes a back-fill cut
    * short), then drains; a failure becomes a log line and a metric: the events wait in the outbox.
@@ -116,6 +123,7 @@ export function createDataverseSink(
     sink,
     outbox,
     rejected,
+    beforePass: () => planBackfill(backfillDeps),
     async drainLogged(work = {}) {
       try {
         await fill(work);

@@ -197,6 +197,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     await ready();
     const lease = await takeLease(request);
     try {
+      await dataverse?.beforePass();
       return await pass(
         request.signal ? AbortSignal.any([request.signal, lease.signal]) : lease.signal,
       );
@@ -253,6 +254,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
       try {
         // Storage from before rollups: its days are read from the events until rolled up below.
         if (!(await store.rollups.isBuilt())) await markEveryDayDirty(store);
+        await dataverse?.beforePass();
         return await runPass(
           { api, store, metrics, logger, now, writtenIds },
           {
