@@ -1,5 +1,6 @@
 import type { TableClient, TransactionAction } from "@azure/data-tables";
 import type { EventKind, PowerAppEvent } from "../domain/records";
+import { dayOf } from "./keys";
 
 /** Azure Tables accepts at most 100 operations per transaction, all in one partition. */
 const BATCH = 100;
@@ -16,8 +17,19 @@ export type OutboxEntity = {
   schema: string;
 };
 
-/** The partitions that hold events, deletes first (a pass's deletes are few and matter most). */
+/** The kinds of events, deletes first (a pass's deletes are few and matter most). */
 const KINDS = ["delete", "launch"] as const;
+
+/**
+ * An event's partition: its kind and UTC day. Partitions stay small (Azurite's transactions slow
+ * down as a partition grows, and Azure spreads partitions over servers), and one kind's partitions
+ * sort together: `launch:2026-05-19` lies between `launch:` and `launch;`.
+ */
+function partitionOf(kind: EventKind, creationTime: string): string {
+  return `${kind}:${dayOf(creationTime)}`;
+}
+
+const kindFilter = (kind: EventKind) => `PartitionKey ge '${kind}:' and PartitionKey lt '${kind};'`;
 
 /** Where the back-fill of stored history stands (one row of its own partition). */
 export interface BackfillState {
@@ -43,18 +55,23 @@ export class DataverseOutbox {
   constructor(private readonly table: TableClient) {}
 
   async add(events: PowerAppEvent[]): Promise<void> {
-    const byKind = new Map<EventKind, Map<string, PowerAppEvent>>();
+    const byPartition = new Map<string, Map<string, PowerAppEvent>>();
     for (const e of events) {
-      let rows = byKind.get(e.kind);
-      if (!rows) byKind.set(e.kind, (rows = new Map()));
+      const partition = partitionOf(e.kind, e.creationTime);
+      let rows = byPartition.get(partition);
+      if (!rows) byPartition.set(partition, (rows = new Map()));
       rows.set(e.recordId.toLowerCase(), e);
     }
-    for (const [kind, rows] of byKind) {
+    for (const [partition, rows] of byPartition) {
       const entries = [...rows.entries()];
       for (let i = 0; i < entries.length; i += BATCH) {
         const actions: TransactionAction[] = entries
           .slice(i, i + BATCH)
-          .map(([rowKey, e]) => ["upsert", toEntity(kind, rowKey, e), "Replace"]);
+          .map(([rowKey, e]) => [
+            "upsert",
+            { ...toEntity(e.kind, rowKey, e), partitionKey: partition },
+            "Replace",
+          ]);
         await this.table.submitTransaction(actions);
       }
     }
@@ -67,9 +84,10 @@ export class DataverseOutbox {
    * table, so a row that stays never keeps the rows behind it waiting.
    */
   async *pages(size: number): AsyncGenerator<PowerAppEvent[]> {
+    await this.migrate();
     for (const kind of KINDS) {
       const pages = this.table
-        .listEntities<OutboxEntity>({ queryOptions: { filter: `PartitionKey eq '${kind}'` } })
+        .listEntities<OutboxEntity>({ queryOptions: { filter: kindFilter(kind) } })
         .byPage({ maxPageSize: Math.min(1000, size) });
       let batch: PowerAppEvent[] = [];
       for await (const page of pages) {
@@ -87,15 +105,40 @@ export class DataverseOutbox {
 
   /** Removes events Dataverse now holds (or that moved to the dead letters). */
   async remove(events: PowerAppEvent[]): Promise<void> {
-    for (const kind of KINDS) {
-      const keys = [
-        ...new Set(events.filter((e) => e.kind === kind).map((e) => e.recordId.toLowerCase())),
-      ];
+    const byPartition = new Map<string, Set<string>>();
+    for (const e of events) {
+      const partition = partitionOf(e.kind, e.creationTime);
+      let keys = byPartition.get(partition);
+      if (!keys) byPartition.set(partition, (keys = new Set()));
+      keys.add(e.recordId.toLowerCase());
+    }
+    for (const [partitionKey, set] of byPartition) {
+      const keys = [...set];
       for (let i = 0; i < keys.length; i += BATCH) {
         const actions: TransactionAction[] = keys
           .slice(i, i + BATCH)
-          .map((rowKey) => ["delete", { partitionKey: kind, rowKey }]);
+          .map((rowKey) => ["delete", { partitionKey, rowKey }]);
         await this.table.submitTransaction(actions);
+      }
+    }
+  }
+
+  /**
+   * Moves rows an earlier version kept in one partition per kind ("launch", "delete") into the
+   * per-day partitions, once: nothing is then left behind where remove() would not look.
+   */
+  private async migrate(): Promise<void> {
+    for (const kind of KINDS) {
+      const old = this.table.listEntities<OutboxEntity>({
+        queryOptions: { filter: `PartitionKey eq '${kind}'` },
+      });
+      for await (const page of old.byPage({ maxPageSize: BATCH })) {
+        const events = page.map((e) => fromEntity(kind, e));
+        if (events.length === 0) continue;
+        await this.add(events);
+        await this.table.submitTransaction(
+          events.map((e) => ["delete", { partitionKey: kind, rowKey: e.recordId }]),
+        );
       }
     }
   }
@@ -105,7 +148,7 @@ export class DataverseOutbox {
     let n = 0;
     for (const kind of KINDS) {
       const rows = this.table.listEntities({
-        queryOptions: { select: ["RowKey"], filter: `PartitionKey eq '${kind}'` },
+        queryOptions: { select: ["RowKey"], filter: kindFilter(kind) },
       });
       for await (const _ of rows) n++;
     }
