@@ -60,11 +60,12 @@ interface WebApi {
 }
 
 /**
- * The deployer's own identity, as the Azure providers use it: the Azure CLI sign-in. Imported
- * when called, because Pulumi serialises the provider's code into its own process.
+ * The deployer's own identity, as the Azure providers use it: the Azure CLI sign-in. Pulumi
+ * serialises the provider's code and runs it in its own CommonJS host, so modules are reached
+ * there with `require` when called, never through a binding of this ES module.
  */
 async function azureCliToken(scope: string): Promise<string> {
-  const { AzureCliCredential } = await import("@azure/identity");
+  const { AzureCliCredential } = require("@azure/identity") as typeof import("@azure/identity");
   const token = await new AzureCliCredential().getToken(scope);
   if (!token)
     throw new DataverseAppUserError(
@@ -84,8 +85,11 @@ async function connect(
   tokens: TokenSource,
   signal: AbortSignal,
 ): Promise<WebApi> {
-  const https = await import("node:https");
-  const { setTimeout: sleep } = await import("node:timers/promises");
+  // Node's own modules through process (a global the serialised code keeps), not an import.
+  const https = process.getBuiltinModule("node:https") as typeof import("node:https");
+  const { setTimeout: sleep } = process.getBuiltinModule(
+    "node:timers/promises",
+  ) as typeof import("node:timers/promises");
   const origin = environmentUrl.replace(/\/+$/, "");
   const token = await tokens(`${origin}/.default`);
   const once = (method: string, path: string, body: unknown): Promise<Answer> =>

@@ -1,5 +1,6 @@
 import * as https from "node:https";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   DEFAULT_APP_USER_ROLE,
   DataverseAppUserError,
@@ -9,6 +10,9 @@ import {
 } from "../../components/dataverse-app-user";
 import { startEmulator, type RunningEmulator } from "../../emulator/index";
 import { getToken, send } from "../unit/emulator/helpers";
+import { CLOUDS } from "../../components/clouds";
+import { MOCK, ProgramMocks, promiseOf, settle } from "./mocks";
+import { PROJECT, STACK_FILES, readStackConfig } from "./stack-files";
 
 const q = (text: string) => encodeURIComponent(text);
 
@@ -144,5 +148,82 @@ describe("the Dataverse application user provider against the emulator", () => {
       replaces: ["roleName"],
       deleteBeforeReplace: true,
     });
+  });
+});
+
+/** The program under Pulumi mocks, with a prebuilt image (no registry, no token exchange). */
+describe("the program's application user, under mocks", () => {
+  const DYNAMIC = "pulumi-nodejs:dynamic/coe-audit-sync:DataverseApplicationUser";
+  const dev = readStackConfig(STACK_FILES.dev);
+  const base = {
+    ...dev,
+    "coe-audit-sync:syncImage": "example.azurecr.io/coe-audit-sync:1.0.0",
+  };
+
+  async function runProgram(stack: string, config: Record<string, string>) {
+    const mocks = new ProgramMocks();
+    await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
+    mocks.recordOptions();
+    pulumi.runtime.setAllConfig(config);
+    vi.resetModules();
+    const program = await import("../../index");
+    await settle();
+    return { mocks, program };
+  }
+
+  it("creates it with dataverseUrl for the app, the CoE role and no environment variables by default", async () => {
+    const { mocks, program } = await runProgram("app-user", {
+      ...base,
+      "coe-audit-sync:dataverseUrl": "https://contoso.crm.dynamics.com",
+    });
+    const [user] = mocks.ofType(DYNAMIC);
+    const registration = mocks.one("azuread:index/application:Application");
+    expect(user.name).toBe("coe-app-user-user");
+    expect(user.inputs).toMatchObject({
+      environmentUrl: "https://contoso.crm.dynamics.com",
+      applicationId: registration.state.clientId,
+      roleName: DEFAULT_APP_USER_ROLE,
+      environmentVariables: {},
+    });
+    // The provider's code travels with the resource, for the engine to run.
+    expect(typeof user.inputs.__provider).toBe("string");
+    expect(user.inputs.__provider).toContain("systemuserroles_association");
+    expect(mocks.optionsOf("coe-app-user-user").retainOnDelete).toBe(false);
+    expect(await promiseOf(program.dataverseApplicationUserId!)).toBe(user.state.systemUserId);
+    expect(user.state.systemUserId).toBe(user.id);
+
+    const off = await runProgram("no-app-user", base);
+    expect(off.mocks.ofType(DYNAMIC)).toEqual([]);
+    expect(off.program.dataverseApplicationUserId).toBeUndefined();
+  });
+
+  it("writes the CoE environment variables when asked, the secret only as its Key Vault reference", async () => {
+    const { mocks } = await runProgram("app-user-variables", {
+      ...base,
+      "coe-audit-sync:dataverseUrl": "https://contoso.crm.dynamics.com",
+      "coe-audit-sync:coeEnvironmentVariables": "true",
+      "coe-audit-sync:dataverseAppUserRole": "System Administrator",
+    });
+    const [user] = mocks.ofType(DYNAMIC);
+    const registration = mocks.one("azuread:index/application:Application");
+    const vault = mocks.one("azure-native:keyvault:Vault");
+    expect(user.inputs.roleName).toBe("System Administrator");
+    expect(user.inputs.environmentVariables).toEqual({
+      admin_AuditLogsUseGraphAPI: "no",
+      admin_AuditLogsAudience: CLOUDS.commercial.audience,
+      admin_AuditLogsAuthority: CLOUDS.commercial.authority,
+      admin_AuditLogsClientID: registration.state.clientId,
+      admin_AuditLogsClientAzureSecret: `${vault.id}/secrets/audit-client-secret`,
+    });
+    expect(JSON.stringify(user.inputs)).not.toContain(MOCK.passwordValue);
+  });
+
+  it("refuses coeEnvironmentVariables without dataverseUrl, naming the key", async () => {
+    await expect(
+      runProgram("variables-without-url", {
+        ...base,
+        "coe-audit-sync:coeEnvironmentVariables": "true",
+      }),
+    ).rejects.toThrow(/coeEnvironmentVariables/);
   });
 });
