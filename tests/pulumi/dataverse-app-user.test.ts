@@ -1,4 +1,9 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import * as https from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
@@ -12,7 +17,9 @@ import { startEmulator, type RunningEmulator } from "../../emulator/index";
 import { getToken, send } from "../unit/emulator/helpers";
 import { CLOUDS } from "../../components/clouds";
 import { MOCK, ProgramMocks, promiseOf, settle } from "./mocks";
-import { PROJECT, STACK_FILES, readStackConfig } from "./stack-files";
+import { PROJECT, REPO_ROOT, STACK_FILES, readStackConfig } from "./stack-files";
+
+const run = promisify(execFile);
 
 const q = (text: string) => encodeURIComponent(text);
 
@@ -216,6 +223,83 @@ describe("the program's application user, under mocks", () => {
       admin_AuditLogsClientAzureSecret: `${vault.id}/secrets/audit-client-secret`,
     });
     expect(JSON.stringify(user.inputs)).not.toContain(MOCK.passwordValue);
+  });
+
+  it("serialises a provider that runs in a CommonJS host as Pulumi's, with the deployer's Azure CLI token", async () => {
+    const { mocks } = await runProgram("app-user-host", {
+      ...base,
+      "coe-audit-sync:dataverseUrl": "https://contoso.crm.dynamics.com",
+    });
+    const [user] = mocks.ofType(DYNAMIC);
+    const emu = await startEmulator({
+      seed: "dataverse-app-user-host",
+      startTime: new Date("2026-03-02T00:00:00Z"),
+      tenant: { apps: 4, days: 1 },
+      dataverse: { missingAppEvery: 0, applicationUser: "missing" },
+    });
+    const dir = await mkdtemp(join(tmpdir(), "dv-host-"));
+    try {
+      const url = emu.dataverse!.url;
+      await writeFile(join(dir, "provider.js"), String(user.inputs.__provider));
+      await writeFile(join(dir, "ca.pem"), emu.caCertPem);
+      // A stand-in for `az account get-access-token --resource <url>`: the deployer's token.
+      await writeFile(
+        join(dir, "az"),
+        `#!/bin/sh\ncase "$*" in *"--resource $DV_RESOURCE"*) ;; *) echo "unexpected: $*" >&2; exit 1;; esac\n` +
+          `printf '{"accessToken":"%s","expiresOn":"2099-01-01 00:00:00.000000","expires_on":"4102444800","tokenType":"Bearer"}' "$DV_ADMIN_TOKEN"\n`,
+        { mode: 0o755 },
+      );
+      // What Pulumi's dynamic provider host does: require-from-string, then handler().
+      const host = (operation: string, argument: unknown) =>
+        run(
+          process.execPath,
+          [
+            "-e",
+            `const p = require("require-from-string")(require("fs").readFileSync(process.env.PROVIDER_FILE, "utf8")).handler();
+             const arg = JSON.parse(process.env.ARG);
+             (process.env.OP === "create" ? p.create(arg) : p.delete(arg.systemUserId, arg))
+               .then((r) => console.log(JSON.stringify(r ?? null)), (e) => { console.error(e.message); process.exit(1); });`,
+          ],
+          {
+            cwd: REPO_ROOT,
+            env: {
+              PATH: `${dir}:${process.env.PATH}`,
+              HOME: dir,
+              NODE_EXTRA_CA_CERTS: join(dir, "ca.pem"),
+              PROVIDER_FILE: join(dir, "provider.js"),
+              DV_RESOURCE: url,
+              DV_ADMIN_TOKEN: emu.dataverse!.administratorToken(),
+              OP: operation,
+              ARG: JSON.stringify(argument),
+            },
+            timeout: 60_000,
+          },
+        );
+      const created = JSON.parse(
+        (
+          await host("create", {
+            ...user.inputs,
+            __provider: undefined,
+            environmentUrl: url,
+            applicationId: emu.tenant.clientId,
+          })
+        ).stdout,
+      ) as { id: string; outs: DataverseAppUserOutputs };
+      expect(created.outs).toMatchObject({ createdUser: true, addedRole: true });
+      const appToken = await getToken(emu, `${url}/.default`);
+      const sink = async () =>
+        (
+          await send(emu.caCertPem, "GET", `${url}/api/data/v9.2/admin_apps?$top=1`, {
+            headers: { Authorization: `Bearer ${appToken}` },
+          })
+        ).status;
+      expect(await sink()).toBe(200);
+      await host("delete", created.outs);
+      expect(await sink()).toBe(403);
+    } finally {
+      await emu.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses coeEnvironmentVariables without dataverseUrl, naming the key", async () => {
