@@ -168,7 +168,10 @@ export const LOG_EVENTS = {
   passCompleted: "pass.completed",
   /** A pass failed as a whole; the next one retries from the checkpoint. */
   passFailed: "pass.failed",
-  /** Records lost for good: an interval older than the source holds, or content that expired. */
+  /**
+   * Records lost for good: an interval older than the source holds (either source), content that
+   * expired before it was fetched, or content refused because its contentUri left the API's origin.
+   */
   gapRecorded: "gap.recorded",
   /** A content blob the API served in a form that cannot be read, kept aside as it came. */
   contentQuarantined: "content.quarantined",
