@@ -52,11 +52,13 @@ describe("npm run emulator", () => {
       "AUDIT_CLIENT_ID",
       "AUDIT_CLIENT_SECRET",
       "AUDIT_CONTENT_TYPES",
+      "AUDIT_CREDENTIAL",
       "AUDIT_GRAPH_ENDPOINT",
       "AUDIT_PUBLISHER_ID",
       "AUDIT_TENANT_ID",
       "NODE_EXTRA_CA_CERTS",
     ]);
+    expect(env.AUDIT_CREDENTIAL).toBe("secret");
     expect(text).toContain(`client secret   ${env.AUDIT_CLIENT_SECRET}`);
     const ca = readFileSync(env.NODE_EXTRA_CA_CERTS, "utf8");
     const res = await send(
