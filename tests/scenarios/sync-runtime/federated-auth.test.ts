@@ -120,6 +120,29 @@ describe("the federated credential (AUDIT_CREDENTIAL=federated)", () => {
     }
   });
 
+  it("stops waiting for propagation as soon as the pass is stopped", async () => {
+    const credentials = t.emulator.federatedCredentials();
+    t.emulator.setFederatedCredentials([]);
+    try {
+      // Production delays: the first wait for propagation is 10 × 500 ms.
+      const runtime = t.runtime(federated, { retry: { minDelayMs: 500, maxDelayMs: 60_000 } });
+      const controller = new AbortController();
+      const before = t.emulator.stats().tokenErrors;
+      const pass = runtime.sync({ signal: controller.signal });
+      pass.catch(() => {});
+      // Stopped once Entra has refused the assertion: the runtime is then waiting to ask again.
+      for (let i = 0; i < 400 && t.emulator.stats().tokenErrors === before; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(t.emulator.stats().tokenErrors).toBe(before + 1);
+      const stoppedAt = Date.now();
+      controller.abort(new Error("stopped by the test"));
+      await expect(pass).rejects.toThrow("stopped by the test");
+      expect(Date.now() - stoppedAt).toBeLessThan(1_000);
+    } finally {
+      t.emulator.setFederatedCredentials(credentials);
+    }
+  });
+
   it("fails at once on a credential for another identity or audience, saying which", async () => {
     const [deployed] = t.emulator.federatedCredentials();
     try {
