@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { completeWindow } from "../../../demo/comparison";
+import { cli } from "./cli-child";
 import { runtimeEnvFor } from "../../../demo/runtime-env";
 import { AuthError } from "../../../sync-runtime/src/core/errors";
 import { comparable, DAY, HOUR, startTestEnv, type TestEnv } from "./harness";
@@ -169,6 +170,34 @@ describe("the federated credential (AUDIT_CREDENTIAL=federated)", () => {
       expect(wrongAudience).toBeInstanceOf(AuthError);
       expect(wrongAudience.message).toContain("AADSTS700212");
       expect(wrongAudience.message).toContain("AUDIT_FEDERATED_AUDIENCE");
+    } finally {
+      t.emulator.setFederatedCredentials([deployed]);
+    }
+    expect(t.emulator.stats().clientSecretsSeen).toBe(0);
+  });
+
+  it("fails in the CLI, as the container runs it, with an error naming the fix and no token in it", async () => {
+    const [deployed] = t.emulator.federatedCredentials();
+    t.emulator.setFederatedCredentials([
+      { ...deployed, subject: "00000000-0000-4000-8000-000000000000" },
+    ]);
+    try {
+      const { AUDIT_CLIENT_SECRET: _, ...env } = {
+        ...t.env,
+        ...(runtimeEnvFor(t.emulator, "federated") as Record<string, string>),
+      };
+      const run = await cli(["once"], env);
+      expect(run.code).not.toBe(0);
+      expect(run.stdout).toBe("");
+      const error = run.stderr
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { level: string; msg: string })
+        .find((l) => l.level === "error");
+      expect(error?.msg).toContain("AADSTS700213");
+      expect(error?.msg).toContain("AZURE_CLIENT_ID");
+      expect(error?.msg).toContain("pulumi up");
+      for (const token of t.emulator.issuedTokens()) expect(run.stderr).not.toContain(token);
     } finally {
       t.emulator.setFederatedCredentials([deployed]);
     }
