@@ -176,6 +176,24 @@ describe("the federated credential (AUDIT_CREDENTIAL=federated)", () => {
     expect(t.emulator.stats().clientSecretsSeen).toBe(0);
   });
 
+  it("fails at once, saying what to check, when the container has no such managed identity", async () => {
+    const other = "11111111-2222-4333-8444-555555555555";
+    const before = t.emulator.stats().managedIdentityErrors;
+    const err = (await t
+      .runtime({ ...federated, AZURE_CLIENT_ID: other })
+      .sync()
+      .catch((e: unknown) => e)) as AuthError;
+    expect(err).toBeInstanceOf(AuthError);
+    expect(err.message).toContain(
+      `Could not get a managed-identity token of AZURE_CLIENT_ID=${other}`,
+    );
+    expect(err.message).toContain("Unable to load the proper Managed Identity.");
+    expect(err.message).toContain("IDENTITY_ENDPOINT");
+    expect(err.message).toContain("AUDIT_CREDENTIAL=secret");
+    // Asked once: an identity the platform does not know is not an outage.
+    expect(t.emulator.stats().managedIdentityErrors - before).toBe(1);
+  });
+
   it("fails in the CLI, as the container runs it, with an error naming the fix and no token in it", async () => {
     const [deployed] = t.emulator.federatedCredentials();
     t.emulator.setFederatedCredentials([
