@@ -8,7 +8,7 @@ import { comparable, DAY, HOUR, startTestEnv, type TestEnv } from "./harness";
 /**
  * The runtime signing in with no secret: the managed identity's token (from IDENTITY_ENDPOINT, as
  * Container Apps serve it) is the client assertion of the app's federated identity credential,
- * for the Management API and Dataverse alike. One emulator for the whole file: @azure/identity
+ * for the Management API, Graph and Dataverse alike. One emulator for the whole file: @azure/identity
  * picks the managed identity endpoint once per process and caches its token across credentials.
  */
 describe("the federated credential (AUDIT_CREDENTIAL=federated)", () => {
@@ -78,6 +78,21 @@ describe("the federated credential (AUDIT_CREDENTIAL=federated)", () => {
     // Neither the managed identity's token (the assertion) nor the app's tokens reach the logs.
     const logs = t.logs.join("\n");
     for (const token of t.emulator.issuedTokens()) expect(logs).not.toContain(token);
+  });
+
+  it("reads Microsoft Graph with the same assertion (its own audience, its own token)", async () => {
+    const graph = t.runtime(
+      { ...federated, AUDIT_SOURCE: "graph" },
+      { graphPolling: { pollIntervalMs: 1 } },
+    );
+    const window = {
+      from: new Date(start.getTime() - 3 * DAY),
+      to: new Date(start.getTime() - 2 * DAY),
+    };
+    const result = await graph.syncGraph(window);
+    expect(result.launches).toBeGreaterThan(0);
+    expect(t.emulator.stats().graph.queriesSubmitted).toBeGreaterThan(0);
+    expect(t.emulator.stats().clientSecretsSeen).toBe(0);
   });
 
   it("waits while a new federated credential propagates (AADSTS70021), then signs in", async () => {
