@@ -8,8 +8,9 @@ import { comparable, DAY, HOUR, startTestEnv, type TestEnv } from "./harness";
 /**
  * The runtime signing in with no secret: the managed identity's token (from IDENTITY_ENDPOINT, as
  * Container Apps serve it) is the client assertion of the app's federated identity credential,
- * for the Management API, Graph and Dataverse alike. One emulator for the whole file: @azure/identity
- * picks the managed identity endpoint once per process and caches its token across credentials.
+ * for the Management API, Graph and Dataverse alike. One emulator for the whole file:
+ * @azure/identity picks the managed identity endpoint once per process and caches its token
+ * across credentials.
  */
 describe("the federated credential (AUDIT_CREDENTIAL=federated)", () => {
   const start = new Date("2026-04-06T12:00:00Z");
