@@ -39,7 +39,7 @@ export interface CoeAppTruth {
 export interface RunningDataverse {
   /** The environment URL, https://127.0.0.1:PORT (token scope {url}/.default). */
   url: string;
-  rows(entitySet: "admin_auditlogs" | "admin_apps" | "admin_environments"): DataverseRow[];
+  rows(entitySet: string): DataverseRow[];
   /**
    * Puts a row as an admin or the CoE inventory flows would (no checks, a new ETag): an app the
    * inventory picked up, or a run of its flows that rewrote admin_apps.
@@ -52,6 +52,11 @@ export interface RunningDataverse {
   /** admin_apps as the flows would leave it for the seeded apps, from the tenant's events. */
   appTruth(): CoeAppTruth[];
   setApplicationUser(state: ApplicationUserState): void;
+  /**
+   * A bearer token of the environment's administrator, as the deployer's Azure CLI sign-in would
+   * hold (what the Pulumi program creates the application user with).
+   */
+  administratorToken(): string;
   /** Takes the environment down (every request 503) or brings it back. */
   setDown(down: boolean): void;
   counters(): DataverseCounters;
@@ -125,9 +130,8 @@ export async function startDataverse(
           deletedOn: deleted === null ? null : iso(deleted),
         };
       }),
-    setApplicationUser: (state) => {
-      env.applicationUser = state;
-    },
+    setApplicationUser: (state) => env.setApplicationUser(state),
+    administratorToken: () => env.administratorToken(),
     setDown: (down) => {
       env.down = down;
     },

@@ -41,7 +41,14 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
-import { ALL_TABLES, COE_TABLES, type ColumnSpec, type TableSpec } from "./dataverse-tables";
+import {
+  ADMIN_TABLES,
+  ALL_TABLES,
+  COE_TABLES,
+  SYSTEM_USER_TABLE,
+  type ColumnSpec,
+  type TableSpec,
+} from "./dataverse-tables";
 import {
   filterPaths,
   FilterSyntaxError,
@@ -129,6 +136,11 @@ interface Operation {
   headers: Record<string, string>;
   body: string;
   contentId?: string;
+  /**
+   * Who calls: the environment's administrator (the deployer's own sign-in) may do anything; an
+   * application user only what its role grants (the CoE tables). Default "administrator".
+   */
+  caller?: "administrator" | "application";
 }
 
 const ODATA_HEADERS = {
@@ -153,6 +165,35 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BULK_MESSAGES = ["CreateMultiple", "UpdateMultiple", "UpsertMultiple"] as const;
 type BulkMessage = (typeof BULK_MESSAGES)[number];
 const DEFAULT_PAGE_SIZE = 5000;
+/** The Azure CLI's public client id: the appid of a token `az account get-access-token` issues. */
+const AZURE_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+
+/** Roles seeded in the root business unit; the first two grant the CoE tables' privileges. */
+export const SYSTEM_ADMINISTRATOR = "System Administrator";
+/** The CoE Starter Kit's admin role (CenterofExcellenceCoreComponents/…/Roles/Power Platform Admin SR.xml). */
+export const COE_ADMIN_ROLE = "Power Platform Admin SR";
+const SEEDED_ROLES = [
+  SYSTEM_ADMINISTRATOR,
+  COE_ADMIN_ROLE,
+  "Power Platform Maker SR",
+  "Basic User",
+];
+const COE_WRITER_ROLES = new Set([SYSTEM_ADMINISTRATOR, COE_ADMIN_ROLE]);
+
+/**
+ * The CoE "Audit Logs - …" environment variables (schema name, type), as the CoE solution's
+ * environmentvariabledefinitions declare them.
+ */
+const COE_ENVIRONMENT_VARIABLES: [string, string, number, string | null][] = [
+  ["admin_AuditLogsAudience", "Audit Logs - Audience", 100000000, null],
+  ["admin_AuditLogsAuthority", "Audit Logs - Authority", 100000000, null],
+  ["admin_AuditLogsClientID", "Audit Logs - ClientID", 100000000, null],
+  ["admin_AuditLogsClientSecret", "Audit Logs - Client Secret", 100000000, null],
+  ["admin_AuditLogsClientAzureSecret", "Audit Logs - Client Azure Secret", 100000005, null],
+  ["admin_AuditLogsUseGraphAPI", "Audit Logs - Use Graph API", 100000002, "no"],
+  ["admin_AuditLogsMinutestoLookBack", "Audit Logs - Minutes to Look Back", 100000001, "65"],
+  ["admin_AuditLogsEndTimeMinutesAgo", "Audit Logs - End Time Minutes Ago", 100000001, null],
+];
 
 const etagOf = (row: DataverseRow) => `W/"${row.versionnumber}"`;
 
@@ -165,12 +206,32 @@ export class DataverseStore {
   private version = 1000;
   /** Prior values of every row a running transaction touched, to restore on failure. */
   private journal: [string, string, DataverseRow | undefined][] | undefined;
+  /** N:N links by navigation property, each "<from id>|<to id>" (not rolled back by change sets). */
+  private readonly links = new Map<string, Set<string>>();
+  /** The root business unit (its parent is null). */
+  readonly rootBusinessUnitId = randomUUID();
 
   constructor(
     readonly origin: string,
     options: { bulkMessages?: boolean } = {},
   ) {
     for (const t of ALL_TABLES) this.tables.set(t.entitySet, new Map());
+    this.seed("businessunits", this.rootBusinessUnitId, {
+      name: "org-root",
+      _parentbusinessunitid_value: null,
+    });
+    for (const name of SEEDED_ROLES)
+      this.seed("roles", randomUUID(), {
+        name,
+        _businessunitid_value: this.rootBusinessUnitId,
+      });
+    for (const [schemaname, displayname, type, defaultvalue] of COE_ENVIRONMENT_VARIABLES)
+      this.seed("environmentvariabledefinitions", randomUUID(), {
+        schemaname,
+        displayname,
+        type,
+        defaultvalue,
+      });
     const messages = new Map<string, string>();
     for (const name of ["Create", "Update", "Upsert", "Delete", ...BULK_MESSAGES]) {
       const id = randomUUID();
@@ -247,18 +308,54 @@ export class DataverseStore {
     );
   }
 
+  roleId(name: string): string | undefined {
+    return this.rows("roles").find((r) => r.name === name)?.roleid as string | undefined;
+  }
+
+  /** The systemuser of an Entra app (its application user), if any. */
+  applicationUser(appId: string): DataverseRow | undefined {
+    return this.rows("systemusers").find(
+      (u) => String(u.applicationid).toLowerCase() === appId.toLowerCase(),
+    );
+  }
+
+  /** The names of the roles a user has. */
+  rolesOf(userId: string): string[] {
+    const links = this.links.get("systemuserroles_association") ?? new Set<string>();
+    return this.rows("roles")
+      .filter((r) => links.has(`${userId}|${String(r.roleid)}`))
+      .map((r) => String(r.name));
+  }
+
+  /** Whether the user has a role that grants writing the CoE tables. */
+  canWriteCoeTables(userId: string): boolean {
+    return this.rolesOf(userId).some((name) => COE_WRITER_ROLES.has(name));
+  }
+
+  /** Links or unlinks two rows through an N:N navigation property, as an admin would. */
+  link(navigation: string, from: string, to: string, linked: boolean): void {
+    const links = this.links.get(navigation) ?? new Set<string>();
+    this.links.set(navigation, links);
+    if (linked) links.add(`${from.toLowerCase()}|${to.toLowerCase()}`);
+    else links.delete(`${from.toLowerCase()}|${to.toLowerCase()}`);
+  }
+
   /** One request of the Web API, already authenticated and admitted. */
   handle(op: Operation): Response {
     const url = new URL(op.url, this.origin);
     if (!url.pathname.startsWith(`${WEB_API_PATH}/`))
       return error(404, "0x80060888", `Resource not found for the segment '${url.pathname}'.`);
     const segment = decodeURIComponent(url.pathname.slice(WEB_API_PATH.length + 1));
+    const related = /^([a-z_]+)\(([^)]*)\)\/([A-Za-z_]+)(?:\(([^)]*)\))?(\/\$ref)?$/.exec(segment);
+    if (related) return this.related(op, url, related);
     const entity = /^([a-z_]+)\(([^)]*)\)$/i.exec(segment);
     const action = /^([a-z_]+)\/Microsoft\.Dynamics\.CRM\.([A-Za-z]+)$/.exec(segment);
     const set = entity?.[1] ?? action?.[1] ?? segment;
     if (segment === "WhoAmI" && op.method === "GET") return this.whoAmI();
     const spec = this.spec(set);
     if (!spec) return error(404, "0x80060888", `Resource not found for the segment '${set}'.`);
+    if (op.method !== "GET" && op.caller === "application" && ADMIN_TABLES.includes(spec))
+      return missingPrivilege(spec.logicalName, op.method === "POST" ? "Create" : "Write");
     if (action) {
       const message = action[2];
       if (op.method !== "POST" || !(BULK_MESSAGES as readonly string[]).includes(message))
@@ -285,6 +382,68 @@ export class DataverseStore {
     if (op.method === "PATCH") return this.patch(spec, id, url, op);
     if (op.method === "DELETE") return this.remove(spec, id, op.headers);
     return error(405, "0x80060888", `The HTTP method '${op.method}' is not emulated.`);
+  }
+
+  /**
+   * A collection-valued navigation property of a row ("Associate and disassociate table rows
+   * using the Web API"): GET `<set>(<id>)/<nav>` lists the related rows; POST
+   * `<set>(<id>)/<nav>/$ref` with `{"@odata.id": "<url of the related row>"}` links them; DELETE
+   * `<set>(<id>)/<nav>(<related id>)/$ref` (or `…/<nav>/$ref?$id=<url>`) unlinks them.
+   */
+  private related(op: Operation, url: URL, m: RegExpExecArray): Response {
+    const [, set, rawId, navigation, rawRelated, ref] = m;
+    const spec = this.spec(set);
+    if (!spec) return error(404, "0x80060888", `Resource not found for the segment '${set}'.`);
+    const target = spec.associations?.[navigation];
+    if (!target)
+      return error(
+        400,
+        "0x80060888",
+        `Resource not found for the segment '${navigation}' of ${spec.logicalName}: no such collection-valued navigation property.`,
+      );
+    const id = rawId.replace(/^'|'$/g, "").toLowerCase();
+    if (!this.get(set, id)) return notFound(spec, id);
+    const targetSpec = this.spec(target)!;
+    const links = this.links.get(navigation) ?? new Set<string>();
+    this.links.set(navigation, links);
+    if (op.method === "GET" && !ref) {
+      const rows = [...this.tables.get(target)!.values()].filter((r) =>
+        links.has(`${id}|${String(r[targetSpec.key])}`),
+      );
+      return this.query(targetSpec, url, op.headers, rows);
+    }
+    if (!ref)
+      return error(405, "0x80060888", `The HTTP method '${op.method}' is not allowed here.`);
+    if (op.caller === "application") return missingPrivilege(spec.logicalName, "Write");
+    const refOf = (text: string | null | undefined) =>
+      text
+        ? new RegExp(`^(?:.*/)?${target}\\(([^)]+)\\)$`).exec(text)?.[1]?.toLowerCase()
+        : undefined;
+    if (op.method === "POST") {
+      const parsed = this.parseBody(op.body);
+      if ("error" in parsed) return parsed.error;
+      const other = refOf(parsed.body["@odata.id"] as string | undefined);
+      if (!other)
+        return error(
+          400,
+          "0x80060888",
+          `The body must be {"@odata.id": "<url of a ${targetSpec.logicalName}>"}.`,
+        );
+      if (!this.get(target, other)) return notFound(targetSpec, other);
+      if (links.has(`${id}|${other}`))
+        return error(400, "0x80040237", "Cannot insert duplicate key.");
+      links.add(`${id}|${other}`);
+      return { status: 204, headers: { "OData-Version": "4.0" } };
+    }
+    if (op.method === "DELETE") {
+      const other =
+        rawRelated?.replace(/^'|'$/g, "").toLowerCase() ?? refOf(url.searchParams.get("$id"));
+      if (!other)
+        return error(400, "0x80060888", "Name the related row: <nav>(<id>)/$ref or $id=<url>.");
+      links.delete(`${id}|${other}`);
+      return { status: 204, headers: { "OData-Version": "4.0" } };
+    }
+    return error(405, "0x80060888", `The HTTP method '${op.method}' is not allowed here.`);
   }
 
   private whoAmI(): Response {
@@ -367,7 +526,12 @@ export class DataverseStore {
     };
   }
 
-  private query(spec: TableSpec, url: URL, headers: Record<string, string>): Response {
+  private query(
+    spec: TableSpec,
+    url: URL,
+    headers: Record<string, string>,
+    source: Iterable<DataverseRow> = this.tables.get(spec.entitySet)!.values(),
+  ): Response {
     const select = this.select(spec, url);
     if (select && !Array.isArray(select)) return select;
     const filterText = url.searchParams.get("$filter");
@@ -395,7 +559,7 @@ export class DataverseStore {
     if (skipToken && !after)
       return error(400, "0x80060888", "The $skiptoken is not one this service issued.");
     // Without $orderby the service returns rows in primary key order, which paging follows.
-    const rows = [...this.tables.get(spec.entitySet)!.values()]
+    const rows = [...source]
       .filter((r) => !after || String(r[spec.key]) > after)
       .filter((r) => !filter || matches(filter, (path) => this.resolve(spec, r, path)))
       .sort((a, b) => (String(a[spec.key]) < String(b[spec.key]) ? -1 : 1));
@@ -478,6 +642,10 @@ export class DataverseStore {
     const parsed = this.parseBody(op.body);
     if ("error" in parsed) return parsed.error;
     const { body } = parsed;
+    if (spec === SYSTEM_USER_TABLE) {
+      const problem = this.checkApplicationUser(body);
+      if (problem) return problem;
+    }
     const given = body[spec.key];
     const id = typeof given === "string" ? given : randomUUID();
     const written = this.write(spec, id, body, "create");
@@ -485,9 +653,42 @@ export class DataverseStore {
     return this.answerWrite(spec, written.row, url, op.headers, 201);
   }
 
+  /**
+   * Only application users are emulated: a systemuser created with `applicationid` and a business
+   * unit ("Manage application users"; the Web API creates one with
+   * `{"applicationid": …, "businessunitid@odata.bind": "/businessunits(<id>)"}`), one per app.
+   */
+  private checkApplicationUser(body: Record<string, unknown>): Response | undefined {
+    const appId = body.applicationid;
+    if (typeof appId !== "string" || !GUID.test(appId))
+      return error(
+        400,
+        "0x80060888",
+        "Only application users are emulated: POST systemusers needs 'applicationid' (the Entra app's client id).",
+      );
+    if (body["businessunitid@odata.bind"] === undefined)
+      return error(400, "0x80040200", "An application user needs 'businessunitid@odata.bind'.");
+    if (this.applicationUser(appId))
+      return error(
+        400,
+        "0x80040237",
+        `An application user for the application id ${appId.toLowerCase()} already exists.`,
+      );
+    body.fullname ??= `# ${appId.toLowerCase()}`;
+    body.isdisabled ??= false;
+    return undefined;
+  }
+
   private remove(spec: TableSpec, id: string, headers: Record<string, string>): Response {
     const existing = this.get(spec.entitySet, id);
     if (!existing) return notFound(spec, id);
+    // "Only application users with the inactive state can be deleted." (Manage application users)
+    if (spec === SYSTEM_USER_TABLE && existing.isdisabled !== true)
+      return error(
+        400,
+        "0x80040225",
+        "Only application users with the inactive state can be deleted: deactivate it first (isdisabled = true).",
+      );
     const ifMatch = header(headers, "if-match");
     if (ifMatch && ifMatch !== "*" && ifMatch !== etagOf(existing))
       return error(
@@ -496,6 +697,11 @@ export class DataverseStore {
         "The version of the existing record doesn't match the RowVersion property provided.",
       );
     this.put(spec.entitySet, id.toLowerCase(), undefined);
+    for (const navigation of Object.keys(spec.associations ?? {})) {
+      const links = this.links.get(navigation);
+      for (const link of links ?? [])
+        if (link.startsWith(`${id.toLowerCase()}|`)) links!.delete(link);
+    }
     return { status: 204, headers: { "OData-Version": "4.0" } };
   }
 
@@ -736,6 +942,14 @@ function checkValue(
   return undefined;
 }
 
+function missingPrivilege(logicalName: string, verb: string): Response {
+  return error(
+    403,
+    "0x80040220",
+    `Principal user is missing prv${verb}${logicalName} privilege for entity '${logicalName}'.`,
+  );
+}
+
 function notFound(spec: TableSpec, id: string): Response {
   return error(404, "0x80040217", `${spec.logicalName} With Id = ${id} Does Not Exist`);
 }
@@ -849,7 +1063,8 @@ export class DataverseEnvironment {
     forbidden: 0,
     peakConcurrent: 0,
   };
-  applicationUser: ApplicationUserState;
+  /** The deployer's object id: a systemuser with System Administrator. */
+  readonly administratorObjectId = randomUUID();
   /** While true every request answers 503 (an outage of the environment). */
   down = false;
   private readonly protection: ServiceProtection;
@@ -861,7 +1076,20 @@ export class DataverseEnvironment {
     private readonly options: DataverseOptions = {},
   ) {
     this.store = new DataverseStore(ctx.origin, { bulkMessages: options.bulkMessages });
-    this.applicationUser = options.applicationUser ?? "present";
+    const administrator = randomUUID();
+    this.store.seed("systemusers", administrator, {
+      azureactivedirectoryobjectid: this.administratorObjectId,
+      fullname: "Environment administrator",
+      isdisabled: false,
+      _businessunitid_value: this.store.rootBusinessUnitId,
+    });
+    this.store.link(
+      "systemuserroles_association",
+      administrator,
+      this.store.roleId(SYSTEM_ADMINISTRATOR)!,
+      true,
+    );
+    this.setApplicationUser(options.applicationUser ?? "present");
     this.protection = new ServiceProtection(
       options.requestsPerWindow ?? 6000,
       options.executionMsPerWindow ?? 1_200_000,
@@ -888,7 +1116,7 @@ export class DataverseEnvironment {
       });
     const user = this.authenticate(req);
     if ("status" in user) return user;
-    const answer = await this.admitted(req, body, user.appId);
+    const answer = await this.admitted(req, body, user.appId, user.caller);
     const left = this.protection.remaining(user.appId, Date.now());
     answer.headers = {
       ...answer.headers,
@@ -901,7 +1129,12 @@ export class DataverseEnvironment {
     return answer;
   }
 
-  private async admitted(req: IncomingMessage, body: string, appId: string): Promise<Response> {
+  private async admitted(
+    req: IncomingMessage,
+    body: string,
+    appId: string,
+    caller: "administrator" | "application",
+  ): Promise<Response> {
     const url = new URL(req.url ?? "/", this.ctx.origin);
     const isBatch = req.method === "POST" && url.pathname === `${WEB_API_PATH}/$batch`;
     const parsed = isBatch ? parseBatch(req.headers["content-type"] ?? "", body) : undefined;
@@ -951,7 +1184,7 @@ export class DataverseEnvironment {
     this.counters.peakConcurrent = Math.max(this.counters.peakConcurrent, inFlight);
     let costMs = 0;
     const run = (op: Operation): Response => {
-      const r = this.store.handle(op);
+      const r = this.store.handle({ ...op, caller });
       this.counters.operations += r.records ?? 1;
       costMs += r.records ? r.records * this.bulkRecordCostMs : this.operationCostMs;
       if (r.records) this.counters.bulkRequests++;
@@ -980,8 +1213,15 @@ export class DataverseEnvironment {
     }
   }
 
-  /** The caller's app id, or the 401/403 Dataverse answers. */
-  private authenticate(req: IncomingMessage): { appId: string } | Response {
+  /**
+   * Who calls, or the 401/403 Dataverse answers. The deployer (the environment's administrator,
+   * signed in through the Azure CLI) may do anything. The app is let in through its application
+   * user: none, or a disabled one, is 403 "not a member of the organization"; one without a role
+   * that grants the CoE tables is 403 "missing privilege".
+   */
+  private authenticate(
+    req: IncomingMessage,
+  ): { appId: string; caller: "administrator" | "application" } | Response {
     const challenge = {
       "WWW-Authenticate": `Bearer authorization_uri=${this.ctx.origin}/${this.ctx.tenantId}/oauth2/authorize, resource_id=${this.ctx.origin}/`,
     };
@@ -991,20 +1231,92 @@ export class DataverseEnvironment {
       this.counters.unauthorized++;
       return { status: 401, headers: challenge, body: "" };
     }
-    const appId = verified.claims.appid.toLowerCase();
-    if (this.applicationUser === "missing" || appId !== this.ctx.clientId.toLowerCase()) {
+    const { claims } = verified;
+    const appId = claims.appid.toLowerCase();
+    if (appId === AZURE_CLI_CLIENT_ID && claims.oid === this.administratorObjectId)
+      return { appId, caller: "administrator" };
+    const user =
+      appId === this.ctx.clientId.toLowerCase() ? this.store.applicationUser(appId) : undefined;
+    if (!user || user.isdisabled === true) {
       this.counters.forbidden++;
       return error(403, "0x80072560", "The user is not a member of the organization.");
     }
-    if (this.applicationUser === "no-role") {
+    if (!this.store.canWriteCoeTables(String(user.systemuserid))) {
       this.counters.forbidden++;
       return error(
         403,
         "0x80040220",
-        `Principal user (Id=${appId}, type=8, roleCount=0) is missing prvWriteadmin_AuditLog privilege (Id=${randomUUID()}) on OTC=10001 for entity 'admin_auditlog'.`,
+        `Principal user (Id=${String(user.systemuserid)}, type=8, roleCount=${this.store.rolesOf(String(user.systemuserid)).length}) is missing prvWriteadmin_AuditLog privilege (Id=${randomUUID()}) on OTC=10001 for entity 'admin_auditlog'.`,
       );
     }
-    return { appId };
+    return { appId, caller: "application" };
+  }
+
+  /**
+   * Puts the app's application user in a state, as an admin would in the admin center: present
+   * (enabled, with the CoE admin role), without a role, or missing altogether.
+   */
+  setApplicationUser(state: ApplicationUserState): void {
+    const appId = this.ctx.clientId.toLowerCase();
+    let user = this.store.applicationUser(appId);
+    if (state === "missing") {
+      if (user)
+        this.store.seed("systemusers", String(user.systemuserid), { ...user, isdisabled: true });
+      if (user) this.removeUser(String(user.systemuserid));
+      return;
+    }
+    if (!user) {
+      this.store.seed("systemusers", randomUUID(), {
+        applicationid: appId,
+        fullname: `# ${appId}`,
+        isdisabled: false,
+        _businessunitid_value: this.store.rootBusinessUnitId,
+      });
+      user = this.store.applicationUser(appId)!;
+    }
+    const userId = String(user.systemuserid);
+    if (user.isdisabled) this.store.seed("systemusers", userId, { ...user, isdisabled: false });
+    for (const role of this.store.rolesOf(userId))
+      this.store.link("systemuserroles_association", userId, this.store.roleId(role)!, false);
+    if (state === "present")
+      this.store.link(
+        "systemuserroles_association",
+        userId,
+        this.store.roleId(COE_ADMIN_ROLE)!,
+        true,
+      );
+  }
+
+  private removeUser(userId: string): void {
+    for (const role of this.store.rolesOf(userId))
+      this.store.link("systemuserroles_association", userId, this.store.roleId(role)!, false);
+    this.store.handle({
+      method: "DELETE",
+      url: `${WEB_API_PATH}/systemusers(${userId})`,
+      headers: {},
+      body: "",
+    });
+  }
+
+  /**
+   * A token for the deployer: the environment's administrator as the Azure CLI signs them in
+   * (appid of the Azure CLI, the admin's object id), for the scope `{url}/.default`.
+   */
+  administratorToken(): string {
+    const now = Math.floor(Date.now() / 1000);
+    return this.ctx.signer.sign({
+      aud: this.ctx.origin,
+      iss: `${this.ctx.origin}/${this.ctx.tenantId}/`,
+      tid: this.ctx.tenantId,
+      appid: AZURE_CLI_CLIENT_ID,
+      roles: [],
+      iat: now,
+      nbf: now,
+      exp: now + 3600,
+      ver: "1.0",
+      oid: this.administratorObjectId,
+      sub: this.administratorObjectId,
+    });
   }
 
   /**
