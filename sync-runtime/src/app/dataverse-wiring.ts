@@ -100,6 +100,26 @@ export function createDataverseSink(
     logger,
     now,
   };
+  /**
+   * Without a progress line to feed (serve), progress goes to the log, at most once a minute: a
+   * back-fill of months runs for a long time inside a pass.
+   */
+  let lastLogged = 0;
+  const logProgress = (p: DataverseProgress) => {
+    const t = Date.now();
+    if (t - lastLogged < 60_000) return;
+    lastLogged = t;
+    logger.info(
+      p.phase === "backfill" ? "dataverse back-fill progress" : "dataverse drain progress",
+      p.phase === "backfill"
+        ? { day: p.day, daysDone: p.daysDone, days: p.days, events: p.events }
+        : { handled: p.handled, total: p.total, ...p.result },
+    );
+  };
+  const withProgress = <T extends DataverseWork>(work: T): T => ({
+    ...work,
+    onProgress: work.onProgress ?? logProgress,
+  });
   const drain = (work: DataverseWork) =>
     sink.drain({
       signal: work.signal,
@@ -124,7 +144,8 @@ export function createDataverseSink(
     outbox,
     rejected,
     beforePass: () => planBackfill(backfillDeps),
-    async drainLogged(work = {}) {
+    async drainLogged(given = {}) {
+      const work = withProgress(given);
       try {
         await fill(work);
         await drain(work);
