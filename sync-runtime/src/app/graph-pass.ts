@@ -494,7 +494,7 @@ class GraphPipeline {
   }
 
   /**
-   * Advances the checkpoint over every done day at the head, in order, one write after another.
+   * Advances the checkpoint over the done days at the head, in order, one write after another.
    * Nothing is written once the pass is stopped by its signal or a checkpoint write failed; days
    * done before another day failed still advance it.
    */
@@ -508,20 +508,17 @@ class GraphPipeline {
 
   private async advance(): Promise<void> {
     const { ctx, options, result } = this;
-    while (this.head < this.states.length && this.states[this.head].done) {
-      if (options.signal?.aborted || this.commitFailure) return;
+    let end = this.head;
+    while (end < this.states.length && this.states[end].done) end++;
+    if (end === this.head || options.signal?.aborted || this.commitFailure) return;
+    // One write for every day done at the head: days often finish a few at a time.
+    if (this.advances) {
+      const to = this.states[end - 1].window.to;
+      const advanced = await ctx.store.checkpoints.advance(GRAPH_SOURCE_KEY, to, ctx.now());
+      result.checkpoint = advanced.toISOString();
+    }
+    for (; this.head < end; this.head++) {
       const { window } = this.states[this.head];
-      if (this.advances) {
-        const advanced = await ctx.store.checkpoints.advance(
-          GRAPH_SOURCE_KEY,
-          window.to,
-          ctx.now(),
-        );
-        result.checkpoint = advanced.toISOString();
-      }
-      this.head++;
-      this.progress.windowsDone = this.head;
-      this.emit();
       ctx.logger.info("window synced", {
         source: GRAPH_SOURCE_KEY,
         from: window.from.toISOString(),
@@ -529,6 +526,8 @@ class GraphPipeline {
         checkpoint: result.checkpoint,
       });
     }
+    this.progress.windowsDone = this.head;
+    this.emit();
   }
 
   private emit(): void {
