@@ -60,7 +60,7 @@ export type { BadInputReport, BadBlobInfo, InjectedRecordInfo, HugeRecordInfo } 
 export type { ForeignRequest } from "./server";
 export type { EmulatorClock } from "./clock";
 export { SimulatedSleep } from "./clock";
-export type { GraphSubmission } from "./graph-audit";
+export type { GraphCounters, GraphSubmission } from "./graph-audit";
 export type { DataverseEmulatorOptions, RunningDataverse, CoeAppTruth } from "./dataverse-server";
 export type { DataverseRow, ApplicationUserState } from "./dataverse";
 export type {
