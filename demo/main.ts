@@ -20,6 +20,9 @@ ground truth, writes the dashboard (HTML), CSV and JSON, and stops everything ag
                     only seen the 7 days the API serves)
   --dataverse       also run an emulated CoE Dataverse environment: the runtime fills its
                     admin_auditlogs/admin_apps tables, compared with the report
+  --graph           read the same tenant through Microsoft Graph's audit log queries
+                    (its whole history, many queries in flight) instead of the
+                    Management Activity API
   --help            this text
 
 Exit codes: 0 the report (and its apps not launched for n days) equals the ground truth, 1 it
@@ -48,6 +51,7 @@ try {
       "launches-per-day": { type: "string" },
       "stale-days": { type: "string" },
       dataverse: { type: "boolean" },
+      graph: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   }));
@@ -83,6 +87,7 @@ try {
     seed: values.seed,
     staleDays,
     dataverse: values.dataverse === true,
+    graph: values.graph === true,
     tenant: {
       ...(values.apps ? { apps: positive("apps", values.apps) } : {}),
       ...(values.users ? { users: positive("users", values.users) } : {}),

@@ -76,6 +76,11 @@ export interface DemoOptions {
   write?: (text: string) => void;
   /** Also run the emulator's Dataverse environment and compare its CoE tables. Default false. */
   dataverse?: boolean;
+  /**
+   * Read the tenant through Microsoft Graph's audit log queries (AUDIT_SOURCE=graph) instead of
+   * the Management Activity API: its whole history, many queries in flight. Default false.
+   */
+  graph?: boolean;
   /** Aborting stops the children, the emulator and Azurite; runDemo then throws DemoInterrupted. */
   signal?: AbortSignal;
 }
@@ -89,8 +94,10 @@ export interface DemoFiles {
 export interface DemoResult {
   /** The compared window (ISO 8601 UTC). */
   window: { from: string; to: string };
-  /** The runtime's `once` summary (one entry per content type). */
+  /** The runtime's `once` summary (one entry per content type; none with `graph`). */
   backfill: BackfillSummary[];
+  /** With `graph`: the runtime's `once --source graph` summary and its last progress line. */
+  graph?: { backfill: GraphBackfillSummary; progress?: string };
   /** The runtime's JSON report of the window, read back from its file. */
   report: UsageReport;
   /** The emulator's ground truth of the same window, with launches per day. */
@@ -133,6 +140,28 @@ export interface BackfillSummary {
   unparsed: number;
   duplicates: number;
 }
+
+/** The part of the runtime's `once --source graph` summary the demo shows. */
+export interface GraphBackfillSummary {
+  source: "graph";
+  from: string;
+  to: string;
+  windows: number;
+  queries: number;
+  submissions: number;
+  splits: number;
+  pages: number;
+  records: number;
+  launches: number;
+  deletes: number;
+  unparsed: number;
+}
+
+/**
+ * Graph queries in the demo take seconds of real time, not minutes: the emulator's clock is real
+ * here, and a demo should end in about a minute.
+ */
+export const DEMO_GRAPH_QUERY_MS = 3_000;
 
 export class DemoInterrupted extends Error {
   constructor() {
@@ -177,18 +206,34 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     });
     running.cli = cli;
 
-    say();
-    say("$ npm run sync -- subscription start");
-    await cli.runOk(["subscription", "start"]);
-    checkAborted();
-    steps.done("subscription");
+    let backfillFrom: Date;
+    let backfill: BackfillSummary[] = [];
+    let graph: DemoResult["graph"];
+    let window: TruthWindow;
+    if (options.graph) {
+      // Graph needs no subscription: queries are submitted on demand.
+      steps.done("subscription");
+      const graphRun = await runGraphBackfill(cli, say, tenant, options.quiet === true);
+      checkAborted();
+      steps.done("backfill");
+      sayGraphBackfill(say, graphRun.backfill);
+      ({ backfillFrom } = graphRun);
+      graph = { backfill: graphRun.backfill, progress: graphRun.progress };
+      // Every record created before this had been listed, so available, when the first query ran.
+      window = completeWindow(backfillFrom, graphRun.startedAt, (w) => emu.windowCompleteAt(w));
+    } else {
+      say();
+      say("$ npm run sync -- subscription start");
+      await cli.runOk(["subscription", "start"]);
+      checkAborted();
+      steps.done("subscription");
 
-    const { backfillFrom, backfill } = await runBackfill(cli, say);
-    checkAborted();
-    steps.done("backfill");
-    sayBackfill(say, backfill);
-
-    const window = comparedWindow(emu, backfillFrom, backfill);
+      ({ backfillFrom, backfill } = await runBackfill(cli, say));
+      checkAborted();
+      steps.done("backfill");
+      sayBackfill(say, backfill);
+      window = comparedWindow(emu, backfillFrom, backfill);
+    }
     const { files, table } = await runReports(cli, say, outDir, window, staleDays);
     checkAborted();
     steps.done("reports");
@@ -208,6 +253,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     return {
       window: { from: window.from.toISOString(), to: window.to.toISOString() },
       backfill,
+      graph,
       report: comparison.report,
       groundTruth: comparison.groundTruth,
       differences: comparison.differences,
@@ -298,6 +344,7 @@ async function startServices(
       tenant,
       content: { ...DEMO_CONTENT, ...options.content },
       ...(options.dataverse ? { dataverse: {} } : {}),
+      ...(options.graph ? { graph: { queryRunMs: DEMO_GRAPH_QUERY_MS, pollProgressMs: 0 } } : {}),
     }),
     startAzurite(),
   ]);
@@ -351,6 +398,59 @@ async function runBackfill(
   say(`$ npm run sync -- ${onceArgs.join(" ")}`);
   const backfill = JSON.parse(await cli.runOk(onceArgs)) as BackfillSummary[];
   return { backfillFrom, backfill };
+}
+
+/**
+ * `sync once --source graph` over the tenant's whole history: Graph reaches back 180 days where
+ * the Management API keeps 7. Its progress line (days queried, running, stored) goes to stderr;
+ * when the demo is quiet, it is captured and the last one kept.
+ */
+async function runGraphBackfill(
+  cli: RuntimeCli,
+  say: Say,
+  tenant: TenantOptions,
+  quiet: boolean,
+): Promise<{
+  backfillFrom: Date;
+  startedAt: Date;
+  backfill: GraphBackfillSummary;
+  progress?: string;
+}> {
+  const days = tenant.days ?? DEMO_TENANT.days ?? 21;
+  const backfillFrom = ceilMinute(new Date(Date.now() - days * DAY_MS + RETENTION_MARGIN_MS));
+  const onceArgs = ["once", "--source", "graph", "--from", backfillFrom.toISOString()];
+  say();
+  say(`$ npm run sync -- ${onceArgs.join(" ")}`);
+  const startedAt = new Date();
+  const run = await cli.run(onceArgs);
+  if (run.code !== 0) {
+    const how = run.signal ? `was killed by ${run.signal}` : `exited with ${run.code}`;
+    throw new Error(`sync ${onceArgs.join(" ")} ${how}\n${run.stderr.trim()}`);
+  }
+  const progress = quiet
+    ? run.stderr
+        .split(/[\r\n]+/)
+        .filter((l) => l.includes(" queried "))
+        .pop()
+    : undefined;
+  return {
+    backfillFrom,
+    startedAt,
+    // `once` prints a list, one entry per source pass.
+    backfill: (JSON.parse(run.stdout) as GraphBackfillSummary[])[0],
+    progress,
+  };
+}
+
+function sayGraphBackfill(say: Say, b: GraphBackfillSummary): void {
+  say(
+    `  Microsoft Graph: ${plural(b.windows, "day")}, ${plural(b.submissions, "query", "queries")} submitted ` +
+      `(${plural(b.splits, "split")}), ${plural(b.pages, "page")} of records;`,
+  );
+  say(
+    `  ${plural(b.records, "record")} -> ${plural(b.launches, "launch", "launches")}, ` +
+      `${plural(b.deletes, "delete")}.`,
+  );
 }
 
 function sayBackfill(say: Say, backfill: BackfillSummary[]): void {
