@@ -194,7 +194,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
   try {
     checkAborted();
-    sayIntroduction(say);
+    sayIntroduction(say, options.graph === true);
     const { emu, storage } = await startServices(running, options, tenant);
     checkAborted();
     steps.done("services");
@@ -322,9 +322,14 @@ function checkedStaleDays(staleDays: number): number {
   return staleDays;
 }
 
-function sayIntroduction(say: Say): void {
+function sayIntroduction(say: Say, graph: boolean): void {
   say("coe-audit-sync demo: no tenant, no Azure. A local emulator plays Entra ID and the");
-  say("Office 365 Management Activity API; Azurite plays Azure Storage; the sync runtime is");
+  say(
+    graph
+      ? "Microsoft Graph audit log query API (queries of seconds here, minutes in a real tenant);"
+      : "Office 365 Management Activity API; Azurite plays Azure Storage; the sync runtime is",
+  );
+  if (graph) say("Azurite plays Azure Storage; the sync runtime is");
   say("the real one, run through its command line (npm run sync -- ...).");
   say();
 }
@@ -593,8 +598,12 @@ function saySummary(
   files: DemoFiles,
 ): void {
   say(
-    `Emulator served ${count.format(stats.requests)} API calls (${stats.throttled} throttled) ` +
-      `and ${stats.tokensIssued} tokens.`,
+    stats.graph.queriesSubmitted > 0
+      ? `Emulator served ${count.format(stats.graph.graphRequests)} Graph calls for ` +
+          `${plural(stats.graph.queriesSubmitted, "query", "queries")}, at most ` +
+          `${stats.graph.peakQueriesInFlight} queued or running at once, and ${stats.tokensIssued} tokens.`
+      : `Emulator served ${count.format(stats.requests)} API calls (${stats.throttled} throttled) ` +
+          `and ${stats.tokensIssued} tokens.`,
   );
   say(
     `Took ${timings.services} s to start the emulator and Azurite, ${timings.subscription} s ` +
