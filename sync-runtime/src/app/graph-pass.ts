@@ -164,7 +164,7 @@ interface DayState {
   done: boolean;
 }
 
-/** The pass's budget, or how long until it has a submission again. */
+/** The runtime's submissions budget is spent until `freeAt`: the pass takes no more days. */
 class BudgetSpent extends Error {
   constructor(readonly freeAt: Date) {
     super("the submissions budget is spent");
@@ -268,6 +268,8 @@ class GraphPipeline {
     const now = ctx.now();
     const since = new Date(now.getTime() - SUBMISSION_WINDOW_MS);
     await ctx.queries.prune(since, { signal });
+    // Days past the retention are never planned again: their marks would only pile up.
+    await ctx.queries.pruneDays(new Date(now.getTime() - GRAPH_RETENTION_MS - DAY_MS), { signal });
     const spent = await ctx.queries.submissionsSince(since, { signal });
     this.budget = new SubmissionBudget(
       options.dailySubmissions ?? DEFAULT_DAILY_SUBMISSIONS,

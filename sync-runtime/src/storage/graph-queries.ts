@@ -83,8 +83,21 @@ export class GraphQueryLog {
   }
 
   /** Deletes the submissions older than `before`: they no longer count. Returns how many. */
-  async prune(before: Date, { signal }: Options = {}): Promise<number> {
-    const filter = odata`PartitionKey eq ${SUBMISSIONS} and RowKey lt ${before.toISOString()}`;
+  async prune(before: Date, options: Options = {}): Promise<number> {
+    return this.deleteBefore(SUBMISSIONS, before, options);
+  }
+
+  /** Deletes the marks of days starting before `before` (past the retention: never queried again). */
+  async pruneDays(before: Date, options: Options = {}): Promise<number> {
+    return this.deleteBefore(DAYS, before, options);
+  }
+
+  private async deleteBefore(
+    partition: string,
+    before: Date,
+    { signal }: Options,
+  ): Promise<number> {
+    const filter = odata`PartitionKey eq ${partition} and RowKey lt ${before.toISOString()}`;
     const keys: string[] = [];
     for await (const e of this.table.listEntities({
       queryOptions: { filter, select: ["RowKey"] },
@@ -92,7 +105,11 @@ export class GraphQueryLog {
     })) {
       keys.push(e.rowKey as string);
     }
-    for (const key of keys) await this.release(key, { signal });
+    for (const key of keys) {
+      await this.table.deleteEntity(partition, key, { abortSignal: signal }).catch((err) => {
+        if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+      });
+    }
     return keys.length;
   }
 
