@@ -17,7 +17,7 @@ import { Agent } from "node:https";
 import { startAzurite } from "../demo/azurite";
 import { runtimeEnvFor } from "../demo/runtime-env";
 import { SimulatedSleep, startEmulator, type GraphCounters } from "../emulator/index";
-import { loadConfig } from "../sync-runtime/src/app/config";
+import { loadConfig, secretValues } from "../sync-runtime/src/app/config";
 import { createRuntime } from "../sync-runtime/src/app/runtime";
 import { createLogger } from "../sync-runtime/src/core/log";
 import { atMost, type Bench } from "./result";
@@ -66,7 +66,7 @@ async function backfill(concurrency: number): Promise<Run> {
     const runtime = createRuntime(config, {
       agent,
       now: () => emu.clock.now(),
-      logger: createLogger({ level: "error", secrets: [config.clientSecret] }),
+      logger: createLogger({ level: "error", secrets: secretValues(config) }),
       graphPolling: { sleep: sim.sleep },
     });
     const began = emu.clock.now().getTime();

@@ -23,6 +23,8 @@ ground truth, writes the dashboard (HTML), CSV and JSON, and stops everything ag
   --graph           read the same tenant through Microsoft Graph's audit log queries
                     (its whole history, many queries in flight) instead of the
                     Management Activity API
+  --secret          sign the runtime in with the app's client secret instead of the default,
+                    a deployed stack's: the managed identity's token as federated credential
   --help            this text
 
 Exit codes: 0 the report (and its apps not launched for n days) equals the ground truth, 1 it
@@ -52,6 +54,7 @@ try {
       "stale-days": { type: "string" },
       dataverse: { type: "boolean" },
       graph: { type: "boolean" },
+      secret: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   }));
@@ -88,6 +91,7 @@ try {
     staleDays,
     dataverse: values.dataverse === true,
     graph: values.graph === true,
+    credential: values.secret === true ? "secret" : "federated",
     tenant: {
       ...(values.apps ? { apps: positive("apps", values.apps) } : {}),
       ...(values.users ? { users: positive("users", values.users) } : {}),

@@ -22,6 +22,7 @@ import { runtimeEnvFor } from "./runtime-env";
 import { completeWindow, inactiveDifferences, reportDifferences } from "./comparison";
 import { compareCoeTables, type CoeComparison } from "./coe-tables";
 import { REPO_ROOT, RuntimeCli } from "./runtime-cli";
+import type { RuntimeCredential } from "../sync-runtime/contract";
 
 /** A tenant worth looking at that still backfills in well under a minute on 2 cores. */
 export const DEMO_TENANT: TenantOptions = {
@@ -53,10 +54,6 @@ export const DEMO_STALE_DAYS = 3;
  */
 export const DEMO_CONTENT: ContentOptions = { blobIntervalMinutes: 20 };
 
-/** The backfill starts this far inside the API's 7 days, so no blob it lists expires meanwhile. */
-const RETENTION_MARGIN_MS = 15 * 60_000;
-const DAY_MS = 86_400_000;
-
 export interface DemoOptions {
   /** Seed of the synthetic tenant. Default "coe-demo". */
   seed?: string;
@@ -81,6 +78,11 @@ export interface DemoOptions {
    * the Management Activity API: its whole history, many queries in flight. Default false.
    */
   graph?: boolean;
+  /**
+   * How the runtime signs in: "federated" (default, as a deployed stack does: the emulator's
+   * managed identity, no secret anywhere) or "secret" (the app's client secret).
+   */
+  credential?: RuntimeCredential;
   /** Aborting stops the children, the emulator and Azurite; runDemo then throws DemoInterrupted. */
   signal?: AbortSignal;
 }
@@ -114,6 +116,8 @@ export interface DemoResult {
   files: DemoFiles;
   /** The table the runtime printed. */
   table: string;
+  /** How the runtime signed in, and how many token requests carried a client secret. */
+  auth: { credential: RuntimeCredential; clientSecretsSeen: number; managedIdentityTokens: number };
   /** What was listening while the demo ran (all closed when runDemo returns). */
   endpoints: { emulator: string; blob: string; table: string };
   /** Temporary folders the demo used (all removed when runDemo returns). */
@@ -200,8 +204,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     steps.done("services");
     sayServices(say, tenant, emu, storage);
 
+    const credential = options.credential ?? "federated";
+    sayCredential(say, credential, emu);
     const cli = new RuntimeCli({
-      env: runtimeEnv(emu, storage, options.runtimeEnv),
+      env: runtimeEnv(emu, storage, credential, {
+        // With --graph, the first pass reads the tenant's whole history, past the API's 7 days.
+        ...(options.graph ? { AUDIT_GRAPH_BACKFILL_DAYS: String(tenant.days ?? 21) } : {}),
+        ...options.runtimeEnv,
+      }),
       showStderr: !options.quiet,
     });
     running.cli = cli;
@@ -213,7 +223,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     if (options.graph) {
       // Graph needs no subscription: queries are submitted on demand.
       steps.done("subscription");
-      const graphRun = await runGraphBackfill(cli, say, tenant, options.quiet === true);
+      const graphRun = await runGraphBackfill(cli, say, options.quiet === true);
       checkAborted();
       steps.done("backfill");
       sayGraphBackfill(say, graphRun.backfill);
@@ -265,6 +275,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       },
       files,
       table,
+      auth: {
+        credential,
+        clientSecretsSeen: emu.stats().clientSecretsSeen,
+        managedIdentityTokens: emu.stats().managedIdentityTokens,
+      },
       endpoints: { emulator: emu.url, blob: storage.blobEndpoint, table: storage.tableEndpoint },
       tempPaths: [dirname(emu.caCertPath), storage.location],
       childPids: [...cli.pids],
@@ -375,14 +390,27 @@ function sayServices(
   say(`  emulator ${emu.url}   Azurite ${storage.blobEndpoint} (temp dir)`);
 }
 
+function sayCredential(say: Say, credential: RuntimeCredential, emu: RunningEmulator): void {
+  say(
+    credential === "federated"
+      ? `The runtime signs in without a secret: the managed identity ${emu.managedIdentity.clientId}'s token`
+      : "The runtime signs in with the app's client secret (--secret).",
+  );
+  if (credential === "federated")
+    say(
+      "  (IDENTITY_ENDPOINT, as Container Apps serve it) is the app's federated client assertion.",
+    );
+}
+
 /** The runtime's environment: the emulator's tenant and endpoints, and Azurite's storage. */
 function runtimeEnv(
   emu: RunningEmulator,
   storage: RunningAzurite,
+  credential: RuntimeCredential,
   extra: Record<string, string> | undefined,
 ): Record<string, string> {
   return {
-    ...runtimeEnvFor(emu),
+    ...(runtimeEnvFor(emu, credential) as Record<string, string>),
     AUDIT_STORAGE_CONNECTION_STRING: storage.connectionString,
     // The progress line is the show; info lines (one per window) and the warning per blob
     // with unparsable records would break it up. The backfill summary counts those records.
@@ -391,29 +419,31 @@ function runtimeEnv(
   };
 }
 
-/** `sync once` over the 7 days the API keeps. */
+/**
+ * `sync once` on empty storage: a first pass reads everything the API still holds (7 days, the
+ * default AUDIT_FIRST_RUN_HOURS of 168), as a newly deployed stack's first pass does.
+ */
 async function runBackfill(
   cli: RuntimeCli,
   say: Say,
 ): Promise<{ backfillFrom: Date; backfill: BackfillSummary[] }> {
-  // The API keeps 7 days; start just inside them so no listed blob expires during the run.
-  const backfillFrom = ceilMinute(new Date(Date.now() - 7 * DAY_MS + RETENTION_MARGIN_MS));
-  const onceArgs = ["once", "--from", backfillFrom.toISOString()];
   say();
-  say(`$ npm run sync -- ${onceArgs.join(" ")}`);
-  const backfill = JSON.parse(await cli.runOk(onceArgs)) as BackfillSummary[];
+  say("$ npm run sync -- once");
+  const backfill = JSON.parse(await cli.runOk(["once"])) as BackfillSummary[];
+  // Where the runtime started: just inside the 7 days, so no blob it lists expires meanwhile.
+  const backfillFrom = new Date(Math.min(...backfill.map((b) => Date.parse(b.from))));
   return { backfillFrom, backfill };
 }
 
 /**
- * `sync once --source graph` over the tenant's whole history: Graph reaches back 180 days where
- * the Management API keeps 7. Its progress line (days queried, running, stored) goes to stderr;
- * when the demo is quiet, it is captured and the last one kept.
+ * `sync once --source graph` on empty storage: the first Graph pass reads the tenant's whole
+ * history (AUDIT_GRAPH_BACKFILL_DAYS), as Graph reaches back 180 days where the Management API
+ * keeps 7. Its progress line (days queried, running, stored) goes to stderr; when the demo is
+ * quiet, it is captured and the last one kept.
  */
 async function runGraphBackfill(
   cli: RuntimeCli,
   say: Say,
-  tenant: TenantOptions,
   quiet: boolean,
 ): Promise<{
   backfillFrom: Date;
@@ -421,9 +451,7 @@ async function runGraphBackfill(
   backfill: GraphBackfillSummary;
   progress?: string;
 }> {
-  const days = tenant.days ?? DEMO_TENANT.days ?? 21;
-  const backfillFrom = ceilMinute(new Date(Date.now() - days * DAY_MS + RETENTION_MARGIN_MS));
-  const onceArgs = ["once", "--source", "graph", "--from", backfillFrom.toISOString()];
+  const onceArgs = ["once", "--source", "graph"];
   say();
   say(`$ npm run sync -- ${onceArgs.join(" ")}`);
   const startedAt = new Date();
@@ -438,13 +466,9 @@ async function runGraphBackfill(
         .filter((l) => l.includes(" queried "))
         .pop()
     : undefined;
-  return {
-    backfillFrom,
-    startedAt,
-    // `once` prints a list, one entry per source pass.
-    backfill: (JSON.parse(run.stdout) as GraphBackfillSummary[])[0],
-    progress,
-  };
+  // `once` prints a list, one entry per source pass.
+  const [backfill] = JSON.parse(run.stdout) as GraphBackfillSummary[];
+  return { backfillFrom: new Date(backfill.from), startedAt, backfill, progress };
 }
 
 function sayGraphBackfill(say: Say, b: GraphBackfillSummary): void {
@@ -601,9 +625,12 @@ function saySummary(
     stats.graph.queriesSubmitted > 0
       ? `Emulator served ${count.format(stats.graph.graphRequests)} Graph calls for ` +
           `${plural(stats.graph.queriesSubmitted, "query", "queries")}, at most ` +
-          `${stats.graph.peakQueriesInFlight} queued or running at once, and ${stats.tokensIssued} tokens.`
+          `${stats.graph.peakQueriesInFlight} queued or running at once, and ${stats.tokensIssued} tokens; ` +
+          `${plural(stats.managedIdentityTokens, "managed-identity token")}, ` +
+          `${plural(stats.clientSecretsSeen, "token request")} with a client secret.`
       : `Emulator served ${count.format(stats.requests)} API calls (${stats.throttled} throttled) ` +
-          `and ${stats.tokensIssued} tokens.`,
+          `and ${stats.tokensIssued} tokens; ${plural(stats.managedIdentityTokens, "managed-identity token")}, ` +
+          `${plural(stats.clientSecretsSeen, "token request")} with a client secret.`,
   );
   say(
     `Took ${timings.services} s to start the emulator and Azurite, ${timings.subscription} s ` +
@@ -635,10 +662,6 @@ function killNow(running: Running): void {
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${count.format(n)} ${n === 1 ? one : many}`;
-}
-
-function ceilMinute(d: Date): Date {
-  return new Date(Math.ceil(d.getTime() / 60_000) * 60_000);
 }
 
 function seconds(since: number): string {

@@ -194,7 +194,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     from: request.from,
     to: request.to,
     overlapMs: config.overlapMs,
-    firstRunMs: config.firstRunMs,
+    firstRunMs: config.graphFirstRunMs,
     concurrency: config.graphQueryConcurrency,
     dailySubmissions: config.graphDailySubmissions,
     onProgress: request.onProgress,
