@@ -327,6 +327,11 @@ class GraphPipeline {
           );
         }
       }
+      // A day counts as queried once, whatever its resubmissions and split halves.
+      if (attempt === 1 && this.isDay(window)) {
+        this.days.queried++;
+        this.emit();
+      }
       const query = await this.poll(submitted.query, window);
       ctx.metrics.inc("audit_graph_queries_total", { status: query.status });
       if (query.status === "succeeded") return { query, submittedAt: submitted.submittedAt };
@@ -373,8 +378,6 @@ class GraphPipeline {
     }
     if (query.status === "failed" || query.status === "cancelled") return undefined;
     this.result.reattached++;
-    this.days.queried++;
-    this.emit();
     ctx.logger.info("re-attached to the audit log query of a stopped pass", {
       queryId: query.id,
       status: query.status,
@@ -399,8 +402,6 @@ class GraphPipeline {
       try {
         const query = await ctx.graph.createQuery(window, GRAPH_OPERATIONS, { signal });
         this.result.submissions++;
-        this.days.queried++;
-        this.emit();
         ctx.metrics.inc("audit_graph_submissions_total");
         return { query, submittedAt: at };
       } catch (err) {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAzurite, type RunningAzurite } from "../../../demo/azurite";
 import { GRAPH_SOURCE_KEY } from "../../../sync-runtime/src/app/graph-pass";
 import type { RuntimeDeps } from "../../../sync-runtime/src/app/runtime";
+import type { ProgressSnapshot } from "../../../sync-runtime/src/domain/progress-snapshot";
 import { comparable, DAY, HOUR, startTestEnv, type TestEnv } from "./harness";
 
 /** Polls of a running query in tests: the emulator moves a query on with every poll as well. */
@@ -43,8 +44,15 @@ describe("the Graph source on the same tenant as the Management API", () => {
       { ...GRAPH, AUDIT_STORAGE_CONNECTION_STRING: second.connectionString },
       FAST_POLLING,
     );
-    const result = await graph.syncGraph({ from: window.from, to: window.to });
+    let progress: ProgressSnapshot | undefined;
+    const result = await graph.syncGraph({
+      from: window.from,
+      to: window.to,
+      onProgress: (p) => (progress = p),
+    });
     expect(result.splits).toBeGreaterThan(0);
+    // The progress line counts days, not the queries of their split halves.
+    expect(progress?.days).toEqual({ queried: 3, running: 0, stored: 3 });
     expect(result.pages).toBeGreaterThan(result.queries);
     // Graph returns only the two operations: nothing is read that is not counted or unparsed.
     expect(result.records).toBe(result.launches + result.deletes + result.unparsed);
