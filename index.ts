@@ -3,6 +3,7 @@ import * as azuread from "@pulumi/azuread";
 import { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
+import { federatedIssuer } from "./components/clouds";
 import { loadStackSettings } from "./components/config";
 import { AuditAppRegistration } from "./components/audit-app-registration";
 import { AuditKeyVault } from "./components/audit-key-vault";
@@ -30,7 +31,8 @@ const providers = [azureProvider, entraProvider];
 const deployer = azuread.getClientConfigOutput({ provider: entraProvider });
 const azureClient = authorization.getClientConfigOutput({ provider: azureProvider });
 
-// 3. The Entra app: permission declared and consented, rotating client secret.
+// 3. The Entra app: permission declared and consented, a rotating client secret unless the
+//    stack keeps none (`clientSecret: false`).
 const registration = new AuditAppRegistration(
   "audit-app",
   {
@@ -38,6 +40,7 @@ const registration = new AuditAppRegistration(
     // The first deployer becomes an owner, so a later `pulumi up` by it can rotate the secret
     // even with only Application.ReadWrite.OwnedBy; later deployers change no owners.
     owners: deployer.objectId.apply((id) => [...new Set([id, ...settings.appOwners])]),
+    clientSecret: settings.clientSecret,
     secretLifetimeDays: settings.secretLifetimeDays,
     // Graph alone needs no ActivityFeed.Read; "both" keeps it and adds Graph for gap fills.
     apis: {
@@ -58,19 +61,23 @@ const group = new resources.ResourceGroup(
 );
 const inGroup = { resourceGroupName: group.name, location: settings.location, stackName };
 
-const vault = new AuditKeyVault(
-  "audit-vault",
-  {
-    ...inGroup,
-    resourceGroupId: group.id,
-    nameSeed: group.name,
-    tenantId: azureClient.tenantId,
-    clientSecret: registration.clientSecret,
-    clientSecretEndDate: registration.clientSecretEndDate,
-    grantDataverseAccess: settings.grantDataverseKeyVaultAccess,
-  },
-  { providers },
-);
+// The vault exists for the client secret alone: no secret, no vault.
+const clientSecret = registration.secret;
+const vault =
+  clientSecret &&
+  new AuditKeyVault(
+    "audit-vault",
+    {
+      ...inGroup,
+      resourceGroupId: group.id,
+      nameSeed: group.name,
+      tenantId: azureClient.tenantId,
+      clientSecret: clientSecret.value,
+      clientSecretEndDate: clientSecret.endDate,
+      grantDataverseAccess: settings.grantDataverseKeyVaultAccess,
+    },
+    { providers },
+  );
 
 const storage = new AuditStorage("audit-data", { ...inGroup, nameSeed: group.name }, { providers });
 
@@ -108,10 +115,22 @@ const service = new SyncService(
       tableEndpoint: storage.tableEndpoint,
     },
     storageAccountId: storage.accountId,
-    vaultId: vault.vaultId,
-    clientSecretId: vault.secretId,
-    clientSecretUri: vault.secretUriWithVersion,
-    clientSecretVersion: vault.secretVersion,
+    vaultId: vault?.vaultId,
+    // Config validation guarantees the vault exists whenever the runtime uses the secret.
+    credential:
+      settings.runtimeCredential === "secret" && vault
+        ? {
+            kind: "secret",
+            id: vault.secretId,
+            uri: vault.secretUriWithVersion,
+            version: vault.secretVersion,
+          }
+        : {
+            kind: "federated",
+            applicationId: registration.applicationId,
+            issuer: deployer.tenantId.apply((tenant) => federatedIssuer(cloud, tenant)),
+            audience: cloud.tokenExchangeAudience,
+          },
     rbacPropagationSeconds: settings.rbacPropagationSeconds,
     image: image.imageRef,
     registry:
@@ -132,13 +151,14 @@ export const clientId = registration.clientId;
 export const audience = cloud.audience;
 export const auditSource = settings.source;
 export const authority = cloud.authority;
-export const keyVaultName = vault.vaultName;
-export const keyVaultUri = vault.vaultUri;
-export const clientSecretName = vault.secretName;
-export const clientSecretExpiresAt = registration.clientSecretEndDate;
-export const clientSecretRotatesAt = registration.clientSecretRotatesAt;
+export const runtimeCredential = settings.runtimeCredential;
+export const keyVaultName = vault?.vaultName;
+export const keyVaultUri = vault?.vaultUri;
+export const clientSecretName = vault?.secretName;
+export const clientSecretExpiresAt = clientSecret?.endDate;
+export const clientSecretRotatesAt = clientSecret?.rotatesAt;
 // Rotation refreshes only this timestamp and updates what depends on it; never the image.
-export const clientSecretRotationUrn = registration.clientSecretRotationUrn;
+export const clientSecretRotationUrn = clientSecret?.rotationUrn;
 export const resourceGroupName = group.name;
 export const storageAccountName = storage.accountName;
 export const blobEndpoint = storage.blobEndpoint;
@@ -154,6 +174,6 @@ export const coeEnvironmentVariables = {
   "Audit Logs - Audience": cloud.audience,
   "Audit Logs - Authority": cloud.authority,
   "Audit Logs - ClientID": registration.clientId,
-  "Audit Logs - Client Azure Secret": vault.dataverseSecretReference,
+  "Audit Logs - Client Azure Secret": vault?.dataverseSecretReference ?? "",
   "Audit Logs - Client Secret": "",
 };

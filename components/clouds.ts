@@ -31,7 +31,26 @@ export interface CloudProfile {
    * cloud deployments). GCC tenants use the global Graph.
    */
   readonly graphAuditEndpoint: string | null;
+  /**
+   * Entra sign-in host whose `/{tenant}/v2.0` is the issuer of a managed identity's token when
+   * an app trusts it as a federated credential (entra-docs,
+   * workload-identity-federation-config-app-trust-managed-identity: login.microsoftonline.com,
+   * or login.microsoftonline.us in the US Government clouds). Not `authority`: the Management
+   * API's documented authority for commercial is login.windows.net, which is not an issuer.
+   */
+  readonly entraLoginHost: "https://login.microsoftonline.com" | "https://login.microsoftonline.us";
+  /** Audience of that managed-identity token: the token exchange audience of the cloud. */
+  readonly tokenExchangeAudience: "api://AzureADTokenExchange" | "api://AzureADTokenExchangeUSGov";
 }
+
+const PUBLIC_FEDERATION = {
+  entraLoginHost: "https://login.microsoftonline.com",
+  tokenExchangeAudience: "api://AzureADTokenExchange",
+} as const;
+const US_GOVERNMENT_FEDERATION = {
+  entraLoginHost: "https://login.microsoftonline.us",
+  tokenExchangeAudience: "api://AzureADTokenExchangeUSGov",
+} as const;
 
 /** The global Microsoft Graph service (learn.microsoft.com/graph/deployments). */
 const GLOBAL_GRAPH = "https://graph.microsoft.com";
@@ -61,6 +80,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     governmentRegionsOnly: false,
     containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
     graphAuditEndpoint: GLOBAL_GRAPH,
+    ...PUBLIC_FEDERATION,
   },
   // GCC tenants live in commercial Entra and commercial Azure; only the API host differs.
   gcc: {
@@ -72,6 +92,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     governmentRegionsOnly: false,
     containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
     graphAuditEndpoint: GLOBAL_GRAPH,
+    ...PUBLIC_FEDERATION,
   },
   gcchigh: {
     name: "gcchigh",
@@ -82,6 +103,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     governmentRegionsOnly: true,
     containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
     graphAuditEndpoint: null,
+    ...US_GOVERNMENT_FEDERATION,
   },
   dod: {
     name: "dod",
@@ -92,10 +114,20 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     governmentRegionsOnly: true,
     containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
     graphAuditEndpoint: null,
+    ...US_GOVERNMENT_FEDERATION,
   },
 };
 
 /** Azure Government region names all start with `usgov` or `usdod` (e.g. usgovvirginia). */
 export function isGovernmentRegion(location: string): boolean {
   return /^us(gov|dod)/.test(location);
+}
+
+/**
+ * Issuer of the runtime identity's tokens as the app's federated credential names it:
+ * `{login host}/{tenant}/v2.0`, the tenant being the app's own (a managed identity can only be
+ * trusted by an app in its tenant).
+ */
+export function federatedIssuer(cloud: CloudProfile, tenantId: string): string {
+  return `${cloud.entraLoginHost}/${tenantId}/v2.0`;
 }

@@ -26,6 +26,15 @@ export const RBAC_PROPAGATION_SECONDS = { min: 0, max: 1800, default: 300 } as c
 export const SOURCE_SETTINGS = ["managementApi", "graph", "both"] as const;
 export type SourceSetting = (typeof SOURCE_SETTINGS)[number];
 
+/**
+ * How the runtime proves it is the app:
+ * - federated: its managed identity's token, which the app trusts as a federated credential, is
+ *   the client assertion; no secret reaches the Container App and none can expire under it.
+ * - secret: the client secret from Key Vault (needs `clientSecret: true`).
+ */
+export const RUNTIME_CREDENTIALS = ["federated", "secret"] as const;
+export type RuntimeCredential = (typeof RUNTIME_CREDENTIALS)[number];
+
 /** Everything the program needs from the stack, validated. */
 export interface StackSettings {
   readonly cloud: CloudProfile;
@@ -36,6 +45,13 @@ export interface StackSettings {
   readonly appDisplayName: string;
   /** Audit source (stack config `source`, default managementApi). */
   readonly source: SourceSetting;
+  /** How the runtime authenticates as the app (stack config `runtimeCredential`, default federated). */
+  readonly runtimeCredential: RuntimeCredential;
+  /**
+   * Whether the app gets a rotating client secret kept in Key Vault, for the CoE flows and other
+   * tools (stack config `clientSecret`, default true). false: no secret, no vault, no rotation.
+   */
+  readonly clientSecret: boolean;
   readonly secretLifetimeDays: number;
   readonly contentTypes: readonly string[];
   readonly syncIntervalMinutes: number;
@@ -90,6 +106,19 @@ function parseInteger(
     );
   }
   return value;
+}
+
+function parseBoolean(read: ConfigReader, key: string, fallback: boolean): boolean {
+  const raw = read(key);
+  if (raw === undefined || raw.trim() === "") return fallback;
+  if (raw.trim() === "true") return true;
+  if (raw.trim() === "false") return false;
+  throw new ConfigError(
+    key,
+    raw,
+    `true | false (default ${fallback})`,
+    setCommand(key, String(!fallback)),
+  );
 }
 
 /** Accepts a comma list or a JSON array (what `pulumi config set --path key[0] v` stores). */
@@ -179,6 +208,7 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
   const source = parseSource(read, cloud);
 
   const secretLifetimeDays = parseInteger(read, "secretLifetimeDays", SECRET_LIFETIME_DAYS);
+  const { runtimeCredential, clientSecret } = parseCredential(read);
 
   const contentTypesRaw = read("contentTypes");
   const contentTypes = [...new Set(parseList(contentTypesRaw ?? POWER_APPS_CONTENT_TYPE))];
@@ -225,6 +255,14 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
       setCommand("grantDataverseKeyVaultAccess", "true"),
     );
   }
+  if (grantRaw === "true" && !clientSecret) {
+    throw new ConfigError(
+      "grantDataverseKeyVaultAccess",
+      grantRaw,
+      "false while clientSecret is false (there is no secret in Key Vault for Dataverse to read)",
+      "pulumi config set grantDataverseKeyVaultAccess false",
+    );
+  }
 
   const dataverseUrl = readDataverseUrl(read, cloud);
 
@@ -240,6 +278,8 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     subscriptionId,
     appDisplayName,
     source,
+    runtimeCredential,
+    clientSecret,
     secretLifetimeDays,
     contentTypes,
     syncIntervalMinutes,
@@ -249,6 +289,32 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     dataverseUrl,
     rbacPropagationSeconds,
   };
+}
+
+function parseCredential(read: ConfigReader): {
+  runtimeCredential: RuntimeCredential;
+  clientSecret: boolean;
+} {
+  const raw = read("runtimeCredential");
+  const runtimeCredential = raw === undefined || raw.trim() === "" ? "federated" : raw.trim();
+  if (!(RUNTIME_CREDENTIALS as readonly string[]).includes(runtimeCredential)) {
+    throw new ConfigError(
+      "runtimeCredential",
+      raw,
+      `${RUNTIME_CREDENTIALS.join(" | ")} (default federated)`,
+      setCommand("runtimeCredential", "federated"),
+    );
+  }
+  const clientSecret = parseBoolean(read, "clientSecret", true);
+  if (runtimeCredential === "secret" && !clientSecret) {
+    throw new ConfigError(
+      "runtimeCredential",
+      raw,
+      "federated while clientSecret is false (the runtime cannot use a secret the stack does not create)",
+      "pulumi config set runtimeCredential federated",
+    );
+  }
+  return { runtimeCredential: runtimeCredential as RuntimeCredential, clientSecret };
 }
 
 function parseSource(read: ConfigReader, cloud: CloudProfile): SourceSetting {

@@ -18,7 +18,10 @@ export interface EnvVarContract {
 export const ENV = {
   AUDIT_TENANT_ID: { required: "always" },
   AUDIT_CLIENT_ID: { required: "always" },
-  AUDIT_CLIENT_SECRET: { required: "always", secret: true },
+  // Either the secret or the federated assertion (AUDIT_CREDENTIAL), so not always set.
+  AUDIT_CLIENT_SECRET: { secret: true },
+  AUDIT_CREDENTIAL: {},
+  AUDIT_FEDERATED_AUDIENCE: {},
   AUDIT_CLIENT_SECRET_VERSION: {},
   AUDIT_AUTHORITY: {},
   AUDIT_AUDIENCE: {},
@@ -34,6 +37,7 @@ export const ENV = {
   AUDIT_BLOB_CONCURRENCY: {},
   AUDIT_OVERLAP_MINUTES: {},
   AUDIT_FIRST_RUN_HOURS: {},
+  AUDIT_GRAPH_BACKFILL_DAYS: {},
   AUDIT_SYNC_INTERVAL_MINUTES: {},
   AUDIT_LEASE_SECONDS: {},
   AUDIT_REPORT_DAYS: {},

@@ -36,7 +36,25 @@ describe("parseStackSettings", () => {
       syncImage: undefined,
       appOwners: [],
       grantDataverseKeyVaultAccess: false,
+      runtimeCredential: "federated",
+      clientSecret: true,
     });
+  });
+
+  it("refuses a runtime secret the stack does not create, and a Dataverse grant on no secret", () => {
+    const secret = failure({ ...minimal, runtimeCredential: "secret", clientSecret: "false" });
+    expect(secret.key).toBe("runtimeCredential");
+    expect(secret.message).toContain("pulumi config set runtimeCredential federated");
+    const grant = failure({
+      ...minimal,
+      clientSecret: "false",
+      grantDataverseKeyVaultAccess: "true",
+    });
+    expect(grant.key).toBe("grantDataverseKeyVaultAccess");
+    expect(grant.message).toContain("pulumi config set grantDataverseKeyVaultAccess false");
+    expect(parseStackSettings(reader({ ...minimal, clientSecret: "false" })).clientSecret).toBe(
+      false,
+    );
   });
 
   it("treats the empty defaults Pulumi.yaml passes as unset", () => {
@@ -92,6 +110,8 @@ describe("parseStackSettings", () => {
     ["contentTypes", " , ", "Audit.General"],
     ["appOwners", "alice@contoso.com", "Entra object ids"],
     ["grantDataverseKeyVaultAccess", "yes", "true | false"],
+    ["runtimeCredential", "managedIdentity", "federated | secret"],
+    ["clientSecret", "no", "true | false"],
     [
       "dataverseUrl",
       "https://contoso.crm9.dynamics.com",

@@ -46,6 +46,8 @@ const T = {
   sleep: "time:index/sleep:Sleep",
   diagnosticSetting: "azure-native:monitor:DiagnosticSetting",
   workspace: "azure-native:operationalinsights:Workspace",
+  federation:
+    "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential",
 } as const;
 
 type Program = typeof import("../../index");
@@ -84,6 +86,26 @@ async function runProgram(
   const program = await import("../../index");
   await settle();
   return { mocks, program, exchanges: [...acr.calls] };
+}
+
+/**
+ * What `--target <urn> --target-dependents` reaches: the resource and everything downstream of
+ * it, by the dependencies each registration sent (logical names are unique in this program).
+ */
+function dependentsOf(mocks: ProgramMocks, urn: string): Set<string> {
+  const nameOf = (u: string) => u.split("::").pop()!;
+  const reached = new Set([nameOf(urn)]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [name, options] of mocks.optionsByName) {
+      if (reached.has(name)) continue;
+      if (options.dependencies.some((d) => reached.has(nameOf(d)))) {
+        reached.add(name);
+        grew = true;
+      }
+    }
+  }
+  return reached;
 }
 
 /** A recorded input, with the runtime's secret envelope removed if there is one. */
@@ -278,16 +300,73 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
       ]),
     );
     const byRole = Object.fromEntries(grants.map(([roleId, scope]) => [roleId, scope]));
+    // Federated by default: the identity signs in as the app and never reads the vault.
     expect(byRole).toEqual({
       [role(ROLES.storageBlobDataContributor)]: storage.id,
       [role(ROLES.storageTableDataContributor)]: storage.id,
-      [role(ROLES.keyVaultSecretsUser)]: mocks.one(T.vaultSecret).id,
       [role(ROLES.acrPull)]: registry.id,
     });
     expect(mocks.one(T.vaultSecret).id).toMatch(
       new RegExp(`/vaults/${vault.state.name}/secrets/audit-client-secret$`),
     );
-    expect(grants).toHaveLength(4);
+    expect(grants).toHaveLength(3);
+  });
+
+  it("lets the app trust the runtime identity with the cloud's issuer, subject and audience", () => {
+    const federation = mocks.one(T.federation);
+    const identity = mocks.one(T.identity);
+    const host =
+      cloud.azureNativeEnvironment === "usgovernment"
+        ? "https://login.microsoftonline.us"
+        : "https://login.microsoftonline.com";
+    const audience =
+      cloud.azureNativeEnvironment === "usgovernment"
+        ? "api://AzureADTokenExchangeUSGov"
+        : "api://AzureADTokenExchange";
+    expect(federation.inputs).toMatchObject({
+      applicationId: `/applications/${mocks.one(T.application).state.objectId}`,
+      issuer: `${host}/${MOCK.tenantId}/v2.0`,
+      // The principal (object) id, not the client id.
+      subject: identity.state.principalId,
+      audiences: [audience],
+    });
+    expect(federation.provider).toContain("pulumi:providers:azuread::entra");
+    const env = envOf(mocks.one(T.containerApp));
+    expect(env.AUDIT_CREDENTIAL).toEqual({ value: "federated" });
+    expect(env.AUDIT_FEDERATED_AUDIENCE).toEqual({ value: audience });
+    expect(env.AZURE_CLIENT_ID).toEqual({ value: identity.state.clientId });
+  });
+
+  it("starts the Container App only after the federated credential exists and propagated", () => {
+    const federation = mocks.one(T.federation);
+    const sleep = mocks.one(T.sleep);
+    expect(mocks.optionsOf(sleep.name).dependencies).toContainEqual(
+      expect.stringMatching(new RegExp(`::${federation.name}$`)),
+    );
+    expect(sleep.inputs.triggers.federation).toBe(federation.id);
+    const appStart = mocks.events.indexOf(`start:${mocks.one(T.containerApp).name}`);
+    expect(mocks.events.indexOf(`done:${federation.name}`)).toBeGreaterThanOrEqual(0);
+    expect(appStart).toBeGreaterThan(mocks.events.indexOf(`done:${federation.name}`));
+  });
+
+  it("lets no secret reach the Container App with the federated credential", () => {
+    const app = mocks.one(T.containerApp);
+    expect(app.inputs.configuration.secrets).toBeUndefined();
+    const env = envOf(app);
+    expect(env.AUDIT_CLIENT_SECRET).toBeUndefined();
+    expect(env.AUDIT_CLIENT_SECRET_VERSION).toBeUndefined();
+    expect(Object.values(env).filter((v) => v.secretRef !== undefined)).toEqual([]);
+    const inputs = JSON.stringify(app.inputs);
+    expect(inputs).not.toContain(MOCK.passwordValue);
+    expect(inputs).not.toContain("vault.azure.net");
+    expect(inputs).not.toContain(mocks.one(T.vaultSecret).id);
+    // Nor anything the app starts after: it waits on nothing of the vault.
+    const vaultNames = [mocks.one(T.vault).name, mocks.one(T.vaultSecret).name];
+    expect(
+      mocks
+        .optionsOf(app.name)
+        .dependencies.filter((d) => vaultNames.some((n) => d.endsWith(`::${n}`))),
+    ).toEqual([]);
   });
 
   it("waits for the role assignments to propagate before the Container App, once", () => {
@@ -306,7 +385,9 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
     expect(mocks.optionsOf(sleep.name).dependencies).toEqual(
       expect.arrayContaining(grants.map(urnOf)),
     );
-    expect(Object.values(sleep.inputs.triggers).sort()).toEqual(grants.map((g) => g.id).sort());
+    const { federation, ...assignments } = sleep.inputs.triggers;
+    expect(federation).toBe(mocks.one(T.federation).id);
+    expect(Object.values(assignments).sort()).toEqual(grants.map((g) => g.id).sort());
     expect(mocks.optionsOf(mocks.one(T.containerApp).name).dependencies).toEqual(
       expect.arrayContaining([urnOf(sleep)]),
     );
@@ -314,31 +395,16 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
 
   it("rotates the secret through the rotation's dependents only, never the image", async () => {
     const rotation = mocks.one(T.rotation);
-    const urn: string = await promiseOf(pulumi.output(program.clientSecretRotationUrn));
+    const urn = await promiseOf(pulumi.output(program.clientSecretRotationUrn));
     expect(urn).toMatch(new RegExp(`Rotating::${rotation.name}$`));
-    // What `--target <rotation> --target-dependents` reaches: everything downstream of it,
-    // by the dependencies each registration sent (logical names are unique in this program).
-    const nameOf = (u: string) => u.split("::").pop()!;
-    const reachedNames = new Set([nameOf(urn)]);
-    for (let grew = true; grew;) {
-      grew = false;
-      for (const [name, options] of mocks.optionsByName) {
-        if (reachedNames.has(name)) continue;
-        if (options.dependencies.some((d) => reachedNames.has(nameOf(d)))) {
-          reachedNames.add(name);
-          grew = true;
-        }
-      }
-    }
+    const reachedNames = dependentsOf(mocks, urn!);
     const reached = [...reachedNames];
     expect(reached).toEqual(
-      expect.arrayContaining([
-        mocks.one(T.password).name,
-        mocks.one(T.vaultSecret).name,
-        mocks.one(T.containerApp).name,
-      ]),
+      expect.arrayContaining([mocks.one(T.password).name, mocks.one(T.vaultSecret).name]),
     );
-    for (const type of [T.image, T.registry, T.storage, T.vault]) {
+    // With the federated credential the runtime does not use the secret: rotating it leaves the
+    // Container App (and its revision) alone.
+    for (const type of [T.image, T.registry, T.storage, T.vault, T.containerApp]) {
       for (const r of mocks.ofType(type)) expect(reached, r.name).not.toContain(r.name);
     }
   });
@@ -382,20 +448,12 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
     expect(appStart).toBeGreaterThan(Math.max(...grantsDone));
   });
 
-  it("runs one replica without public ingress, the secret from Key Vault", () => {
+  it("runs one replica without public ingress, probed on /healthz", () => {
     const app = mocks.one(T.containerApp);
-    const identityId: string = app.inputs.identity.userAssignedIdentities[0];
     expect(app.inputs.identity.type).toBe("UserAssigned");
     expect(app.inputs.configuration.ingress).toBeUndefined();
     expect(app.inputs.template.scale).toMatchObject({ minReplicas: 1, maxReplicas: 1 });
-    const [secretRef] = app.inputs.configuration.secrets;
-    expect(secretRef).toEqual({
-      name: "audit-client-secret",
-      keyVaultUrl: mocks.one(T.vaultSecret).state.properties.secretUriWithVersion,
-      identity: identityId,
-    });
     const env = envOf(app);
-    expect(env.AUDIT_CLIENT_SECRET).toEqual({ secretRef: "audit-client-secret" });
     const probes = app.inputs.template.containers[0].probes;
     expect(
       probes.map((p: { type: string; httpGet: { path: string; port: number } }) => [
@@ -430,34 +488,14 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
     expect(env.AUDIT_STORAGE_CONNECTION_STRING).toBeUndefined();
   });
 
-  it("sets only variables the runtime reads, secrets by reference, and the runtime accepts them", () => {
+  it("sets only variables of the runtime's contract, secrets by reference", () => {
     const env = envOf(mocks.one(T.containerApp));
-    // What the runtime's config loader looks at, recorded on a copy of the Container App's env
-    // (a secret reference stands for a value the runtime would receive from Key Vault).
-    const given = Object.fromEntries(
-      Object.entries(env).map(([name, v]) => [
-        name,
-        v.secretRef ? "Secret~value.from.vault" : v.value,
-      ]),
-    );
-    const read = new Set<string>();
-    const recording = new Proxy(given, {
-      get: (target, key) => (read.add(String(key)), target[String(key)]),
-    });
-    const config = loadConfig(recording);
-    expect(Object.keys(env).filter((name) => !read.has(name))).toEqual([]);
+    expect(Object.keys(env).filter((name) => !(ENV_NAMES as string[]).includes(name))).toEqual([]);
     for (const name of ENV_NAMES) {
       const contract: EnvVarContract = ENV[name];
       if (contract.required === "always") expect(env[name], name).toBeDefined();
       if (contract.secret && env[name]) expect(env[name].secretRef, name).toBeDefined();
     }
-    expect(config.storage.kind).toBe("managed-identity");
-  });
-
-  it("ties a revision-scoped variable to the secret version so rotation starts a new revision", () => {
-    const env = envOf(mocks.one(T.containerApp));
-    const uri: string = mocks.one(T.vaultSecret).state.properties.secretUriWithVersion;
-    expect(env.AUDIT_CLIENT_SECRET_VERSION.value).toBe(uri.split("/").pop());
   });
 
   it("keeps storage to Entra auth: shared keys and public blobs off, TLS 1.2", () => {
@@ -626,6 +664,8 @@ describe("stack options", () => {
       "coe-audit-sync:cloud": "gcchigh",
       "azure-native:location": "usgovvirginia",
       "coe-audit-sync:dataverseUrl": "https://contoso.crm.microsoftdynamics.us/",
+      // The runtime on this branch reads the secret; the federated selector is the runtime side's.
+      "coe-audit-sync:runtimeCredential": "secret",
     });
     const env = envOf(mocks.one(T.containerApp));
     expect(env.AUDIT_DATAVERSE_URL).toEqual({ value: "https://contoso.crm.microsoftdynamics.us" });
@@ -672,6 +712,97 @@ describe("stack options", () => {
   });
 });
 
+describe("stack config runtimeCredential secret", () => {
+  const dev = readStackConfig(STACK_FILES.dev);
+  let mocks: ProgramMocks;
+  let program: Program;
+  beforeAll(async () => {
+    ({ mocks, program } = await runProgram("secret", {
+      ...dev,
+      "coe-audit-sync:runtimeCredential": "secret",
+    }));
+  });
+
+  it("gives the app the secret from Key Vault by reference and no federated credential", () => {
+    const app = mocks.one(T.containerApp);
+    const identityId: string = app.inputs.identity.userAssignedIdentities[0];
+    expect(app.inputs.configuration.secrets).toEqual([
+      {
+        name: "audit-client-secret",
+        keyVaultUrl: mocks.one(T.vaultSecret).state.properties.secretUriWithVersion,
+        identity: identityId,
+      },
+    ]);
+    const env = envOf(app);
+    expect(env.AUDIT_CREDENTIAL).toEqual({ value: "secret" });
+    expect(env.AUDIT_CLIENT_SECRET).toEqual({ secretRef: "audit-client-secret" });
+    expect(env.AUDIT_FEDERATED_AUDIENCE).toBeUndefined();
+    expect(mocks.ofType(T.federation)).toHaveLength(0);
+    // The identity reads that one secret.
+    const vaultGrant = mocks
+      .ofType(T.roleAssignment)
+      .filter((r) => r.inputs.roleDefinitionId.endsWith(ROLES.keyVaultSecretsUser));
+    expect(vaultGrant.map((r) => [r.inputs.scope, r.inputs.principalId])).toEqual([
+      [mocks.one(T.vaultSecret).id, mocks.one(T.identity).state.principalId],
+    ]);
+  });
+
+  it("sets only variables the runtime reads, and the runtime accepts them", () => {
+    const env = envOf(mocks.one(T.containerApp));
+    // What the runtime's config loader looks at, recorded on a copy of the Container App's env
+    // (a secret reference stands for a value the runtime would receive from Key Vault).
+    const given = Object.fromEntries(
+      Object.entries(env).map(([name, v]) => [
+        name,
+        v.secretRef ? "Secret~value.from.vault" : v.value,
+      ]),
+    );
+    const read = new Set<string>();
+    const recording = new Proxy(given, {
+      get: (target, key) => (read.add(String(key)), target[String(key)]),
+    });
+    const config = loadConfig(recording);
+    // AUDIT_CREDENTIAL is the runtime's selector (issue 23); the runtime side reads it.
+    expect(
+      Object.keys(env).filter((name) => !read.has(name) && name !== "AUDIT_CREDENTIAL"),
+    ).toEqual([]);
+    expect(config.storage.kind).toBe("managed-identity");
+  });
+
+  it("ties a revision-scoped variable to the secret version so rotation starts a new revision", async () => {
+    const env = envOf(mocks.one(T.containerApp));
+    const uri: string = mocks.one(T.vaultSecret).state.properties.secretUriWithVersion;
+    expect(env.AUDIT_CLIENT_SECRET_VERSION.value).toBe(uri.split("/").pop());
+    // So the rotation reaches the Container App, and still never the image.
+    const urn = await promiseOf(pulumi.output(program.clientSecretRotationUrn));
+    const reached = dependentsOf(mocks, urn!);
+    expect(reached.has(mocks.one(T.containerApp).name)).toBe(true);
+    expect(reached.has(mocks.one(T.image).name)).toBe(false);
+  });
+});
+
+describe("stack config clientSecret false", () => {
+  it("creates no password, rotation, vault or vault grant, and the app still signs in federated", async () => {
+    const dev = readStackConfig(STACK_FILES.dev);
+    const { mocks, program } = await runProgram("no-secret", {
+      ...dev,
+      "coe-audit-sync:clientSecret": "false",
+    });
+    for (const type of [T.password, T.rotation, T.vault, T.vaultSecret, T.diagnosticSetting]) {
+      expect(mocks.ofType(type), type).toHaveLength(0);
+    }
+    expect(mocks.one(T.federation).inputs.subject).toBe(mocks.one(T.identity).state.principalId);
+    expect(envOf(mocks.one(T.containerApp)).AUDIT_CREDENTIAL).toEqual({ value: "federated" });
+    const out = await exportedValues(program);
+    expect(out.keyVaultName).toBeUndefined();
+    expect(out.clientSecretExpiresAt).toBeUndefined();
+    expect(out.clientSecretRotationUrn).toBeUndefined();
+    expect(
+      (out.coeEnvironmentVariables as Record<string, string>)["Audit Logs - Client Azure Secret"],
+    ).toBe("");
+  });
+});
+
 describe("stack config source", () => {
   const dev = readStackConfig(STACK_FILES.dev);
   const MANAGEMENT = "c5393580-f805-4401-95e8-94b7a6ef2fc2";
@@ -681,6 +812,8 @@ describe("stack config source", () => {
     const { mocks, program } = await runProgram("graph", {
       ...dev,
       "coe-audit-sync:source": "graph",
+      // The runtime on this branch reads the secret; the federated selector is the runtime side's.
+      "coe-audit-sync:runtimeCredential": "secret",
     });
     expect(mocks.one(T.application).inputs.requiredResourceAccesses).toEqual([
       {
@@ -770,8 +903,8 @@ describe("AuditAppRegistration outputs", () => {
       displayName: "reg",
       secretLifetimeDays: 30,
     });
-    expect(await pulumi.isSecret(registration.clientSecret)).toBe(true);
-    expect(await promiseOf(registration.clientSecret)).toBe(MOCK.passwordValue);
+    expect(await pulumi.isSecret(registration.secret!.value)).toBe(true);
+    expect(await promiseOf(registration.secret!.value)).toBe(MOCK.passwordValue);
     expect(await pulumi.isSecret(registration.clientId)).toBe(false);
   });
 });

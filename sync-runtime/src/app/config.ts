@@ -36,6 +36,21 @@ const DOCS: Record<EnvName, VariableDoc> = {
   AUDIT_TENANT_ID: { description: "Entra tenant id (GUID) whose audit log is read." },
   AUDIT_CLIENT_ID: { description: "Application (client) id of the app with ActivityFeed.Read." },
   AUDIT_CLIENT_SECRET: { description: "Client secret VALUE (not its id) of that app." },
+  AUDIT_CREDENTIAL: {
+    default: "secret",
+    description:
+      "How the runtime proves it is the app: secret (AUDIT_CLIENT_SECRET) or federated (a managed-identity token for AUDIT_FEDERATED_AUDIENCE, of the identity AZURE_CLIENT_ID, as the client assertion).",
+  },
+  AUDIT_FEDERATED_AUDIENCE: {
+    default: "api://AzureADTokenExchange",
+    description:
+      "Audience of the managed-identity token used as client assertion (US Government: api://AzureADTokenExchangeUSGov).",
+  },
+  AUDIT_GRAPH_BACKFILL_DAYS: {
+    default: "30",
+    description:
+      "How far back the graph source's first pass reads when there is no checkpoint, in days (at most 180).",
+  },
   AUDIT_CLIENT_SECRET_VERSION: {
     description:
       "Version of the client secret the deployment passed (the Key Vault secret version); logged at start so an operator sees which secret a revision runs with.",
