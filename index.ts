@@ -54,10 +54,17 @@ const registration = new AuditAppRegistration(
 // 4. Azure resources, all in one autonamed resource group whose name seeds the names that
 //    Azure's limits force us to choose (vault, storage account, registry).
 const tags = { "coe-audit-sync-stack": stackName };
+// Deleting a resource group deletes everything in it, whatever Pulumi knows of its contents
+// (pulumi/pulumi-azure-native#2522), and `location` cannot change in place: protecting the
+// storage account alone would not keep the archive. So the group is protected with it.
 const group = new resources.ResourceGroup(
   "coe-audit-sync",
   { location: settings.location, tags },
-  { provider: azureProvider },
+  {
+    provider: azureProvider,
+    protect: settings.protectArchive,
+    retainOnDelete: settings.protectArchive,
+  },
 );
 const inGroup = { resourceGroupName: group.name, location: settings.location, stackName };
 
@@ -79,7 +86,18 @@ const vault =
     { providers },
   );
 
-const storage = new AuditStorage("audit-data", { ...inGroup, nameSeed: group.name }, { providers });
+const storage = new AuditStorage(
+  "audit-data",
+  {
+    ...inGroup,
+    nameSeed: group.name,
+    protect: settings.protectArchive,
+    softDeleteDays: settings.softDeleteDays,
+    archiveCoolDays: settings.archiveCoolDays,
+    archiveRetentionDays: settings.archiveRetentionDays,
+  },
+  { providers },
+);
 
 const image = new SyncImage(
   "sync-image",

@@ -15,6 +15,12 @@ export const DEFAULT_APP_DISPLAY_NAME = "Microsoft 365 Management";
 export const SECRET_LIFETIME_DAYS = { min: 7, max: 730, default: 180 } as const;
 export const SYNC_INTERVAL_MINUTES = { min: 5, max: 1440, default: 60 } as const;
 export const RBAC_PROPAGATION_SECONDS = { min: 0, max: 1800, default: 300 } as const;
+/** Blob and container soft delete: Azure accepts 1 to 365 days. */
+export const SOFT_DELETE_DAYS = { min: 1, max: 365, default: 14 } as const;
+/** Days before the raw archive moves to Cool (0: the day after it is written). */
+export const ARCHIVE_COOL_DAYS = { min: 0, max: 36_500, default: 30 } as const;
+/** Days before the raw archive is deleted, when a retention is set (default: never). */
+export const ARCHIVE_RETENTION_DAYS = { min: 1, max: 36_500 } as const;
 
 /**
  * Where the runtime reads the audit log, and so which permissions the app gets:
@@ -64,6 +70,14 @@ export interface StackSettings {
   readonly dataverseUrl?: string;
   /** Seconds a first deployment waits for new role assignments before the Container App. */
   readonly rbacPropagationSeconds: number;
+  /** Pulumi may not delete or replace the storage account or its group (default true). */
+  readonly protectArchive: boolean;
+  /** Days deleted blobs and containers stay recoverable (default 14). */
+  readonly softDeleteDays: number;
+  /** Days before raw archive blobs move to Cool (default 30). */
+  readonly archiveCoolDays: number;
+  /** Days before raw archive blobs are deleted; undefined: never (the default). */
+  readonly archiveRetentionDays?: number;
 }
 
 /** A stack config value that cannot be used; the message says how to fix it. */
@@ -272,6 +286,11 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     RBAC_PROPAGATION_SECONDS,
   );
 
+  const protectArchive = parseBoolean(read, "protectArchive", true);
+  const softDeleteDays = parseInteger(read, "softDeleteDays", SOFT_DELETE_DAYS);
+  const archiveCoolDays = parseInteger(read, "archiveCoolDays", ARCHIVE_COOL_DAYS);
+  const archiveRetentionDays = parseRetention(read, archiveCoolDays);
+
   return {
     cloud,
     location,
@@ -288,7 +307,31 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     grantDataverseKeyVaultAccess: grantRaw === "true",
     dataverseUrl,
     rbacPropagationSeconds,
+    protectArchive,
+    softDeleteDays,
+    archiveCoolDays,
+    archiveRetentionDays,
   };
+}
+
+/**
+ * `archiveRetentionDays`: unset or "never" keeps the raw archive; a number of days must come
+ * after the move to Cool (Cool bills at least 30 days, so deleting sooner costs as much).
+ */
+function parseRetention(read: ConfigReader, coolDays: number): number | undefined {
+  const raw = read("archiveRetentionDays");
+  if (raw === undefined || raw.trim() === "" || raw.trim() === "never") return undefined;
+  const value = Number(raw.trim());
+  const { min, max } = ARCHIVE_RETENTION_DAYS;
+  if (!Number.isInteger(value) || value < min || value > max || value <= coolDays) {
+    throw new ConfigError(
+      "archiveRetentionDays",
+      raw,
+      `never (the default), or an integer from ${Math.max(min, coolDays + 1)} to ${max}: more than archiveCoolDays (${coolDays})`,
+      "pulumi config rm archiveRetentionDays",
+    );
+  }
+  return value;
 }
 
 function parseCredential(read: ConfigReader): {

@@ -38,6 +38,10 @@ describe("parseStackSettings", () => {
       grantDataverseKeyVaultAccess: false,
       runtimeCredential: "federated",
       clientSecret: true,
+      protectArchive: true,
+      softDeleteDays: 14,
+      archiveCoolDays: 30,
+      archiveRetentionDays: undefined,
     });
   });
 
@@ -111,6 +115,11 @@ describe("parseStackSettings", () => {
     ["appOwners", "alice@contoso.com", "Entra object ids"],
     ["grantDataverseKeyVaultAccess", "yes", "true | false"],
     ["runtimeCredential", "managedIdentity", "federated | secret"],
+    ["protectArchive", "yes", "true | false"],
+    ["softDeleteDays", "0", "an integer from 1 to 365"],
+    ["archiveCoolDays", "-1", "an integer from 0 to 36500"],
+    ["archiveRetentionDays", "forever", "never (the default)"],
+    ["archiveRetentionDays", "30", "more than archiveCoolDays (30)"],
     ["clientSecret", "no", "true | false"],
     [
       "dataverseUrl",

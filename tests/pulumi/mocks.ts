@@ -53,6 +53,8 @@ export interface RecordedResource {
 export interface RecordedOptions {
   readonly ignoreChanges: string[];
   readonly retainOnDelete: boolean;
+  /** The engine refuses to delete or replace a protected resource. */
+  readonly protect: boolean;
   readonly deleteBeforeReplace: boolean;
   /** URNs of explicit dependencies (dependsOn), as the engine receives them. */
   readonly dependencies: string[];
@@ -69,6 +71,7 @@ interface RegisterRequest {
   getName(): string;
   getIgnorechangesList(): string[];
   getRetainondelete(): boolean | undefined;
+  getProtect(): boolean | undefined;
   getDeletebeforereplace(): boolean;
   getDependenciesList(): string[];
 }
@@ -119,6 +122,7 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
       this.optionsByName.set(req.getName(), {
         ignoreChanges: req.getIgnorechangesList(),
         retainOnDelete: req.getRetainondelete() ?? false,
+        protect: req.getProtect() ?? false,
         deleteBeforeReplace: req.getDeletebeforereplace(),
         dependencies: req.getDependenciesList(),
       });

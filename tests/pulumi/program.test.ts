@@ -35,6 +35,8 @@ const T = {
   vault: "azure-native:keyvault:Vault",
   vaultSecret: "azure-native:keyvault:Secret",
   storage: "azure-native:storage:StorageAccount",
+  blobService: "azure-native:storage:BlobServiceProperties",
+  lifecycle: "azure-native:storage:ManagementPolicy",
   container: "azure-native:storage:BlobContainer",
   table: "azure-native:storage:Table",
   roleAssignment: "azure-native:authorization:RoleAssignment",
@@ -411,9 +413,51 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
 
   it("lets destroy delete the vault secret with its vault, not through the data plane", () => {
     expect(mocks.optionsOf(mocks.one(T.vaultSecret).name).retainOnDelete).toBe(true);
-    // Everything else is deleted by its provider as usual.
+    // Everything else is deleted by its provider as usual, but for the protected archive.
     const retained = mocks.resources.filter((r) => mocks.optionsOf(r.name).retainOnDelete);
-    expect(retained.map((r) => r.type)).toEqual([T.vaultSecret]);
+    expect(retained.map((r) => r.type).sort()).toEqual(
+      [T.vaultSecret, T.resourceGroup, T.storage].sort(),
+    );
+  });
+
+  it("protects the archive's account and its resource group from deletion and replacement", () => {
+    for (const type of [T.storage, T.resourceGroup]) {
+      const options = mocks.optionsOf(mocks.one(type).name);
+      expect(options.protect, type).toBe(true);
+      expect(options.retainOnDelete, type).toBe(true);
+    }
+    // Nothing else is protected: `pulumi destroy --exclude-protected` removes all the rest.
+    const protectedTypes = mocks.resources
+      .filter((r) => mocks.optionsOf(r.name).protect)
+      .map((r) => r.type);
+    expect(protectedTypes.sort()).toEqual([T.resourceGroup, T.storage].sort());
+  });
+
+  it("keeps deleted blobs and containers recoverable for 14 days", () => {
+    const service = mocks.one(T.blobService);
+    expect(service.inputs).toMatchObject({
+      accountName: mocks.one(T.storage).state.name,
+      blobServicesName: "default",
+      deleteRetentionPolicy: { enabled: true, days: 14 },
+      containerDeleteRetentionPolicy: { enabled: true, days: 14 },
+    });
+  });
+
+  it("moves the raw archive to Cool after 30 days and never deletes it by default", () => {
+    const lifecycle = mocks.one(T.lifecycle);
+    expect(lifecycle.inputs.accountName).toBe(mocks.one(T.storage).state.name);
+    expect(lifecycle.inputs.managementPolicyName).toBe("default");
+    expect(lifecycle.inputs.policy.rules).toEqual([
+      {
+        name: "raw-archive",
+        enabled: true,
+        type: "Lifecycle",
+        definition: {
+          filters: { blobTypes: ["blockBlob"], prefixMatch: [`${CONTAINERS.rawArchive}/`] },
+          actions: { baseBlob: { tierToCool: { daysAfterModificationGreaterThan: 30 } } },
+        },
+      },
+    ]);
   });
 
   it("sets the app's and service principal's owners once, so another deployer changes none", () => {
@@ -692,6 +736,32 @@ describe("stack options", () => {
     } finally {
       warn.mockRestore();
     }
+  });
+
+  it("takes the archive's protection, soft delete and lifecycle from the stack config", async () => {
+    const { mocks } = await runProgram("archive", {
+      ...dev,
+      "coe-audit-sync:protectArchive": "false",
+      "coe-audit-sync:softDeleteDays": "30",
+      "coe-audit-sync:archiveCoolDays": "7",
+      "coe-audit-sync:archiveRetentionDays": "400",
+    });
+    for (const type of [T.storage, T.resourceGroup]) {
+      expect(mocks.optionsOf(mocks.one(type).name)).toMatchObject({
+        protect: false,
+        retainOnDelete: false,
+      });
+    }
+    expect(mocks.one(T.blobService).inputs).toMatchObject({
+      deleteRetentionPolicy: { enabled: true, days: 30 },
+      containerDeleteRetentionPolicy: { enabled: true, days: 30 },
+    });
+    expect(mocks.one(T.lifecycle).inputs.policy.rules[0].definition.actions).toEqual({
+      baseBlob: {
+        tierToCool: { daysAfterModificationGreaterThan: 7 },
+        delete: { daysAfterModificationGreaterThan: 400 },
+      },
+    });
   });
 
   it("adds configured owners to the deployer as owners of the app", async () => {
