@@ -5,7 +5,7 @@ import * as authorization from "@pulumi/azure-native/authorization";
 import * as resources from "@pulumi/azure-native/resources";
 import { federatedIssuer } from "./components/clouds";
 import { loadStackSettings } from "./components/config";
-import { AuditAppRegistration } from "./components/audit-app-registration";
+import { AuditAppRegistration, rotationCommand } from "./components/audit-app-registration";
 import { AuditKeyVault } from "./components/audit-key-vault";
 import { AuditStorage } from "./components/audit-storage";
 import { SyncImage } from "./components/sync-image";
@@ -177,6 +177,8 @@ export const clientSecretExpiresAt = clientSecret?.endDate;
 export const clientSecretRotatesAt = clientSecret?.rotatesAt;
 // Rotation refreshes only this timestamp and updates what depends on it; never the image.
 export const clientSecretRotationUrn = clientSecret?.rotationUrn;
+// What docs/deploy.md tells an admin (or a scheduled pipeline) to run in the rotation window.
+export const clientSecretRotationCommand = clientSecret?.rotationUrn.apply(rotationCommand);
 export const resourceGroupName = group.name;
 export const storageAccountName = storage.accountName;
 export const blobEndpoint = storage.blobEndpoint;

@@ -53,6 +53,20 @@ export interface ClientSecretOutputs {
   readonly rotationUrn: pulumi.Output<string>;
 }
 
+/**
+ * The rotation, as two commands that touch as little as possible. Refresh reads only the
+ * rotation timestamp (the provider drops it from the state once its time has come, which makes
+ * the update create a new one); `pulumi up --refresh --target … --target-dependents` would also
+ * refresh every dependent (pulumi/pulumi#18905), and azure-native refreshes are not always
+ * idempotent (pulumi/pulumi-azure-native#2245). The update then replaces the rotation and
+ * updates what derives from it: the password, the vault secret, and whatever reads the secret's
+ * version or end date.
+ */
+export function rotationCommand(rotationUrn: string): string {
+  const target = `'${rotationUrn}'`;
+  return `pulumi refresh --target ${target} --yes && pulumi up --target ${target} --target-dependents --yes`;
+}
+
 /** The role id for `value`, looked up instead of trusting one cloud's literal. */
 export function findAppRoleId(
   appRoles: readonly { id: string; value: string }[],
@@ -216,9 +230,19 @@ export class AuditAppRegistration extends pulumi.ComponentResource {
     // secret and a new Container App revision switch to the new value while the old one is
     // still valid (tokens already issued stay valid until they expire). A single password
     // with create-before-delete gives the overlap of a two-slot scheme with half the state.
+    //
+    // The lifetime is a trigger, not only an input of rotationDays: terraform-provider-time
+    // applies a rotation_days change in place, recomputing the rotation from the original base
+    // (resource_time_rotating.go, Update), and the end date below derives from that base, so
+    // lowering the lifetime on an aged stack would give an end date already past. A changed
+    // trigger replaces the resource instead (RequiresReplace), and Create takes "now" as the
+    // new base: the new secret is valid for the whole new lifetime from today.
     const rotation = new time.Rotating(
       `${name}-secret-rotation`,
-      { rotationDays: lifetimeDays.apply(rotationDaysFor) },
+      {
+        rotationDays: lifetimeDays.apply(rotationDaysFor),
+        triggers: { lifetimeDays: lifetimeDays.apply(String) },
+      },
       { parent: this },
     );
     // The end date derives from the rotation's stored timestamp, not from "now", so it stays

@@ -35,6 +35,15 @@ export interface ProgramMocksOptions {
    * log in to the registry points this at a local fake, so no request leaves the machine.
    */
   readonly registryLoginServer?: string;
+  /** The engine's clock for resources that read it (a rotation created now). Default: rotationBase. */
+  readonly now?: string;
+  /**
+   * State an earlier `pulumi up` left, by logical name: where a provider updates in place from
+   * what it stored (time.Rotating), the mocks answer as it would.
+   */
+  readonly priorState?: Readonly<
+    Record<string, { inputs: Record<string, any>; state: Record<string, any> }>
+  >;
 }
 
 export interface RecordedResource {
@@ -249,7 +258,19 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
           state: { value: MOCK.passwordValue, keyId: MOCK.passwordKeyId },
         };
       case "time:index/rotating:Rotating": {
-        const base = inputs.rfc3339 ?? MOCK.rotationBase;
+        // As terraform-provider-time does (internal/provider/resource_time_rotating.go): a
+        // change of `triggers` or `rfc3339` replaces the resource, whose Create takes the given
+        // base or now; any other change (rotation_days) is an in-place Update that recomputes
+        // the rotation from the stored base.
+        const prior = this.options.priorState?.[args.name];
+        const inPlace =
+          prior !== undefined &&
+          JSON.stringify(prior.inputs.triggers ?? null) ===
+            JSON.stringify(inputs.triggers ?? null) &&
+          prior.inputs.rfc3339 === inputs.rfc3339;
+        const base: string = inPlace
+          ? prior.state.rfc3339
+          : (inputs.rfc3339 ?? this.options.now ?? MOCK.rotationBase);
         const rotates = new Date(Date.parse(base) + inputs.rotationDays * 86_400_000).toISOString();
         return { id: base, state: { rfc3339: base, rotationRfc3339: rotates } };
       }

@@ -18,6 +18,7 @@ import {
   isSerialisedSecret,
   promiseOf,
   settle,
+  type ProgramMocksOptions,
   type RecordedResource,
 } from "./mocks";
 import { PROJECT, STACK_FILES, readStackConfig } from "./stack-files";
@@ -73,12 +74,13 @@ afterAll(async () => {
 async function runProgram(
   stack: string,
   config: Record<string, string>,
-  { preview = false } = {},
+  { preview = false, ...options }: { preview?: boolean } & ProgramMocksOptions = {},
 ): Promise<{ mocks: ProgramMocks; program: Program; exchanges: ExchangeCall[] }> {
   // Role assignments answer late: if the app did not wait for them, it would register first.
   const mocks = new ProgramMocks({
     delays: { [T.roleAssignment]: 25 },
     registryLoginServer: acr.loginServer,
+    ...options,
   });
   await pulumi.runtime.setMocks(mocks, PROJECT, stack, preview);
   mocks.recordOptions();
@@ -393,6 +395,27 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
     expect(mocks.optionsOf(mocks.one(T.containerApp).name).dependencies).toEqual(
       expect.arrayContaining([urnOf(sleep)]),
     );
+  });
+
+  it("documents a rotation that refreshes only the rotation, then updates its dependents", async () => {
+    const urn = await promiseOf(pulumi.output(program.clientSecretRotationUrn));
+    const command = await promiseOf(pulumi.output(program.clientSecretRotationCommand));
+    const [refresh, up] = command!.split(" && ");
+    // The refresh reads the one timestamp: no other target, no dependents (pulumi/pulumi#18905).
+    expect(refresh).toBe(`pulumi refresh --target '${urn}' --yes`);
+    expect(refresh).not.toContain("--target-dependents");
+    expect(up).toBe(`pulumi up --target '${urn}' --target-dependents --yes`);
+    expect(up).not.toContain("--refresh");
+    // What the update reaches, exactly: the rotation, the password and the vault secret.
+    const reached = [...dependentsOf(mocks, urn!)].sort();
+    const expected = [T.rotation, T.password, T.vaultSecret].map((t) => mocks.one(t).name);
+    expect(reached).toEqual(expect.arrayContaining(expected));
+    const other = reached.filter((name) => !expected.includes(name));
+    // Anything else it reaches only reads the secret's end date (the expiry alert, when set).
+    for (const name of other) {
+      const r = mocks.resources.find((x) => x.name === name)!;
+      expect(r.type, name).toBe("azure-native:monitor:ScheduledQueryRule");
+    }
   });
 
   it("rotates the secret through the rotation's dependents only, never the image", async () => {
@@ -779,6 +802,49 @@ describe("stack options", () => {
       /"cloud": "gcc-high".*commercial \| gcc \| gcchigh \| dod.*pulumi config set cloud/,
     );
     expect(mocks.resources).toHaveLength(0);
+  });
+});
+
+describe("secretLifetimeDays changed on an aged stack", () => {
+  const dev = readStackConfig(STACK_FILES.dev);
+  const DAY = 86_400_000;
+  const now = "2027-06-01T00:00:00Z";
+  // The stack was deployed 170 days ago with the default 180-day lifetime.
+  const createdAt = new Date(Date.parse(now) - 170 * DAY).toISOString().replace(/\.000Z$/, "Z");
+
+  /** The rotation as the first `pulumi up` left it. */
+  async function agedRotation(): Promise<{
+    inputs: Record<string, any>;
+    state: Record<string, any>;
+  }> {
+    const first = await runProgram("aged", dev, { now: createdAt });
+    const rotation = first.mocks.one(T.rotation);
+    return { inputs: rotation.inputs, state: rotation.state };
+  }
+
+  it("replaces the rotation from now, so the new secret ends in the future", async () => {
+    const prior = await agedRotation();
+    const { mocks } = await runProgram(
+      "aged",
+      { ...dev, "coe-audit-sync:secretLifetimeDays": "90" },
+      { now, priorState: { "audit-app-secret-rotation": prior } },
+    );
+    const end = Date.parse(mocks.one(T.password).inputs.endDate);
+    expect(end).toBeGreaterThan(Date.parse(now));
+    expect(end).toBe(Date.parse(now) + 90 * DAY);
+    const rotation = mocks.one(T.rotation);
+    expect(rotation.state.rfc3339).toBe(now);
+    expect(rotation.inputs.triggers).toEqual({ lifetimeDays: "90" });
+  });
+
+  it("keeps the rotation (and so the secret) when nothing changed", async () => {
+    const prior = await agedRotation();
+    const { mocks } = await runProgram("aged", dev, {
+      now,
+      priorState: { "audit-app-secret-rotation": prior },
+    });
+    expect(mocks.one(T.rotation).state.rfc3339).toBe(createdAt);
+    expect(mocks.one(T.password).inputs.endDate).toBe(secretEndDate(createdAt, 180));
   });
 });
 
