@@ -9,6 +9,7 @@ import { AuditAppRegistration, rotationCommand } from "./components/audit-app-re
 import { AuditKeyVault } from "./components/audit-key-vault";
 import { AuditStorage } from "./components/audit-storage";
 import { SyncImage } from "./components/sync-image";
+import { SyncAlerts } from "./components/sync-alerts";
 import { SyncService } from "./components/sync-service";
 
 // 1. Config, validated before any resource exists.
@@ -162,6 +163,30 @@ const service = new SyncService(
   { providers },
 );
 
+// Who hears when the sync stops or loses data: nothing else tells anyone (no ingress, and the
+// runtime's /metrics is not scraped).
+const alerts =
+  settings.alertEmails.length > 0
+    ? new SyncAlerts(
+        "alerts",
+        {
+          resourceGroupName: group.name,
+          location: settings.location,
+          workspaceId: service.logAnalyticsWorkspaceId,
+          containerAppName: service.containerAppName,
+          syncIntervalMinutes: settings.syncIntervalMinutes,
+          emails: settings.alertEmails,
+          clientSecretEndDate: clientSecret?.endDate,
+        },
+        { providers },
+      )
+    : undefined;
+if (!alerts) {
+  pulumi.log.warn(
+    'No alertEmails: nothing will tell anyone if the sync stops, loses records or cannot start. Set them with `pulumi config set alertEmails "admin@contoso.com"`.',
+  );
+}
+
 // 5. Outputs. The secret value is never exported; only where it lives and when it expires.
 export const cloudName = cloud.name;
 export const tenantId = deployer.tenantId;
@@ -184,6 +209,8 @@ export const storageAccountName = storage.accountName;
 export const blobEndpoint = storage.blobEndpoint;
 export const tableEndpoint = storage.tableEndpoint;
 export const containerAppName = service.containerAppName;
+export const logAnalyticsWorkspaceName = service.logAnalyticsWorkspaceName;
+export const alertRuleNames = alerts?.ruleNames;
 export const runtimeIdentityClientId = service.identityClientId;
 export const registryName = image.registryName;
 export const syncImage = image.imageRef;

@@ -78,6 +78,8 @@ export interface StackSettings {
   readonly archiveCoolDays: number;
   /** Days before raw archive blobs are deleted; undefined: never (the default). */
   readonly archiveRetentionDays?: number;
+  /** Who is mailed when the sync stops or loses data; empty: no alerts (the default). */
+  readonly alertEmails: readonly string[];
 }
 
 /** A stack config value that cannot be used; the message says how to fix it. */
@@ -97,6 +99,7 @@ export class ConfigError extends Error {
 /** Reads a config key: bare keys belong to this project, `ns:key` to a provider. */
 export type ConfigReader = (key: string) => string | undefined;
 
+const EMAIL = /^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function setCommand(key: string, example: string): string {
@@ -291,6 +294,18 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
   const archiveCoolDays = parseInteger(read, "archiveCoolDays", ARCHIVE_COOL_DAYS);
   const archiveRetentionDays = parseRetention(read, archiveCoolDays);
 
+  const alertEmailsRaw = read("alertEmails");
+  const alertEmails = [...new Set(parseList(alertEmailsRaw))];
+  // An action group takes at most 1000 email receivers; a handful is what an admin team needs.
+  if (alertEmails.some((e) => !EMAIL.test(e)) || alertEmails.length > 20) {
+    throw new ConfigError(
+      "alertEmails",
+      alertEmailsRaw,
+      "a comma list of up to 20 email addresses (or a JSON array), or unset for no alerts",
+      setCommand("alertEmails", "admin@contoso.com,coe-team@contoso.com"),
+    );
+  }
+
   return {
     cloud,
     location,
@@ -311,6 +326,7 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     softDeleteDays,
     archiveCoolDays,
     archiveRetentionDays,
+    alertEmails,
   };
 }
 

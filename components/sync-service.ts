@@ -165,6 +165,8 @@ export class SyncService extends pulumi.ComponentResource {
   public readonly identityPrincipalId: pulumi.Output<string>;
   /** Log Analytics workspace name (container logs). */
   public readonly logAnalyticsWorkspaceName: pulumi.Output<string>;
+  /** ARM id of that workspace (scope of the alert rules). */
+  public readonly logAnalyticsWorkspaceId: pulumi.Output<string>;
 
   constructor(name: string, args: SyncServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("coe-audit-sync:index:SyncService", name, {}, opts);
@@ -354,12 +356,14 @@ export class SyncService extends pulumi.ComponentResource {
     this.identityClientId = identity.clientId;
     this.identityPrincipalId = identity.principalId;
     this.logAnalyticsWorkspaceName = workspace.name;
+    this.logAnalyticsWorkspaceId = workspace.id;
 
     this.registerOutputs({
       containerAppName: this.containerAppName,
       identityClientId: this.identityClientId,
       identityPrincipalId: this.identityPrincipalId,
       logAnalyticsWorkspaceName: this.logAnalyticsWorkspaceName,
+      logAnalyticsWorkspaceId: this.logAnalyticsWorkspaceId,
     });
   }
 }

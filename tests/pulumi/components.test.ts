@@ -13,6 +13,13 @@ import { storageAccountName } from "../../components/audit-storage";
 import { CLOUDS, isGovernmentRegion } from "../../components/clouds";
 import { roleDefinitionId, subscriptionIdOf } from "../../components/roles";
 import { registryName } from "../../components/sync-image";
+import {
+  MAX_WINDOW_MINUTES,
+  alertRules,
+  eventFilter,
+  isoMinutes,
+  kqlString,
+} from "../../components/sync-alerts";
 import { VARIABLES } from "../../sync-runtime/src/app/config";
 
 describe("cloud profiles", () => {
@@ -157,5 +164,58 @@ describe("role definition ids", () => {
       "/subscriptions/1234/providers/Microsoft.Authorization/roleDefinitions/role-guid",
     );
     expect(() => subscriptionIdOf("not-an-id")).toThrow();
+  });
+});
+
+describe("alert rules", () => {
+  const byKey = (interval: number, withSecret = true) =>
+    Object.fromEntries(alertRules(interval, withSecret).map((r) => [r.key, r]));
+
+  it("writes ISO 8601 durations Azure Monitor accepts", () => {
+    expect(isoMinutes(15)).toBe("PT15M");
+    expect(isoMinutes(180)).toBe("PT3H");
+    expect(isoMinutes(2880)).toBe("P2D");
+    expect(isoMinutes(90)).toBe("PT90M");
+  });
+
+  it("looks back 3 intervals for a completed pass, at most 2 days", () => {
+    expect(byKey(60)["no-pass"]!.windowSize).toBe("PT3H");
+    expect(byKey(5)["no-pass"]!.windowSize).toBe("PT15M");
+    expect(byKey(1440)["no-pass"]!.windowSize).toBe(isoMinutes(MAX_WINDOW_MINUTES));
+    // Never shorter than two intervals, so a stack whose passes complete never fires it.
+    for (const interval of [5, 60, 600, 960, 1440]) {
+      const window = Math.min(3 * interval, MAX_WINDOW_MINUTES);
+      expect(window).toBeGreaterThanOrEqual(2 * interval);
+    }
+  });
+
+  it("fires on three failed outcomes only, counting completed passes as outcomes", () => {
+    const query = byKey(60)["passes-failing"]!.query({ appName: "app" });
+    expect(query).toContain(`${eventFilter("pass.completed")} or ${eventFilter("pass.failed")}`);
+    expect(query).toContain("| top 3 by TimeGenerated desc");
+    expect(query).toContain("| where outcomes == 3 and failures == 3");
+  });
+
+  it("keeps the queries valid before the Container App tables exist", () => {
+    for (const rule of alertRules(60, false)) {
+      expect(rule.query({ appName: "app" }), rule.key).toMatch(/^union isfuzzy=true \(datatable\(/);
+    }
+  });
+
+  it("quotes the app name as a KQL string", () => {
+    expect(kqlString("it's")).toBe("'it\\'s'");
+    expect(kqlString("a\\b")).toBe("'a\\\\b'");
+    expect(byKey(60)["gap"]!.query({ appName: "sync-app1" })).toContain(
+      "| where ContainerAppName_s == 'sync-app1'",
+    );
+  });
+
+  it("adds the secret-expiry rule only for a stack that keeps a secret", () => {
+    expect(byKey(60, false)["secret-expiry"]).toBeUndefined();
+    const rule = byKey(60)["secret-expiry"]!;
+    expect(rule.query({ appName: "x", secretEndDate: "2027-05-24T14:00:00Z" })).toBe(
+      "print expiresAt = datetime(2027-05-24T14:00:00Z)\n| where expiresAt < now() + 14d",
+    );
+    expect(rule.evaluationFrequency).toBe("P1D");
   });
 });

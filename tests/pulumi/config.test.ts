@@ -42,6 +42,7 @@ describe("parseStackSettings", () => {
       softDeleteDays: 14,
       archiveCoolDays: 30,
       archiveRetentionDays: undefined,
+      alertEmails: [],
     });
   });
 
@@ -116,6 +117,8 @@ describe("parseStackSettings", () => {
     ["grantDataverseKeyVaultAccess", "yes", "true | false"],
     ["runtimeCredential", "managedIdentity", "federated | secret"],
     ["protectArchive", "yes", "true | false"],
+    ["alertEmails", "admin", "email addresses"],
+    ["alertEmails", "a@contoso.com;b@contoso.com", "email addresses"],
     ["softDeleteDays", "0", "an integer from 1 to 365"],
     ["archiveCoolDays", "-1", "an integer from 0 to 36500"],
     ["archiveRetentionDays", "forever", "never (the default)"],

@@ -4,10 +4,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { CLOUDS, type CloudName } from "../../components/clouds";
 import { rotationDaysFor, secretEndDate } from "../../components/audit-app-registration";
 import { ROLES } from "../../components/roles";
+import { isoMinutes } from "../../components/sync-alerts";
 import {
   CONTAINERS,
   ENV,
   ENV_NAMES,
+  LOG_EVENTS,
   TABLES,
   type EnvVarContract,
 } from "../../sync-runtime/contract";
@@ -49,6 +51,8 @@ const T = {
   sleep: "time:index/sleep:Sleep",
   diagnosticSetting: "azure-native:monitor:DiagnosticSetting",
   workspace: "azure-native:operationalinsights:Workspace",
+  actionGroup: "azure-native:monitor:ActionGroup",
+  alertRule: "azure-native:monitor:ScheduledQueryRule",
   federation:
     "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential",
 } as const;
@@ -802,6 +806,113 @@ describe("stack options", () => {
       /"cloud": "gcc-high".*commercial \| gcc \| gcchigh \| dod.*pulumi config set cloud/,
     );
     expect(mocks.resources).toHaveLength(0);
+  });
+});
+
+describe.each(Object.entries(STACK_FILES))("stack %s (%s) with alertEmails", (stack, file) => {
+  const config = readStackConfig(file);
+  const emails = ["admin@contoso.com", "coe-team@contoso.com"];
+  let mocks: ProgramMocks;
+  let program: Program;
+  beforeAll(async () => {
+    ({ mocks, program } = await runProgram(`${stack}-alerts`, {
+      ...config,
+      "coe-audit-sync:alertEmails": emails.join(","),
+    }));
+  });
+
+  const queries = () => mocks.ofType(T.alertRule).map((r) => r.inputs.criteria.allOf[0].query);
+
+  it("mails every address through one action group", () => {
+    const group = mocks.one(T.actionGroup);
+    expect(group.inputs.location).toBe("Global");
+    expect(group.inputs.groupShortName.length).toBeLessThanOrEqual(12);
+    expect(
+      group.inputs.emailReceivers.map((r: { emailAddress: string }) => r.emailAddress),
+    ).toEqual(emails);
+  });
+
+  it("runs every rule on the stack's workspace, over this Container App, mailing the group", () => {
+    const rules = mocks.ofType(T.alertRule);
+    const appName = mocks.one(T.containerApp).state.name;
+    expect(rules.map((r) => r.name.replace(/^alerts-/, "")).sort()).toEqual(
+      [
+        "no-pass",
+        "passes-failing",
+        "gap",
+        "quarantine",
+        "listing-cut",
+        "dataverse-rejected",
+        "platform",
+        "secret-expiry",
+      ].sort(),
+    );
+    for (const rule of rules) {
+      expect(rule.inputs.scopes, rule.name).toEqual([mocks.one(T.workspace).id]);
+      expect(rule.inputs.location, rule.name).toBe(config["azure-native:location"]);
+      expect(rule.inputs.actions.actionGroups, rule.name).toEqual([mocks.one(T.actionGroup).id]);
+      expect(rule.inputs.kind).toBe("LogAlert");
+      expect(rule.provider).toContain("pulumi:providers:azure-native::azure");
+      if (rule.name !== "alerts-secret-expiry") {
+        expect(rule.inputs.criteria.allOf[0].query, rule.name).toContain(`== '${appName}'`);
+      }
+    }
+  });
+
+  it("matches every event of the runtime's contract in some rule", () => {
+    for (const event of Object.values(LOG_EVENTS)) {
+      expect(
+        queries().some((q: string) => q.includes(`Log_s has '"event":"${event}"'`)),
+        event,
+      ).toBe(true);
+    }
+  });
+
+  it("alerts when no pass completed for 3 intervals, from the stack's interval", () => {
+    const rule = mocks.ofType(T.alertRule).find((r) => r.name === "alerts-no-pass")!;
+    const interval = Number(config["coe-audit-sync:syncIntervalMinutes"] ?? 60);
+    expect(rule.inputs.windowSize).toBe(isoMinutes(Math.min(3 * interval, 2880)));
+    expect(rule.inputs.criteria.allOf[0]).toMatchObject({
+      operator: "LessThan",
+      threshold: 1,
+      timeAggregation: "Count",
+    });
+  });
+
+  it("warns 14 days before the client secret's end date, and the rotation rewrites that rule", async () => {
+    const rule = mocks.ofType(T.alertRule).find((r) => r.name === "alerts-secret-expiry")!;
+    const end = mocks.one(T.password).inputs.endDate;
+    expect(rule.inputs.criteria.allOf[0].query).toBe(
+      `print expiresAt = datetime(${end})\n| where expiresAt < now() + 14d`,
+    );
+    const urn = await promiseOf(pulumi.output(program.clientSecretRotationUrn));
+    expect(dependentsOf(mocks, urn!).has(rule.name)).toBe(true);
+  });
+});
+
+describe("without alertEmails", () => {
+  it("creates no action group or rule, and warns that nothing will tell anyone", async () => {
+    const warn = vi.spyOn(pulumi.log, "warn").mockImplementation(async () => {});
+    try {
+      const { mocks } = await runProgram("no-alerts", readStackConfig(STACK_FILES.dev));
+      expect(mocks.ofType(T.actionGroup)).toHaveLength(0);
+      expect(mocks.ofType(T.alertRule)).toHaveLength(0);
+      const messages = warn.mock.calls.map(([m]) => String(m));
+      expect(messages.filter((m) => m.startsWith("No alertEmails"))).toHaveLength(1);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it("has no secret-expiry rule when the stack keeps no secret", async () => {
+    const { mocks } = await runProgram("alerts-no-secret", {
+      ...readStackConfig(STACK_FILES.dev),
+      "coe-audit-sync:alertEmails": "admin@contoso.com",
+      "coe-audit-sync:clientSecret": "false",
+    });
+    const names = mocks.ofType(T.alertRule).map((r) => r.name);
+    expect(names).toHaveLength(7);
+    expect(names).not.toContain("alerts-secret-expiry");
   });
 });
 
