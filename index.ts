@@ -106,6 +106,9 @@ const image = new SyncImage(
     ...inGroup,
     nameSeed: group.name,
     prebuiltImage: settings.syncImage,
+    prebuiltRegistryId: settings.syncImageRegistry,
+    build: settings.imageBuild,
+    subscriptionId: settings.subscriptionId,
     tags,
     registryAudience: cloud.containerRegistryAudience,
   },
@@ -152,13 +155,7 @@ const service = new SyncService(
           },
     rbacPropagationSeconds: settings.rbacPropagationSeconds,
     image: image.imageRef,
-    registry:
-      settings.syncImage === undefined
-        ? {
-            server: image.registryServer.apply((s) => s ?? ""),
-            id: image.registryId.apply((s) => s ?? ""),
-          }
-        : undefined,
+    registry: image.pullRegistry,
   },
   { providers },
 );

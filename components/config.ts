@@ -32,6 +32,16 @@ export const ARCHIVE_RETENTION_DAYS = { min: 1, max: 36_500 } as const;
 export const SOURCE_SETTINGS = ["managementApi", "graph", "both"] as const;
 export type SourceSetting = (typeof SOURCE_SETTINGS)[number];
 
+/** Where the image is built when `syncImage` is not set (stack config `imageBuild`). */
+export const IMAGE_BUILDS = ["acr", "local"] as const;
+export type ImageBuild = (typeof IMAGE_BUILDS)[number];
+
+/** The host of an image reference (`host[:port]/path…`), or undefined for a Docker Hub name. */
+export function registryHostOf(image: string): string | undefined {
+  const first = image.split("/")[0]!;
+  return image.includes("/") && /[.:]/.test(first) ? first : undefined;
+}
+
 /**
  * How the runtime proves it is the app:
  * - federated: its managed identity's token, which the app trusts as a federated credential, is
@@ -63,6 +73,10 @@ export interface StackSettings {
   readonly syncIntervalMinutes: number;
   /** Prebuilt image reference; when absent the image is built from sync-runtime/. */
   readonly syncImage?: string;
+  /** ARM id of the private registry holding syncImage, pulled with the identity (AcrPull). */
+  readonly syncImageRegistry?: string;
+  /** Where the image is built without syncImage: acr (default, no Docker) or local. */
+  readonly imageBuild: ImageBuild;
   /** Entra object ids that own the app registration besides the deployer. */
   readonly appOwners: readonly string[];
   readonly grantDataverseKeyVaultAccess: boolean;
@@ -252,6 +266,36 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     );
   }
 
+  const syncImageRegistry = read("syncImageRegistry")?.trim() || undefined;
+  if (syncImageRegistry !== undefined) {
+    const host = syncImage === undefined ? undefined : registryHostOf(syncImage);
+    if (
+      !/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ContainerRegistry\/registries\/[A-Za-z0-9]+$/i.test(
+        syncImageRegistry,
+      ) ||
+      host === undefined
+    ) {
+      throw new ConfigError(
+        "syncImageRegistry",
+        syncImageRegistry,
+        "the resource id of the Azure Container Registry that holds syncImage (/subscriptions/…/resourceGroups/…/providers/Microsoft.ContainerRegistry/registries/<name>), with syncImage set to an image in it (<name>.azurecr.io/…)",
+        "pulumi config set syncImageRegistry $(az acr show -n <name> --query id -o tsv)",
+      );
+    }
+  }
+
+  const imageBuildRaw = read("imageBuild");
+  const imageBuild =
+    imageBuildRaw === undefined || imageBuildRaw.trim() === "" ? "acr" : imageBuildRaw.trim();
+  if (!(IMAGE_BUILDS as readonly string[]).includes(imageBuild)) {
+    throw new ConfigError(
+      "imageBuild",
+      imageBuildRaw,
+      `${IMAGE_BUILDS.join(" | ")} (default acr: built in the stack's registry with the Azure CLI, no Docker)`,
+      setCommand("imageBuild", "acr"),
+    );
+  }
+
   const appOwnersRaw = read("appOwners");
   const appOwners = parseList(appOwnersRaw);
   if (appOwners.some((id) => !GUID.test(id))) {
@@ -318,6 +362,8 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     contentTypes,
     syncIntervalMinutes,
     syncImage,
+    syncImageRegistry,
+    imageBuild: imageBuild as ImageBuild,
     appOwners,
     grantDataverseKeyVaultAccess: grantRaw === "true",
     dataverseUrl,

@@ -43,6 +43,8 @@ describe("parseStackSettings", () => {
       archiveCoolDays: 30,
       archiveRetentionDays: undefined,
       alertEmails: [],
+      imageBuild: "acr",
+      syncImageRegistry: undefined,
     });
   });
 
@@ -118,6 +120,8 @@ describe("parseStackSettings", () => {
     ["runtimeCredential", "managedIdentity", "federated | secret"],
     ["protectArchive", "yes", "true | false"],
     ["alertEmails", "admin", "email addresses"],
+    ["imageBuild", "docker", "acr | local"],
+    ["syncImageRegistry", "contosoimages", "resource id of the Azure Container Registry"],
     ["alertEmails", "a@contoso.com;b@contoso.com", "email addresses"],
     ["softDeleteDays", "0", "an integer from 1 to 365"],
     ["archiveCoolDays", "-1", "an integer from 0 to 36500"],
@@ -140,6 +144,22 @@ describe("parseStackSettings", () => {
     expect(error.message).toContain(JSON.stringify(value));
     expect(error.message).toContain(allowed);
     expect(error.message).toMatch(/Fix it with: pulumi config (set|rm) /);
+  });
+});
+
+describe("syncImageRegistry", () => {
+  const id =
+    "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/images/providers/Microsoft.ContainerRegistry/registries/contoso";
+  it("needs a syncImage in a registry to pull from", () => {
+    expect(failure({ ...minimal, syncImageRegistry: id }).key).toBe("syncImageRegistry");
+    const settings = parseStackSettings(
+      reader({
+        ...minimal,
+        syncImageRegistry: id,
+        syncImage: "contoso.azurecr.io/coe-audit-sync:1",
+      }),
+    );
+    expect(settings.syncImageRegistry).toBe(id);
   });
 });
 

@@ -333,6 +333,15 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
           state: { name, loginServer: this.options.registryLoginServer ?? `${name}.azurecr.io` },
         };
       }
+      case "command:local:Command":
+        // What the ACR build's second command prints: the pushed image's digest.
+        return {
+          id: stableId("command", args.name),
+          state: {
+            stdout: `sha256:${stableId("acr-build", JSON.stringify(inputs))}\n`,
+            stderr: "",
+          },
+        };
       case "docker-build:index:Image": {
         const digest = `sha256:${stableId("image", JSON.stringify(inputs))}`;
         return {

@@ -5,6 +5,7 @@ import { CLOUDS, type CloudName } from "../../components/clouds";
 import { rotationDaysFor, secretEndDate } from "../../components/audit-app-registration";
 import { ROLES } from "../../components/roles";
 import { isoMinutes } from "../../components/sync-alerts";
+import { REPO_ROOT, acrBuildCommand, runtimeSourceHash } from "../../components/sync-image";
 import {
   CONTAINERS,
   ENV,
@@ -46,6 +47,7 @@ const T = {
   identity: "azure-native:managedidentity:UserAssignedIdentity",
   registry: "azure-native:containerregistry:Registry",
   image: "docker-build:index:Image",
+  command: "command:local:Command",
   environment: "azure-native:app:ManagedEnvironment",
   containerApp: "azure-native:app:ContainerApp",
   sleep: "time:index/sleep:Sleep",
@@ -204,7 +206,6 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
         "azuread:index/getClientConfig:getClientConfig",
         "azuread:index/getServicePrincipal:getServicePrincipal",
         "azure-native:operationalinsights:getSharedKeys",
-        "azure-native:authorization:getClientToken",
         "azure-native:authorization:getClientConfig",
       ]),
     );
@@ -433,7 +434,7 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
     );
     // With the federated credential the runtime does not use the secret: rotating it leaves the
     // Container App (and its revision) alone.
-    for (const type of [T.image, T.registry, T.storage, T.vault, T.containerApp]) {
+    for (const type of [T.command, T.registry, T.storage, T.vault, T.containerApp]) {
       for (const r of mocks.ofType(type)) expect(reached, r.name).not.toContain(r.name);
     }
   });
@@ -592,8 +593,87 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
     ).toEqual(Object.values(TABLES).sort());
   });
 
+  it("builds the image in the stack's registry with the Azure CLI from the sources, pinned by digest", () => {
+    expect(mocks.ofType(T.image)).toHaveLength(0);
+    const registry = mocks.one(T.registry);
+    expect(registry.inputs.adminUserEnabled).toBe(false);
+    const build = mocks.one(T.command);
+    const hash = runtimeSourceHash(REPO_ROOT);
+    expect(build.inputs.create).toBe(
+      acrBuildCommand({
+        registry: registry.state.name,
+        resourceGroup: mocks.one(T.resourceGroup).state.name,
+        tag: hash.slice(0, 16),
+      }),
+    );
+    expect(build.inputs.create).toMatch(/^az acr build /);
+    // Two az commands and nothing else: no docker CLI, no daemon.
+    expect(
+      build.inputs.create.split(" && ").map((c: string) => c.split(" ").slice(0, 3).join(" ")),
+    ).toEqual(["az acr build", "az acr repository"]);
+    expect(build.inputs.dir).toBe(REPO_ROOT);
+    // Rebuilt only when the sources change.
+    expect(build.inputs.triggers).toEqual([hash]);
+    // No delete command: destroy runs nothing on this machine.
+    expect(build.inputs.delete).toBeUndefined();
+    const app = mocks.one(T.containerApp);
+    expect(app.inputs.template.containers[0].image).toBe(
+      `${registry.state.loginServer}/coe-audit-sync@${build.state.stdout.trim()}`,
+    );
+    expect(app.inputs.template.containers[0].image).toMatch(/@sha256:[0-9a-f]{64}$/);
+    expect(app.inputs.configuration.registries).toEqual([
+      {
+        server: registry.state.loginServer,
+        identity: app.inputs.identity.userAssignedIdentities[0],
+      },
+    ]);
+    // No registry login from this machine: no token asked for, none exchanged.
+    expect(exchanges).toEqual([]);
+    expect(mocks.invokes.map((c) => c.token)).not.toContain(
+      "azure-native:authorization:getClientToken",
+    );
+  });
+
+  it("exports the ids a CoE admin needs, with the Dataverse Key Vault reference", async () => {
+    const vault = mocks.one(T.vault);
+    const out = await exportedValues(program);
+    expect(out.tenantId).toBe(MOCK.tenantId);
+    expect(out.clientId).toBe(mocks.one(T.application).state.clientId);
+    expect(out.keyVaultUri).toBe(vault.state.properties.vaultUri);
+    expect(out.clientSecretName).toBe("audit-client-secret");
+    expect(out.containerAppName).toBe(mocks.one(T.containerApp).state.name);
+    expect(out.blobEndpoint).toBe(mocks.one(T.storage).state.primaryEndpoints.blob);
+    const coe = out.coeEnvironmentVariables as Record<string, string>;
+    expect(coe["Audit Logs - ClientID"]).toBe(out.clientId);
+    expect(coe["Audit Logs - Client Azure Secret"]).toBe(
+      `/subscriptions/${MOCK.subscriptionId}/resourceGroups/${vault.inputs.resourceGroupName}/providers/Microsoft.KeyVault/vaults/${vault.state.name}/secrets/audit-client-secret`,
+    );
+    expect(coe["Audit Logs - Client Secret"]).toBe("");
+    // Without the flag, Dataverse gets nothing.
+    expect(
+      mocks.invokes.some((c) => c.inputs.clientId === "00000007-0000-0000-c000-000000000000"),
+    ).toBe(false);
+  });
+});
+
+describe.each(Object.entries(STACK_FILES))("stack %s (%s) with imageBuild local", (stack, file) => {
+  let mocks: ProgramMocks;
+  let program: Program;
+  let exchanges: ExchangeCall[];
+
+  beforeAll(async () => {
+    ({ mocks, program, exchanges } = await runProgram(`${stack}-local`, {
+      ...readStackConfig(file),
+      "coe-audit-sync:imageBuild": "local",
+    }));
+  });
+
   it("builds the image from the repository root with sync-runtime/Dockerfile, registry admin off", () => {
     const image = mocks.one(T.image);
+    expect(mocks.ofType(T.command)).toHaveLength(0);
+    // Never on preview, and destroy leaves the local tags (and the Docker daemon) alone.
+    expect(image.inputs.buildOnPreview).toBe(false);
+    expect(mocks.optionsOf(image.name).retainOnDelete).toBe(true);
     expect(image.inputs.context).toEqual({ location: "." });
     expect(image.inputs.dockerfile).toEqual({ location: "sync-runtime/Dockerfile" });
     expect(image.inputs.push).toBe(true);
@@ -661,27 +741,6 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
     expect(exported).not.toContain(MOCK.armAccessToken);
     expect(exported).not.toContain(refreshToken);
   });
-
-  it("exports the ids a CoE admin needs, with the Dataverse Key Vault reference", async () => {
-    const vault = mocks.one(T.vault);
-    const out = await exportedValues(program);
-    expect(out.tenantId).toBe(MOCK.tenantId);
-    expect(out.clientId).toBe(mocks.one(T.application).state.clientId);
-    expect(out.keyVaultUri).toBe(vault.state.properties.vaultUri);
-    expect(out.clientSecretName).toBe("audit-client-secret");
-    expect(out.containerAppName).toBe(mocks.one(T.containerApp).state.name);
-    expect(out.blobEndpoint).toBe(mocks.one(T.storage).state.primaryEndpoints.blob);
-    const coe = out.coeEnvironmentVariables as Record<string, string>;
-    expect(coe["Audit Logs - ClientID"]).toBe(out.clientId);
-    expect(coe["Audit Logs - Client Azure Secret"]).toBe(
-      `/subscriptions/${MOCK.subscriptionId}/resourceGroups/${vault.inputs.resourceGroupName}/providers/Microsoft.KeyVault/vaults/${vault.state.name}/secrets/audit-client-secret`,
-    );
-    expect(coe["Audit Logs - Client Secret"]).toBe("");
-    // Without the flag, Dataverse gets nothing.
-    expect(
-      mocks.invokes.some((c) => c.inputs.clientId === "00000007-0000-0000-c000-000000000000"),
-    ).toBe(false);
-  });
 });
 
 describe("stack options", () => {
@@ -693,6 +752,7 @@ describe("stack options", () => {
       "coe-audit-sync:syncImage": "example.azurecr.io/coe-audit-sync:1.0.0",
     });
     expect(mocks.ofType(T.image)).toHaveLength(0);
+    expect(mocks.ofType(T.command)).toHaveLength(0);
     expect(mocks.ofType(T.registry)).toHaveLength(0);
     expect(exchanges).toHaveLength(0);
     expect(mocks.invokes.map((c) => c.token)).not.toContain(
@@ -706,8 +766,45 @@ describe("stack options", () => {
     );
   });
 
+  it("pulls a prebuilt image from a private registry with the identity (AcrPull)", async () => {
+    const registryId = `/subscriptions/${MOCK.subscriptionId}/resourceGroups/images/providers/Microsoft.ContainerRegistry/registries/contosoimages`;
+    const image = `contosoimages.azurecr.us/coe-audit-sync@sha256:${"a".repeat(64)}`;
+    const { mocks } = await runProgram("private-image", {
+      ...readStackConfig(STACK_FILES.gcchigh),
+      "coe-audit-sync:syncImage": image,
+      "coe-audit-sync:syncImageRegistry": registryId,
+    });
+    expect(mocks.ofType(T.registry)).toHaveLength(0);
+    expect(mocks.ofType(T.command)).toHaveLength(0);
+    const app = mocks.one(T.containerApp);
+    const identityId = app.inputs.identity.userAssignedIdentities[0];
+    expect(app.inputs.template.containers[0].image).toBe(image);
+    expect(app.inputs.configuration.registries).toEqual([
+      { server: "contosoimages.azurecr.us", identity: identityId },
+    ]);
+    const pull = mocks
+      .ofType(T.roleAssignment)
+      .filter((r) => r.inputs.roleDefinitionId.endsWith(ROLES.acrPull));
+    expect(pull.map((r) => [r.inputs.scope, r.inputs.principalId])).toEqual([
+      [registryId, mocks.one(T.identity).state.principalId],
+    ]);
+  });
+
+  it("plans the ACR build during preview without running anything itself", async () => {
+    const { mocks, exchanges } = await runProgram("acr-preview", dev, { preview: true });
+    // The build is a Command the engine runs on update only; the program reads files and
+    // hashes them, and never calls the registry or Docker.
+    expect(mocks.ofType(T.image)).toHaveLength(0);
+    expect(mocks.one(T.command).inputs.triggers).toEqual([runtimeSourceHash(REPO_ROOT)]);
+    expect(exchanges).toHaveLength(0);
+  });
+
   it("skips the registry login during preview, leaving docker-build nothing to log in with", async () => {
-    const { mocks, exchanges } = await runProgram("preview", dev, { preview: true });
+    const { mocks, exchanges } = await runProgram(
+      "preview",
+      { ...dev, "coe-audit-sync:imageBuild": "local" },
+      { preview: true },
+    );
     expect(exchanges).toHaveLength(0);
     const registries = revealed(mocks.one(T.image).inputs.registries);
     expect(registries).toHaveLength(1);
@@ -1024,7 +1121,7 @@ describe("stack config runtimeCredential secret", () => {
     const urn = await promiseOf(pulumi.output(program.clientSecretRotationUrn));
     const reached = dependentsOf(mocks, urn!);
     expect(reached.has(mocks.one(T.containerApp).name)).toBe(true);
-    expect(reached.has(mocks.one(T.image).name)).toBe(false);
+    expect(reached.has(mocks.one(T.command).name)).toBe(false);
   });
 });
 
