@@ -132,6 +132,9 @@ const service = new SyncService(
       graphEndpoint:
         settings.source === "managementApi" ? undefined : (cloud.graphAuditEndpoint ?? undefined),
       syncIntervalMinutes: settings.syncIntervalMinutes,
+      // A dashboard on day one: the first pass reads all the source still holds, unless lowered.
+      firstRunHours: settings.firstRunHours,
+      graphBackfillDays: settings.graphBackfillDays,
       dataverseUrl: settings.dataverseUrl,
       blobEndpoint: storage.blobEndpoint,
       tableEndpoint: storage.tableEndpoint,

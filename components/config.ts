@@ -15,6 +15,13 @@ export const DEFAULT_APP_DISPLAY_NAME = "Microsoft 365 Management";
 export const SECRET_LIFETIME_DAYS = { min: 7, max: 730, default: 180 } as const;
 export const SYNC_INTERVAL_MINUTES = { min: 5, max: 1440, default: 60 } as const;
 export const RBAC_PROPAGATION_SECONDS = { min: 0, max: 1800, default: 300 } as const;
+/**
+ * How far back the first pass reads: the Management API holds 7 days (168 hours), Graph's audit
+ * log queries up to 180 days of the tenant's retention. Lower values make the first report
+ * arrive sooner with less history.
+ */
+export const FIRST_RUN_HOURS = { min: 1, max: 168, default: 168 } as const;
+export const GRAPH_BACKFILL_DAYS = { min: 1, max: 180, default: 30 } as const;
 /** Blob and container soft delete: Azure accepts 1 to 365 days. */
 export const SOFT_DELETE_DAYS = { min: 1, max: 365, default: 14 } as const;
 /** Days before the raw archive moves to Cool (0: the day after it is written). */
@@ -92,6 +99,10 @@ export interface StackSettings {
   readonly archiveCoolDays: number;
   /** Days before raw archive blobs are deleted; undefined: never (the default). */
   readonly archiveRetentionDays?: number;
+  /** Hours the first Management API pass reads back (default 168, all the API holds). */
+  readonly firstRunHours: number;
+  /** Days the graph source's first pass reads back (default 30; used with source graph or both). */
+  readonly graphBackfillDays: number;
   /** Who is mailed when the sync stops or loses data; empty: no alerts (the default). */
   readonly alertEmails: readonly string[];
 }
@@ -338,6 +349,9 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
   const archiveCoolDays = parseInteger(read, "archiveCoolDays", ARCHIVE_COOL_DAYS);
   const archiveRetentionDays = parseRetention(read, archiveCoolDays);
 
+  const firstRunHours = parseInteger(read, "firstRunHours", FIRST_RUN_HOURS);
+  const graphBackfillDays = parseInteger(read, "graphBackfillDays", GRAPH_BACKFILL_DAYS);
+
   const alertEmailsRaw = read("alertEmails");
   const alertEmails = [...new Set(parseList(alertEmailsRaw))];
   // An action group takes at most 1000 email receivers; a handful is what an admin team needs.
@@ -372,6 +386,8 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     softDeleteDays,
     archiveCoolDays,
     archiveRetentionDays,
+    firstRunHours,
+    graphBackfillDays,
     alertEmails,
   };
 }

@@ -88,6 +88,10 @@ export interface RuntimeSettings {
   /** Microsoft Graph root, where the app holds AuditLogsQuery.Read.All. Default: none. */
   readonly graphEndpoint?: string;
   readonly syncIntervalMinutes: number;
+  /** Hours the first Management API pass reads back. Default: the runtime's. */
+  readonly firstRunHours?: number;
+  /** Days the graph source's first pass reads back (with a Graph endpoint). Default: the runtime's. */
+  readonly graphBackfillDays?: number;
   readonly blobEndpoint: pulumi.Input<string>;
   readonly tableEndpoint: pulumi.Input<string>;
   /** The CoE environment for the Dataverse sink. Default: unset (sink off). */
@@ -145,6 +149,13 @@ export function runtimeEnvironment(
     { name: "AUDIT_TABLE_ENDPOINT", value: settings.tableEndpoint },
     { name: "AZURE_CLIENT_ID", value: identityClientId },
     { name: "AUDIT_SYNC_INTERVAL_MINUTES", value: String(settings.syncIntervalMinutes) },
+    ...(settings.firstRunHours !== undefined
+      ? [{ name: "AUDIT_FIRST_RUN_HOURS" as const, value: String(settings.firstRunHours) }]
+      : []),
+    // Only where Graph is read: the Management API ignores it.
+    ...(settings.graphEndpoint && settings.graphBackfillDays !== undefined
+      ? [{ name: "AUDIT_GRAPH_BACKFILL_DAYS" as const, value: String(settings.graphBackfillDays) }]
+      : []),
     { name: "PORT", value: String(HEALTH_PORT) },
     ...(settings.dataverseUrl
       ? [{ name: "AUDIT_DATAVERSE_URL" as const, value: settings.dataverseUrl }]

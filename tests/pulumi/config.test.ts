@@ -45,6 +45,8 @@ describe("parseStackSettings", () => {
       alertEmails: [],
       imageBuild: "acr",
       syncImageRegistry: undefined,
+      firstRunHours: 168,
+      graphBackfillDays: 30,
     });
   });
 
@@ -121,6 +123,8 @@ describe("parseStackSettings", () => {
     ["protectArchive", "yes", "true | false"],
     ["alertEmails", "admin", "email addresses"],
     ["imageBuild", "docker", "acr | local"],
+    ["firstRunHours", "169", "an integer from 1 to 168"],
+    ["graphBackfillDays", "181", "an integer from 1 to 180"],
     ["syncImageRegistry", "contosoimages", "resource id of the Azure Container Registry"],
     ["alertEmails", "a@contoso.com;b@contoso.com", "email addresses"],
     ["softDeleteDays", "0", "an integer from 1 to 365"],

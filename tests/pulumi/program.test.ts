@@ -888,6 +888,18 @@ describe("stack options", () => {
     });
   });
 
+  it("lets the stack lower the first pass's reach", async () => {
+    const { mocks } = await runProgram("first-run", {
+      ...dev,
+      "coe-audit-sync:source": "both",
+      "coe-audit-sync:firstRunHours": "24",
+      "coe-audit-sync:graphBackfillDays": "7",
+    });
+    const env = envOf(mocks.one(T.containerApp));
+    expect(env.AUDIT_FIRST_RUN_HOURS).toEqual({ value: "24" });
+    expect(env.AUDIT_GRAPH_BACKFILL_DAYS).toEqual({ value: "7" });
+  });
+
   it("adds configured owners to the deployer as owners of the app", async () => {
     const owner = "abcdefab-1234-4abc-8def-0123456789ab";
     const { mocks } = await runProgram("owners", { ...dev, "coe-audit-sync:appOwners": owner });
@@ -1176,6 +1188,7 @@ describe("stack config source", () => {
     const env = envOf(mocks.one(T.containerApp));
     expect(env.AUDIT_SOURCE.value).toBe("graph");
     expect(env.AUDIT_GRAPH_ENDPOINT.value).toBe("https://graph.microsoft.com");
+    expect(env.AUDIT_GRAPH_BACKFILL_DAYS).toEqual({ value: "30" });
     // The runtime accepts what the program sets.
     const plain = Object.fromEntries(
       Object.entries(env).map(([k, v]) => [k, v.value ?? "s3cret-from-key-vault"]),
@@ -1216,6 +1229,9 @@ describe("stack config source", () => {
     const env = envOf(mocks.one(T.containerApp));
     expect(env.AUDIT_SOURCE.value).toBe("managementApi");
     expect(env.AUDIT_GRAPH_ENDPOINT).toBeUndefined();
+    expect(env.AUDIT_GRAPH_BACKFILL_DAYS).toBeUndefined();
+    // The first pass reads the 7 days the Management API holds.
+    expect(env.AUDIT_FIRST_RUN_HOURS).toEqual({ value: "168" });
   });
 
   it("refuses graph and both for GCC High and DoD before creating anything", async () => {
