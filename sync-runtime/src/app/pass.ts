@@ -1,3 +1,4 @@
+import { LOG_EVENTS } from "../../contract";
 import type { ProgressSnapshot } from "../domain/progress-snapshot";
 import { emptyStats } from "../domain/tally";
 import { planPass, type Interval, type PassPlan } from "../domain/windows";
@@ -118,6 +119,7 @@ async function recordGap(
   ctx.logger.error(
     "unrecoverable gap: the checkpoint is older than the API keeps content (7 days)",
     {
+      event: LOG_EVENTS.gapRecorded,
       contentType,
       gapFrom: shown.from,
       gapTo: shown.to,

@@ -1,3 +1,4 @@
+import { LOG_EVENTS } from "../../contract";
 import { ListingCutError } from "../core/errors";
 import { ConcurrencyController } from "../domain/concurrency";
 import type { ContentItem } from "../domain/content";
@@ -362,6 +363,7 @@ async function recordListingCut(
   counts.listingsCut++;
   ctx.metrics.inc("audit_listings_cut_total", { content_type: contentType });
   ctx.logger.error("content listing cut short: a NextPageUri could not be followed", {
+    event: LOG_EVENTS.listingCut,
     contentType,
     from: window.from.toISOString(),
     to: window.to.toISOString(),
