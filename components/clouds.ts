@@ -1,3 +1,5 @@
+import { FEDERATED_AUDIENCES } from "../sync-runtime/contract";
+
 /**
  * The four Microsoft 365 clouds as plain data: audience and authority as learn.microsoft.com
  * "Collect audit logs using Office 365 Management API" (CoE Starter Kit) lists them per cloud,
@@ -40,16 +42,18 @@ export interface CloudProfile {
    */
   readonly entraLoginHost: "https://login.microsoftonline.com" | "https://login.microsoftonline.us";
   /** Audience of that managed-identity token: the token exchange audience of the cloud. */
-  readonly tokenExchangeAudience: "api://AzureADTokenExchange" | "api://AzureADTokenExchangeUSGov";
+  readonly tokenExchangeAudience: (typeof FEDERATED_AUDIENCES)[keyof typeof FEDERATED_AUDIENCES];
 }
 
+// The audiences come from the runtime's contract: the program's federated credential and the
+// runtime's token request must name the same one.
 const PUBLIC_FEDERATION = {
   entraLoginHost: "https://login.microsoftonline.com",
-  tokenExchangeAudience: "api://AzureADTokenExchange",
+  tokenExchangeAudience: FEDERATED_AUDIENCES.public,
 } as const;
 const US_GOVERNMENT_FEDERATION = {
   entraLoginHost: "https://login.microsoftonline.us",
-  tokenExchangeAudience: "api://AzureADTokenExchangeUSGov",
+  tokenExchangeAudience: FEDERATED_AUDIENCES.usGovernment,
 } as const;
 
 /** The global Microsoft Graph service (learn.microsoft.com/graph/deployments). */

@@ -1,5 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CONTENT_TYPES, DATAVERSE_HOSTS, POWER_APPS_CONTENT_TYPE } from "../sync-runtime/contract";
+import {
+  CONTENT_TYPES,
+  DATAVERSE_HOSTS,
+  POWER_APPS_CONTENT_TYPE,
+  RUNTIME_CREDENTIALS,
+  type RuntimeCredential,
+} from "../sync-runtime/contract";
 import {
   CLOUD_NAMES,
   CLOUDS,
@@ -49,15 +55,6 @@ export function registryHostOf(image: string): string | undefined {
   return image.includes("/") && /[.:]/.test(first) ? first : undefined;
 }
 
-/**
- * How the runtime proves it is the app:
- * - federated: its managed identity's token, which the app trusts as a federated credential, is
- *   the client assertion; no secret reaches the Container App and none can expire under it.
- * - secret: the client secret from Key Vault (needs `clientSecret: true`).
- */
-export const RUNTIME_CREDENTIALS = ["federated", "secret"] as const;
-export type RuntimeCredential = (typeof RUNTIME_CREDENTIALS)[number];
-
 /** Everything the program needs from the stack, validated. */
 export interface StackSettings {
   readonly cloud: CloudProfile;
@@ -68,7 +65,11 @@ export interface StackSettings {
   readonly appDisplayName: string;
   /** Audit source (stack config `source`, default managementApi). */
   readonly source: SourceSetting;
-  /** How the runtime authenticates as the app (stack config `runtimeCredential`, default federated). */
+  /**
+   * How the runtime proves it is the app (stack config `runtimeCredential`, default federated):
+   * federated, its managed identity's token as the client assertion of the app's federated
+   * credential (no secret reaches the Container App), or secret, the client secret from Key Vault.
+   */
   readonly runtimeCredential: RuntimeCredential;
   /**
    * Whether the app gets a rotating client secret kept in Key Vault, for the CoE flows and other

@@ -12,6 +12,15 @@ import { ROLES, roleDefinitionId } from "./roles";
 /** How long a first deployment waits for new role assignments to take effect. */
 export const DEFAULT_RBAC_PROPAGATION_SECONDS = 300;
 
+/**
+ * The smallest size Container Apps offers (consumption profile: 0.25 vCPU with 0.5 GiB), which
+ * the bench shows is enough: a pass peaks at ~185 MiB RSS with 100 MB blobs and the report at
+ * ~150 MiB over a million launches (bench/results.json; the runtime's memory budget is 256 MiB),
+ * and the largest tenant's 7-day catch-up is bound by the API quota (~8,000 records/s) at a
+ * twentieth of what the parse pipeline does on 2 cores, so an eighth of that CPU keeps up.
+ */
+export const CONTAINER_RESOURCES = { cpu: 0.25, memory: "0.5Gi" } as const;
+
 /** Container App secret name holding the Key Vault reference to the client secret. */
 export const CLIENT_SECRET_REF = "audit-client-secret";
 
@@ -351,7 +360,7 @@ export class SyncService extends pulumi.ComponentResource {
                   ? { kind: "secret", version: credential.version }
                   : { kind: "federated", audience: credential.audience },
               ),
-              resources: { cpu: 0.5, memory: "1Gi" },
+              resources: CONTAINER_RESOURCES,
               probes,
             },
           ],

@@ -119,7 +119,7 @@ describe("parseStackSettings", () => {
     ["contentTypes", " , ", "Audit.General"],
     ["appOwners", "alice@contoso.com", "Entra object ids"],
     ["grantDataverseKeyVaultAccess", "yes", "true | false"],
-    ["runtimeCredential", "managedIdentity", "federated | secret"],
+    ["runtimeCredential", "managedIdentity", "secret | federated"],
     ["protectArchive", "yes", "true | false"],
     ["alertEmails", "admin", "email addresses"],
     ["imageBuild", "docker", "acr | local"],

@@ -522,6 +522,8 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
 
   it("runs one replica without public ingress, probed on /healthz", () => {
     const app = mocks.one(T.containerApp);
+    // The smallest size Container Apps offers; the bench's peaks fit it twice over.
+    expect(app.inputs.template.containers[0].resources).toEqual({ cpu: 0.25, memory: "0.5Gi" });
     expect(app.inputs.identity.type).toBe("UserAssigned");
     expect(app.inputs.configuration.ingress).toBeUndefined();
     expect(app.inputs.template.scale).toMatchObject({ minReplicas: 1, maxReplicas: 1 });
@@ -558,6 +560,24 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
     );
     expect(await promiseOf(program.runtimeIdentityClientId)).toBe(identity.state.clientId);
     expect(env.AUDIT_STORAGE_CONNECTION_STRING).toBeUndefined();
+  });
+
+  it("sets only variables the runtime reads, and the runtime accepts them for the federated sign-in", () => {
+    const env = envOf(mocks.one(T.containerApp));
+    const given = Object.fromEntries(Object.entries(env).map(([name, v]) => [name, v.value]));
+    const read = new Set<string>();
+    const recording = new Proxy(given, {
+      get: (target, key) => (read.add(String(key)), target[String(key)]),
+    });
+    const config = loadConfig(recording);
+    expect(Object.keys(env).filter((name) => !read.has(name))).toEqual([]);
+    // The runtime asks for a token of the identity the app trusts, for the audience it trusts.
+    expect(config.credential).toEqual({
+      kind: "federated",
+      identityClientId: mocks.one(T.identity).state.clientId,
+      audience: mocks.one(T.federation).inputs.audiences[0],
+    });
+    expect(config.storage.kind).toBe("managed-identity");
   });
 
   it("sets only variables of the runtime's contract, secrets by reference", () => {
@@ -832,8 +852,6 @@ describe("stack options", () => {
       "coe-audit-sync:cloud": "gcchigh",
       "azure-native:location": "usgovvirginia",
       "coe-audit-sync:dataverseUrl": "https://contoso.crm.microsoftdynamics.us/",
-      // The runtime on this branch reads the secret; the federated selector is the runtime side's.
-      "coe-audit-sync:runtimeCredential": "secret",
     });
     const env = envOf(mocks.one(T.containerApp));
     expect(env.AUDIT_DATAVERSE_URL).toEqual({ value: "https://contoso.crm.microsoftdynamics.us" });
@@ -1118,10 +1136,8 @@ describe("stack config runtimeCredential secret", () => {
       get: (target, key) => (read.add(String(key)), target[String(key)]),
     });
     const config = loadConfig(recording);
-    // AUDIT_CREDENTIAL is the runtime's selector (issue 23); the runtime side reads it.
-    expect(
-      Object.keys(env).filter((name) => !read.has(name) && name !== "AUDIT_CREDENTIAL"),
-    ).toEqual([]);
+    expect(Object.keys(env).filter((name) => !read.has(name))).toEqual([]);
+    expect(config.credential.kind).toBe("secret");
     expect(config.storage.kind).toBe("managed-identity");
   });
 
@@ -1168,8 +1184,6 @@ describe("stack config source", () => {
     const { mocks, program } = await runProgram("graph", {
       ...dev,
       "coe-audit-sync:source": "graph",
-      // The runtime on this branch reads the secret; the federated selector is the runtime side's.
-      "coe-audit-sync:runtimeCredential": "secret",
     });
     expect(mocks.one(T.application).inputs.requiredResourceAccesses).toEqual([
       {
