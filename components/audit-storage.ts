@@ -115,7 +115,8 @@ export class AuditStorage extends pulumi.ComponentResource {
         deleteRetentionPolicy: { enabled: true, days: softDeleteDays },
         containerDeleteRetentionPolicy: { enabled: true, days: softDeleteDays },
       },
-      { parent: this },
+      // Kept with the account, so the data it holds stays recoverable after a partial destroy.
+      { parent: this, protect, retainOnDelete: protect },
     );
 
     new storage.ManagementPolicy(
@@ -128,7 +129,7 @@ export class AuditStorage extends pulumi.ComponentResource {
           rules: [rawArchiveLifecycleRule(args.archiveCoolDays ?? 30, args.archiveRetentionDays)],
         },
       },
-      { parent: this },
+      { parent: this, protect, retainOnDelete: protect },
     );
 
     // Containers and tables are created through ARM, which works with shared keys off.
@@ -141,14 +142,16 @@ export class AuditStorage extends pulumi.ComponentResource {
           containerName,
           publicAccess: "None",
         },
-        { parent: this },
+        // Deleting a container or table deletes what is in it: they are protected with the
+        // account, so `pulumi destroy --exclude-protected` leaves the data whole.
+        { parent: this, protect, retainOnDelete: protect },
       );
     }
     for (const tableName of Object.values(TABLES)) {
       new storage.Table(
         `${name}-${tableName}`,
         { resourceGroupName: args.resourceGroupName, accountName: account.name, tableName },
-        { parent: this },
+        { parent: this, protect, retainOnDelete: protect },
       );
     }
 

@@ -443,22 +443,40 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s)", (stack, file) => {
     expect(mocks.optionsOf(mocks.one(T.vaultSecret).name).retainOnDelete).toBe(true);
     // Everything else is deleted by its provider as usual, but for the protected archive.
     const retained = mocks.resources.filter((r) => mocks.optionsOf(r.name).retainOnDelete);
-    expect(retained.map((r) => r.type).sort()).toEqual(
-      [T.vaultSecret, T.resourceGroup, T.storage].sort(),
+    expect([...new Set(retained.map((r) => r.type))].sort()).toEqual(
+      [
+        T.vaultSecret,
+        T.resourceGroup,
+        T.storage,
+        T.container,
+        T.table,
+        T.blobService,
+        T.lifecycle,
+      ].sort(),
     );
   });
 
-  it("protects the archive's account and its resource group from deletion and replacement", () => {
-    for (const type of [T.storage, T.resourceGroup]) {
-      const options = mocks.optionsOf(mocks.one(type).name);
-      expect(options.protect, type).toBe(true);
-      expect(options.retainOnDelete, type).toBe(true);
+  it("protects the archive's account, everything in it, and its resource group", () => {
+    const kept = [
+      T.storage,
+      T.resourceGroup,
+      T.container,
+      T.table,
+      T.blobService,
+      T.lifecycle,
+    ].flatMap((t) => mocks.ofType(t));
+    expect(kept.length).toBe(4 + Object.keys(CONTAINERS).length + Object.keys(TABLES).length);
+    for (const r of kept) {
+      const options = mocks.optionsOf(r.name);
+      expect(options.protect, r.name).toBe(true);
+      expect(options.retainOnDelete, r.name).toBe(true);
     }
-    // Nothing else is protected: `pulumi destroy --exclude-protected` removes all the rest.
-    const protectedTypes = mocks.resources
+    // Nothing else is protected: `pulumi destroy --exclude-protected` removes all the rest and
+    // deletes no data (a container or table deleted would take its blobs or rows with it).
+    const protectedNames = mocks.resources
       .filter((r) => mocks.optionsOf(r.name).protect)
-      .map((r) => r.type);
-    expect(protectedTypes.sort()).toEqual([T.resourceGroup, T.storage].sort());
+      .map((r) => r.name);
+    expect(protectedNames.sort()).toEqual(kept.map((r) => r.name).sort());
   });
 
   it("keeps deleted blobs and containers recoverable for 14 days", () => {
@@ -888,11 +906,10 @@ describe("stack options", () => {
       "coe-audit-sync:archiveCoolDays": "7",
       "coe-audit-sync:archiveRetentionDays": "400",
     });
-    for (const type of [T.storage, T.resourceGroup]) {
-      expect(mocks.optionsOf(mocks.one(type).name)).toMatchObject({
-        protect: false,
-        retainOnDelete: false,
-      });
+    for (const r of [T.storage, T.resourceGroup, T.container, T.table, T.lifecycle].flatMap((t) =>
+      mocks.ofType(t),
+    )) {
+      expect(mocks.optionsOf(r.name)).toMatchObject({ protect: false, retainOnDelete: false });
     }
     expect(mocks.one(T.blobService).inputs).toMatchObject({
       deleteRetentionPolicy: { enabled: true, days: 30 },
