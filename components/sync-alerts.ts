@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as monitor from "@pulumi/azure-native/monitor";
+import * as time from "@pulumiverse/time";
 import { LOG_EVENTS, type LogEvent } from "../sync-runtime/contract";
 
 export interface SyncAlertsArgs {
@@ -25,6 +26,8 @@ export interface AlertContext {
   readonly appName: string;
   /** The client secret's end date (RFC 3339), when the stack keeps one. */
   readonly secretEndDate?: string;
+  /** When the rules were first created (RFC 3339): no pass can be missed before then. */
+  readonly createdAt: string;
 }
 
 /** One scheduled query rule, as plain data (the tests read these without mocks). */
@@ -39,8 +42,8 @@ export interface AlertRule {
   /** ISO 8601: how often the query runs, and how far back it looks. */
   readonly evaluationFrequency: string;
   readonly windowSize: string;
-  /** The rule fires when the query's row count compares so with the threshold. */
-  readonly operator: "GreaterThan" | "LessThan";
+  /** The rule fires when the query returns more rows than the threshold. */
+  readonly operator: "GreaterThan";
   readonly threshold: number;
   /**
    * Conditions (nothing completes, passes keep failing) resolve themselves when they clear and
@@ -146,11 +149,19 @@ export function alertRules(syncIntervalMinutes: number, withSecret: boolean): Al
       severity: 1,
       evaluationFrequency: frequency,
       windowSize: isoMinutes(stallMinutes),
-      operator: "LessThan",
-      threshold: 1,
+      operator: "GreaterThan",
+      threshold: 0,
       autoMitigate: true,
-      query: ({ appName }) =>
-        [consoleLog(appName), `| where ${eventFilter(LOG_EVENTS.passCompleted)}`].join("\n"),
+      // One row (the count, 0) when no pass completed in the window, once the window has passed
+      // since the rules were created: a new stack is not reported before its first pass could
+      // complete, and a stack whose app died keeps firing after its last lines age out.
+      query: ({ appName, createdAt }) =>
+        [
+          consoleLog(appName),
+          `| where ${eventFilter(LOG_EVENTS.passCompleted)}`,
+          "| summarize completed = count()",
+          `| where completed == 0 and now() > datetime(${createdAt}) + ${stallMinutes}m`,
+        ].join("\n"),
     },
     {
       key: "passes-failing",
@@ -285,12 +296,16 @@ export class SyncAlerts extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    // The time the rules were first created, stored once (a later `pulumi up` keeps it).
+    const created = new time.Static(`${name}-created`, {}, { parent: this });
     const withSecret = args.clientSecretEndDate !== undefined;
     const rules = alertRules(args.syncIntervalMinutes, withSecret).map((rule) => {
       const query = pulumi
-        .all([args.containerAppName, args.clientSecretEndDate])
-        .apply(([appName, secretEndDate]) => rule.query({ appName, secretEndDate }));
-      const created = new monitor.ScheduledQueryRule(
+        .all([args.containerAppName, args.clientSecretEndDate, created.rfc3339])
+        .apply(([appName, secretEndDate, createdAt]) =>
+          rule.query({ appName, secretEndDate, createdAt }),
+        );
+      const scheduled = new monitor.ScheduledQueryRule(
         `${name}-${rule.key}`,
         {
           resourceGroupName: args.resourceGroupName,
@@ -323,7 +338,7 @@ export class SyncAlerts extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      return [rule.key, created.name] as const;
+      return [rule.key, scheduled.name] as const;
     });
 
     this.actionGroupId = group.id;

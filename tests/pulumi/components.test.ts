@@ -179,6 +179,15 @@ describe("role definition ids", () => {
 });
 
 describe("alert rules", () => {
+  const AT = "2026-12-01T00:00:00Z";
+
+  it("reports no completed pass only once the window has passed since the rules exist", () => {
+    const query = byKey(60)["no-pass"]!.query({ appName: "app", createdAt: AT });
+    expect(query).toContain(`| where ${eventFilter("pass.completed")}`);
+    expect(query).toContain("| summarize completed = count()");
+    expect(query).toContain(`| where completed == 0 and now() > datetime(${AT}) + 180m`);
+  });
+
   const byKey = (interval: number, withSecret = true) =>
     Object.fromEntries(alertRules(interval, withSecret).map((r) => [r.key, r]));
 
@@ -201,7 +210,7 @@ describe("alert rules", () => {
   });
 
   it("fires on three failed outcomes only, counting completed passes as outcomes", () => {
-    const query = byKey(60)["passes-failing"]!.query({ appName: "app" });
+    const query = byKey(60)["passes-failing"]!.query({ appName: "app", createdAt: AT });
     expect(query).toContain(`${eventFilter("pass.completed")} or ${eventFilter("pass.failed")}`);
     expect(query).toContain("| top 3 by TimeGenerated desc");
     expect(query).toContain("| where outcomes == 3 and failures == 3");
@@ -209,14 +218,16 @@ describe("alert rules", () => {
 
   it("keeps the queries valid before the Container App tables exist", () => {
     for (const rule of alertRules(60, false)) {
-      expect(rule.query({ appName: "app" }), rule.key).toMatch(/^union isfuzzy=true \(datatable\(/);
+      expect(rule.query({ appName: "app", createdAt: AT }), rule.key).toMatch(
+        /^union isfuzzy=true \(datatable\(/,
+      );
     }
   });
 
   it("quotes the app name as a KQL string", () => {
     expect(kqlString("it's")).toBe("'it\\'s'");
     expect(kqlString("a\\b")).toBe("'a\\\\b'");
-    expect(byKey(60)["gap"]!.query({ appName: "sync-app1" })).toContain(
+    expect(byKey(60)["gap"]!.query({ appName: "sync-app1", createdAt: AT })).toContain(
       "| where ContainerAppName_s == 'sync-app1'",
     );
   });
@@ -224,7 +235,7 @@ describe("alert rules", () => {
   it("adds the secret-expiry rule only for a stack that keeps a secret", () => {
     expect(byKey(60, false)["secret-expiry"]).toBeUndefined();
     const rule = byKey(60)["secret-expiry"]!;
-    expect(rule.query({ appName: "x", secretEndDate: "2027-05-24T14:00:00Z" })).toBe(
+    expect(rule.query({ appName: "x", secretEndDate: "2027-05-24T14:00:00Z", createdAt: AT })).toBe(
       "print expiresAt = datetime(2027-05-24T14:00:00Z)\n| where expiresAt < now() + 14d",
     );
     expect(rule.evaluationFrequency).toBe("P1D");

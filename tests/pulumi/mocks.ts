@@ -274,6 +274,10 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
         const rotates = new Date(Date.parse(base) + inputs.rotationDays * 86_400_000).toISOString();
         return { id: base, state: { rfc3339: base, rotationRfc3339: rotates } };
       }
+      case "time:index/static:Static": {
+        const at = inputs.rfc3339 ?? this.options.now ?? MOCK.rotationBase;
+        return { id: at, state: { rfc3339: at } };
+      }
       case "azure-native:resources:ResourceGroup": {
         // Autonaming appends a random suffix; a fixed one keeps tests deterministic.
         const name = inputs.resourceGroupName ?? `${args.name}a1b2c3d4`;

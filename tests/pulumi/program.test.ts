@@ -51,6 +51,7 @@ const T = {
   environment: "azure-native:app:ManagedEnvironment",
   containerApp: "azure-native:app:ContainerApp",
   sleep: "time:index/sleep:Sleep",
+  staticTime: "time:index/static:Static",
   diagnosticSetting: "azure-native:monitor:DiagnosticSetting",
   workspace: "azure-native:operationalinsights:Workspace",
   actionGroup: "azure-native:monitor:ActionGroup",
@@ -1015,12 +1016,18 @@ describe.each(Object.entries(STACK_FILES))("stack %s (%s) with alertEmails", (st
   it("alerts when no pass completed for 3 intervals, from the stack's interval", () => {
     const rule = mocks.ofType(T.alertRule).find((r) => r.name === "alerts-no-pass")!;
     const interval = Number(config["coe-audit-sync:syncIntervalMinutes"] ?? 60);
-    expect(rule.inputs.windowSize).toBe(isoMinutes(Math.min(3 * interval, 2880)));
+    const window = Math.min(3 * interval, 2880);
+    expect(rule.inputs.windowSize).toBe(isoMinutes(window));
     expect(rule.inputs.criteria.allOf[0]).toMatchObject({
-      operator: "LessThan",
-      threshold: 1,
+      operator: "GreaterThan",
+      threshold: 0,
       timeAggregation: "Count",
     });
+    // Armed once the window has passed since the rules were created (a stored timestamp).
+    const created = mocks.ofType(T.staticTime).find((r) => r.name === "alerts-created")!;
+    expect(rule.inputs.criteria.allOf[0].query).toContain(
+      `now() > datetime(${created.state.rfc3339}) + ${window}m`,
+    );
   });
 
   it("warns 14 days before the client secret's end date, and the rotation rewrites that rule", async () => {
