@@ -15,7 +15,12 @@ import {
 import { planBadInput, type BadInputReport } from "./bad-input";
 import { createClock, type EmulatorClock } from "./clock";
 import { Faults, type FaultCounters } from "./faults";
-import { GRAPH_PREFIX, GraphAuditLog, type GraphCounters } from "./graph-audit";
+import {
+  GRAPH_PREFIX,
+  GraphAuditLog,
+  type GraphCounters,
+  type GraphSubmission,
+} from "./graph-audit";
 import { resolveOptions, type EmulatorOptions } from "./options";
 import { Quota } from "./quota";
 import {
@@ -60,6 +65,8 @@ export type { ForeignRequest } from "./server";
 export type { FederatedCredential } from "./token-endpoint";
 export { JWT_BEARER } from "./token-endpoint";
 export type { EmulatorClock } from "./clock";
+export { SimulatedSleep } from "./clock";
+export type { GraphCounters, GraphSubmission } from "./graph-audit";
 export type { DataverseEmulatorOptions, RunningDataverse, CoeAppTruth } from "./dataverse-server";
 export type { DataverseRow, ApplicationUserState } from "./dataverse";
 export type {
@@ -150,6 +157,8 @@ export interface RunningEmulator {
    * `seenFrom` (the usage report's all-time "not launched for staleDays days" list).
    */
   inactiveApps(query: InactiveAppsQuery): InactiveApp[];
+  /** Every Graph audit log query accepted so far: its filters and when it was submitted. */
+  graphSubmissions(): GraphSubmission[];
   /**
    * Countable launch records in the window with neither app id form. includeMalformed adds the
    * injected records a client must count as unparsed whose CreationTime is readable and in the
@@ -325,6 +334,7 @@ export async function startEmulator(
       unparsedCount(countable, window, o?.asOf) +
       (o?.includeMalformed ? malformedUnparsed(window, o.asOf) : 0),
     inactiveApps: (query) => inactiveApps(countable, query),
+    graphSubmissions: () => graph.submitted(),
     badInput: () => badReport(),
     foreignRequests: () => parts.foreignRequests.map((r) => ({ ...r })),
     listable: (contentType, from, to) => api.listable(contentType, from.getTime(), to.getTime()),

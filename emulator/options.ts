@@ -206,8 +206,18 @@ export interface GraphOptions {
   maxConcurrentQueries?: number;
   /** Graph requests per real minute before a 429 with Retry-After. Default 10,000. */
   requestsPerMinute?: number;
-  /** Simulated ms from submission to "succeeded" (a third of it "notStarted"). Default 5 min. */
+  /**
+   * Mean simulated ms from submission to "succeeded" (the first third of it "notStarted"). Real
+   * queries take minutes (learn.microsoft.com/graph/api/security-auditcoreroot-post-auditlogqueries:
+   * the query runs in the background and is polled). Default 5 min.
+   */
   queryRunMs?: number;
+  /**
+   * How much run times vary around queryRunMs: each query takes queryRunMs × (1 ± spread),
+   * chosen from the seed and the query's filters, so the same query always takes the same time
+   * and two runs of a backfill are comparable. 0 to 1. Default 0.5.
+   */
+  queryRunSpread?: number;
   /**
    * Each GET of a query moves it on by this much as well, so a query also finishes on a frozen
    * simulated clock after a few polls. Default 60,000.
@@ -357,6 +367,7 @@ export const DEFAULT_GRAPH: Required<GraphOptions> = {
   maxConcurrentQueries: 50,
   requestsPerMinute: 10_000,
   queryRunMs: 5 * 60_000,
+  queryRunSpread: 0.5,
   pollProgressMs: 60_000,
   failQueries: 0,
   retentionDays: 180,
@@ -552,6 +563,7 @@ function validate(o: ResolvedOptions): void {
     int(`graph.${key}`, o.graph[key], 1);
   int("graph.failQueries", o.graph.failQueries, 0);
   num("graph.queryRunMs", o.graph.queryRunMs, 0);
+  share("graph.queryRunSpread", o.graph.queryRunSpread);
   num("graph.pollProgressMs", o.graph.pollProgressMs, 0);
   if (typeof o.graph.foreignNextLink !== "boolean")
     problems.push(

@@ -26,6 +26,8 @@ export const ENV = {
   AUDIT_CONTENT_TYPES: {},
   AUDIT_SOURCE: {},
   AUDIT_GRAPH_ENDPOINT: {},
+  AUDIT_GRAPH_QUERY_CONCURRENCY: {},
+  AUDIT_GRAPH_DAILY_SUBMISSIONS: {},
   AUDIT_PUBLISHER_ID: {},
   AUDIT_STORAGE_CONNECTION_STRING: { required: "storage-choice", secret: true },
   AUDIT_BLOB_ENDPOINT: { required: "storage-choice" },
@@ -97,6 +99,8 @@ export const TABLES = {
   dataverseRejected: "dataverserejected",
   /** Per app and UTC day: launches, unique users, last launch, deletion (what reports read). */
   rollups: "rollups",
+  /** The Graph source's query submissions of the last 24 hours, and per day its query and state. */
+  graphQueries: "graphqueries",
 } as const;
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES];

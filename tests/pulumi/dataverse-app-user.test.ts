@@ -225,6 +225,24 @@ describe("the program's application user, under mocks", () => {
     expect(JSON.stringify(user.inputs)).not.toContain(MOCK.passwordValue);
   });
 
+  it("leaves the secret variable out when the stack keeps no client secret", async () => {
+    const { mocks } = await runProgram("app-user-no-secret", {
+      ...base,
+      "coe-audit-sync:dataverseUrl": "https://contoso.crm.dynamics.com",
+      "coe-audit-sync:coeEnvironmentVariables": "true",
+      "coe-audit-sync:clientSecret": "false",
+    });
+    const [user] = mocks.ofType(DYNAMIC);
+    expect(Object.keys(user.inputs.environmentVariables).sort()).toEqual(
+      [
+        "admin_AuditLogsAudience",
+        "admin_AuditLogsAuthority",
+        "admin_AuditLogsClientID",
+        "admin_AuditLogsUseGraphAPI",
+      ].sort(),
+    );
+  });
+
   it("serialises a provider that runs in a CommonJS host as Pulumi's, with the deployer's Azure CLI token", async () => {
     const { mocks } = await runProgram("app-user-host", {
       ...base,

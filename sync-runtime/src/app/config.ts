@@ -76,6 +76,16 @@ const DOCS: Record<EnvName, VariableDoc> = {
     description:
       "Microsoft Graph root and token audience (scope {endpoint}/.default) for the graph source. Commercial and GCC: https://graph.microsoft.com; the audit log query API is not offered in GCC High or DoD.",
   },
+  AUDIT_GRAPH_QUERY_CONCURRENCY: {
+    default: "10",
+    description:
+      "graph source: the most audit log queries queued or running at once (1-50), halved when Graph answers 429 and raised again slowly. Each tenant may have at least 50 (learn.microsoft.com/graph/throttling-limits#security-audit-log-query-service-limits); 10 leaves the rest to Purview searches and other apps, and already makes a 180-day backfill about ten times faster than one query at a time.",
+  },
+  AUDIT_GRAPH_DAILY_SUBMISSIONS: {
+    default: "150",
+    description:
+      "graph source: the most audit log queries the runtime submits in any 24 hours (1-10000), counted in Azure Storage so a restart remembers them. Each tenant may submit at least 200 (learn.microsoft.com/graph/throttling-limits#security-audit-log-query-service-limits) and shares them with Purview audit searches and other apps; 150 leaves 50 to those. An hourly pass needs about 24 a day; a backfill longer than the rest stops with its checkpoint kept and goes on once submissions age out. Raise it when the tenant's allocation is larger.",
+  },
   AUDIT_PUBLISHER_ID: {
     description:
       "PublisherIdentifier sent on every call (gives the tenant its own quota). Default: the tenant id.",
@@ -199,6 +209,10 @@ export interface RuntimeConfig {
   graphEndpoint: string;
   /** false in GCC High and DoD, which have no audit log query API. */
   graphAvailable: boolean;
+  /** Graph audit log queries queued or running at once (AUDIT_GRAPH_QUERY_CONCURRENCY). */
+  graphQueryConcurrency: number;
+  /** Graph audit log query submissions per rolling 24 hours (AUDIT_GRAPH_DAILY_SUBMISSIONS). */
+  graphDailySubmissions: number;
   publisherId: string;
   storage: StorageConfig;
   rateLimitPerMinute: number;
@@ -324,6 +338,9 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
     audience: read.url("AUDIT_AUDIENCE", read.withDefault("AUDIT_AUDIENCE")),
     contentTypes: readContentTypes(read),
     ...readGraphSource(read),
+    // Graph's baseline allocation: at least 50 queued or running queries per tenant.
+    graphQueryConcurrency: read.int("AUDIT_GRAPH_QUERY_CONCURRENCY", 1, 50),
+    graphDailySubmissions: read.int("AUDIT_GRAPH_DAILY_SUBMISSIONS", 1, 10_000),
     publisherId: read.guid("AUDIT_PUBLISHER_ID", read.get("AUDIT_PUBLISHER_ID") ?? tenantId),
     storage: readStorageConfig(read),
     rateLimitPerMinute: read.int("AUDIT_RATE_LIMIT_PER_MINUTE", 1, 100_000),

@@ -22,6 +22,7 @@ import { RawArchive } from "../storage/raw-archive";
 import { Checkpoints } from "../storage/checkpoints";
 import { ContentIds } from "../storage/content-ids";
 import { Gaps } from "../storage/gaps";
+import { GraphQueryLog } from "../storage/graph-queries";
 import { openStorage, type Storage } from "../storage/account";
 import { runPass, type ContentTypeResult, type SyncStore } from "./pass";
 import { findInactiveApps } from "../domain/inactive-apps";
@@ -50,7 +51,10 @@ export interface RuntimeDeps {
   /** How retry backoff waits (default: a real, abortable sleep). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Graph source: polling of running queries (tests poll fast). */
-  graphPolling?: Pick<GraphPassOptions, "pollIntervalMs" | "maxQueryWaitMs" | "sleep">;
+  graphPolling?: Pick<
+    GraphPassOptions,
+    "pollIntervalMs" | "maxQueryWaitMs" | "maxSubmitWaitMs" | "sleep"
+  >;
 }
 
 export interface SyncRequest {
@@ -205,12 +209,16 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
       await lease.release();
     }
   };
-  const graphContext = { graph, store, metrics, logger, now, writtenIds };
+  // The Graph source's ledger: its submissions per 24 hours and each day's query, across restarts.
+  const queries = new GraphQueryLog(storage.table(TABLES.graphQueries));
+  const graphContext = { graph, queries, store, metrics, logger, now, writtenIds };
   const graphOptions = (request: SyncRequest, signal: AbortSignal): GraphPassOptions => ({
     from: request.from,
     to: request.to,
     overlapMs: config.overlapMs,
     firstRunMs: config.graphFirstRunMs,
+    concurrency: config.graphQueryConcurrency,
+    dailySubmissions: config.graphDailySubmissions,
     onProgress: request.onProgress,
     signal,
     ...deps.graphPolling,

@@ -183,6 +183,17 @@ export const METRIC_DEFINITIONS = [
     "Graph query windows halved because the query exceeded its record limit.",
     "counter",
   ],
+  [
+    "audit_graph_submissions_total",
+    "Microsoft Graph audit log query submissions sent (each spends one of the tenant's per 24 hours).",
+    "counter",
+  ],
+  [
+    "audit_graph_submissions_refused_total",
+    "Graph audit log query submissions answered 429 (the tenant's query limits); each halves the queries in flight.",
+    "counter",
+  ],
+  ["audit_graph_queries_in_flight", "Graph audit log queries queued or running now.", "gauge"],
 ] as const;
 
 export type MetricName = (typeof METRIC_DEFINITIONS)[number][0];
