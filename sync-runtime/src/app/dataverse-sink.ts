@@ -213,7 +213,9 @@ export class DataverseSink {
     const byApp = new Map<string, PowerAppEvent[]>();
     for (const e of events) {
       const id = e.appId.toLowerCase();
-      byApp.set(id, [...(byApp.get(id) ?? []), e]);
+      const list = byApp.get(id);
+      if (list) list.push(e);
+      else byApp.set(id, [e]);
     }
     const apps = await this.loadApps([...byApp.keys()], signal);
     const envIds = events.flatMap((e) =>
