@@ -415,6 +415,9 @@ function runtimeEnv(
     // The progress line is the show; info lines (one per window) and the warning per blob
     // with unparsable records would break it up. The backfill summary counts those records.
     AUDIT_LOG_LEVEL: "error",
+    // No CoE inventory flows run here to add the apps admin_apps lacks: holding their launches
+    // for them would only leave the tables short of the report.
+    ...(emu.dataverse ? { AUDIT_DATAVERSE_HOLD_HOURS: "0" } : {}),
     ...extra,
   };
 }

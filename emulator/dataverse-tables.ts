@@ -81,7 +81,22 @@ export const APP_TABLE: TableSpec = {
     admin_applastlaunchedon: { type: "datetime" },
     admin_appdeleted: { type: "bool" },
     admin_appdeletedon: { type: "datetime" },
+    admin_usespremiumapi: { type: "bool" },
   },
+  lookups: {},
+  bulk: true,
+};
+
+/**
+ * The CoE inventory's environments (Entities/admin_Environment/Entity.xml): keyed by the
+ * environment id, its display name (required, MaxLength 750) is what Update Data (V2) copies into
+ * an audit row's admin_appenvironment.
+ */
+export const ENVIRONMENT_TABLE: TableSpec = {
+  logicalName: "admin_environment",
+  entitySet: "admin_environments",
+  key: "admin_environmentid",
+  columns: { admin_displayname: { type: "text", maxLength: 750, required: true } },
   lookups: {},
   bulk: true,
 };
@@ -107,7 +122,7 @@ export const SDK_MESSAGE_FILTER_TABLE: TableSpec = {
   lookups: { sdkmessageid: { navigation: "sdkmessageid", target: "sdkmessages" } },
 };
 
-export const COE_TABLES: readonly TableSpec[] = [AUDIT_LOG_TABLE, APP_TABLE];
+export const COE_TABLES: readonly TableSpec[] = [AUDIT_LOG_TABLE, APP_TABLE, ENVIRONMENT_TABLE];
 
 /**
  * The system tables an application user is made of ("Web API entity type reference":

@@ -48,6 +48,8 @@ export const ENV = {
   PORT: {},
   AUDIT_LOG_LEVEL: {},
   AUDIT_DATAVERSE_URL: {},
+  AUDIT_DATAVERSE_HOLD_HOURS: {},
+  AUDIT_DATAVERSE_SUPPRESS_FLOWS: {},
 } as const satisfies Record<string, EnvVarContract>;
 
 export type EnvName = keyof typeof ENV;
@@ -93,6 +95,8 @@ export const TABLES = {
   gaps: "gaps",
   /** Events stored but not yet written to Dataverse (AUDIT_DATAVERSE_URL): the sink's own cursor. */
   dataverseOutbox: "dataverseoutbox",
+  /** Events Dataverse refused for good (the sink's dead letters), with its error. */
+  dataverseRejected: "dataverserejected",
   /** Per app and UTC day: launches, unique users, last launch, deletion (what reports read). */
   rollups: "rollups",
   /** The Graph source's query submissions of the last 24 hours, and per day its query and state. */

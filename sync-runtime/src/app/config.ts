@@ -173,7 +173,17 @@ const DOCS: Record<EnvName, VariableDoc> = {
   },
   AUDIT_DATAVERSE_URL: {
     description:
-      "Dataverse environment URL of the CoE Starter Kit (e.g. https://contoso.crm.dynamics.com): when set, launches and deletes are also written to its admin_auditlogs/admin_apps tables, as the Sync Audit Logs (V2) flow does. Must match the cloud of AUDIT_AUDIENCE.",
+      "Dataverse environment URL of the CoE Starter Kit (e.g. https://contoso.crm.dynamics.com): when set, launches and deletes are also written to its admin_auditlogs/admin_apps tables, as the Sync Audit Logs (V2) and Update Data (V2) flows do, history stored before included. Must match the cloud of AUDIT_AUDIENCE.",
+  },
+  AUDIT_DATAVERSE_HOLD_HOURS: {
+    default: "48",
+    description:
+      "Hours a launch of an app not (yet) in admin_apps waits for the CoE inventory flows to add it (checked every pass), to be written with the app lookup; after that it is written without (0-720).",
+  },
+  AUDIT_DATAVERSE_SUPPRESS_FLOWS: {
+    default: "false",
+    description:
+      "true: the Dataverse writes carry MSCRM.SuppressCallbackRegistrationExpanderJob, so they trigger no Power Automate flow (turn Sync Audit Logs and Update Data off: the runtime fills their columns).",
   },
 };
 
@@ -221,6 +231,10 @@ export interface RuntimeConfig {
   logLevel: LogLevel;
   /** The CoE environment's URL without trailing slash, when the Dataverse sink is on. */
   dataverseUrl?: string;
+  /** How long a launch of an app missing from admin_apps is held (AUDIT_DATAVERSE_HOLD_HOURS). */
+  dataverseHoldMs: number;
+  /** Send the header that keeps Dataverse from triggering flows on the sink's writes. */
+  dataverseSuppressFlows: boolean;
 }
 
 const STORAGE_ENDPOINTS: EnvName[] = ["AUDIT_BLOB_ENDPOINT", "AUDIT_TABLE_ENDPOINT"];
@@ -266,6 +280,14 @@ class EnvReader {
       );
     }
     return n;
+  }
+
+  bool(name: EnvName): boolean {
+    const raw = this.withDefault(name).toLowerCase();
+    if (raw !== "true" && raw !== "false") {
+      throw new ConfigError(name, `${name}=${raw} is not true or false: ${DOCS[name].description}`);
+    }
+    return raw === "true";
   }
 
   /** An https URL without trailing slashes; storage endpoints may be http (Azurite). */
@@ -336,6 +358,8 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
     port: read.int("PORT", 0, 65_535),
     logLevel: readLogLevel(read),
     dataverseUrl: readDataverseUrl(read),
+    dataverseHoldMs: read.int("AUDIT_DATAVERSE_HOLD_HOURS", 0, 720) * 3_600_000,
+    dataverseSuppressFlows: read.bool("AUDIT_DATAVERSE_SUPPRESS_FLOWS"),
   };
 }
 

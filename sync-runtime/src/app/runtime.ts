@@ -30,8 +30,10 @@ import { buildUsageReport } from "./usage-report";
 import { GraphAuditApi } from "../clients/graph-audit";
 import { fillGapsFromGraph, type GapFillResult } from "./gap-fill";
 import { runGraphPass, type GraphPassOptions, type GraphPassResult } from "./graph-pass";
-import { createDataverseSink } from "./dataverse-wiring";
+import { createDataverseSink, type DataverseProgress } from "./dataverse-wiring";
 import type { DrainResult } from "./dataverse-sink";
+import type { BackfillResult } from "./dataverse-backfill";
+import type { DataverseRejectedGap } from "../storage/dataverse-rejected";
 import { markEveryDayDirty, rebuildRollups, rollUpDirtyDays } from "./rollups";
 
 /** What tests (and only tests, mostly) inject; the CLI uses the defaults. */
@@ -65,6 +67,18 @@ export interface SyncRequest {
    * this pass with a LeaseHeldError (serve: the next pass tries again). Default "wait".
    */
   whenLeaseHeld?: "wait" | "skip";
+  /** Progress of the Dataverse sink's back-fill and drain after the pass (AUDIT_DATAVERSE_URL). */
+  onDataverseProgress?: (progress: DataverseProgress) => void;
+}
+
+/** The Dataverse sink's commands (AUDIT_DATAVERSE_URL), each holding the one-writer lease. */
+export interface DataverseCommands {
+  /** Puts stored history into the outbox (from `from`, a UTC day, or where it stood), then drains. */
+  backfill(request: SyncRequest & { fromDay?: string }): Promise<BackfillResult & DrainResult>;
+  /** Sends the dead letters again (after the cause was fixed in Dataverse). */
+  retryRejected(request: SyncRequest): Promise<DrainResult & { retried: number }>;
+  /** The dead letters as `gaps` lists them. */
+  rejectedGaps(): Promise<DataverseRejectedGap[]>;
 }
 
 export interface Runtime {
@@ -89,6 +103,8 @@ export interface Runtime {
    * pass and logs a failure instead of failing the pass. Undefined when the sink is off.
    */
   syncDataverse?(signal?: AbortSignal): Promise<DrainResult>;
+  /** The sink's back-fill, retry of dead letters and their listing; undefined when the sink is off. */
+  dataverse?: DataverseCommands;
   /**
    * The usage report of the window; with `staleDays`, also the all-time inactiveApps (one scan of
    * the apps table) and the staleDays they were computed with.
@@ -140,7 +156,12 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     apps: new AppsTable(storage.table(TABLES.apps)),
     rollups: new RollupsTable(storage.table(TABLES.rollups)),
   };
-  const dataverse = createDataverseSink(config, storage, store, { ...deps, metrics, logger });
+  const dataverse = createDataverseSink(config, storage, store, {
+    ...deps,
+    metrics,
+    logger,
+    now,
+  });
   const writtenIds = new WrittenIds();
   let ensured: Promise<void> | undefined;
   const passLease = new PassLease(storage.leases, {
@@ -180,6 +201,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     await ready();
     const lease = await takeLease(request);
     try {
+      await dataverse?.beforePass();
       return await pass(
         request.signal ? AbortSignal.any([request.signal, lease.signal]) : lease.signal,
       );
@@ -207,10 +229,10 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
    * read) and the Dataverse sink catches up. Neither fails the pass: its events are stored.
    */
   const afterPass =
-    (signal: AbortSignal) =>
+    (signal: AbortSignal, request: SyncRequest = {}) =>
     async <T>(result: T): Promise<T> => {
       await rollUpDirtyDays(store, logger, signal);
-      await dataverse?.drainLogged(signal);
+      await dataverse?.drainLogged({ signal, onProgress: request.onDataverseProgress });
       return result;
     };
 
@@ -220,11 +242,13 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     graph,
     syncGraph: (request = {}) =>
       withLease(request, (signal) =>
-        runGraphPass(graphContext, graphOptions(request, signal)).then(afterPass(signal)),
+        runGraphPass(graphContext, graphOptions(request, signal)).then(afterPass(signal, request)),
       ),
     fillGaps: (request = {}) =>
       withLease(request, (signal) =>
-        fillGapsFromGraph(graphContext, graphOptions(request, signal)).then(afterPass(signal)),
+        fillGapsFromGraph(graphContext, graphOptions(request, signal)).then(
+          afterPass(signal, request),
+        ),
       ),
     storage,
     store,
@@ -238,6 +262,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
       try {
         // Storage from before rollups: its days are read from the events until rolled up below.
         if (!(await store.rollups.isBuilt())) await markEveryDayDirty(store);
+        await dataverse?.beforePass();
         return await runPass(
           { api, store, metrics, logger, now, writtenIds },
           {
@@ -255,6 +280,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
         ).then(
           afterPass(
             request.signal ? AbortSignal.any([request.signal, lease.signal]) : lease.signal,
+            request,
           ),
         );
       } finally {
@@ -276,9 +302,27 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     syncDataverse: dataverse
       ? async (signal) => {
           await ready();
-          return dataverse.sink.drain(signal);
+          return dataverse.sink.drain({ signal });
         }
       : undefined,
+    dataverse: dataverse && {
+      backfill: (request) =>
+        withLease(request, (signal) =>
+          dataverse.backfill({
+            from: request.fromDay,
+            signal,
+            onProgress: request.onDataverseProgress,
+          }),
+        ),
+      retryRejected: (request) =>
+        withLease(request, (signal) =>
+          dataverse.retryRejected({ signal, onProgress: request.onDataverseProgress }),
+        ),
+      rejectedGaps: async () => {
+        await ready();
+        return dataverse.rejected.gaps();
+      },
+    },
     async report(window, options = {}) {
       await ready();
       const report = await buildUsageReport(store, window);

@@ -6,13 +6,14 @@ import type { EventRow } from "../domain/usage";
 /** Azure Tables accepts at most 100 operations per transaction, all in one partition. */
 const BATCH = 100;
 
-interface EventEntity {
+export interface EventEntity {
   recordId: string;
   creationTime: string;
   appId: string;
   appName?: string;
   environmentId?: string;
   userUpn?: string;
+  userKey?: string;
   schema: string;
 }
 
@@ -57,10 +58,15 @@ export class EventsTable {
     return [...days].sort();
   }
 
+  /** The stored rows of the UTC days `firstDay`..`lastDay` (inclusive). */
+  entities(firstDay: string, lastDay: string): AsyncIterable<EventEntity> {
+    const filter = `PartitionKey ge '${firstDay}' and PartitionKey le '${lastDay}'`;
+    return this.table.listEntities<EventEntity>({ queryOptions: { filter } });
+  }
+
   /** Reads the rows of the UTC days `firstDay`..`lastDay` (inclusive) back as report input. */
   async *read(firstDay: string, lastDay: string): AsyncGenerator<EventRow> {
-    const filter = `PartitionKey ge '${firstDay}' and PartitionKey le '${lastDay}'`;
-    for await (const e of this.table.listEntities<EventEntity>({ queryOptions: { filter } })) {
+    for await (const e of this.entities(firstDay, lastDay)) {
       yield {
         kind: this.kind,
         recordId: e.recordId,
@@ -74,6 +80,30 @@ export class EventsTable {
   }
 }
 
+/**
+ * The events of the UTC days `firstDay`..`lastDay` (inclusive) as stored, day by day in key
+ * order: what the Dataverse sink back-fills from. Rows stored before UserKey was kept have none.
+ */
+export async function* storedEvents(
+  table: EventsTable,
+  firstDay: string,
+  lastDay: string,
+): AsyncGenerator<PowerAppEvent> {
+  for await (const e of table.entities(firstDay, lastDay)) {
+    yield {
+      kind: table.kind,
+      recordId: e.recordId,
+      creationTime: e.creationTime,
+      appId: e.appId,
+      appName: e.appName ?? null,
+      environmentId: e.environmentId ?? null,
+      userUpn: e.userUpn ?? null,
+      userKey: e.userKey ?? null,
+      schema: e.schema === "legacy" ? "legacy" : "purview",
+    };
+  }
+}
+
 function toEntity(e: PowerAppEvent): EventEntity {
   // Tables cannot store null: absent properties read back as null.
   return {
@@ -83,6 +113,7 @@ function toEntity(e: PowerAppEvent): EventEntity {
     ...(e.appName !== null ? { appName: e.appName } : {}),
     ...(e.environmentId !== null ? { environmentId: e.environmentId } : {}),
     ...(e.userUpn !== null ? { userUpn: e.userUpn } : {}),
+    ...(e.userKey !== null ? { userKey: e.userKey } : {}),
     schema: e.schema,
   };
 }
