@@ -18,7 +18,7 @@ import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import type { ContainerClient } from "@azure/storage-blob";
 import { REPO_ROOT } from "../demo/runtime-cli";
-import { processBlob, type SyncStore } from "../sync-runtime/src/app/blob";
+import { processBlob, type SyncStore } from "../sync-runtime/src/app/content-blob";
 import { loadConfig } from "../sync-runtime/src/app/config";
 import { createRuntime } from "../sync-runtime/src/app/runtime";
 import { createLogger } from "../sync-runtime/src/core/log";

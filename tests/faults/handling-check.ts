@@ -21,7 +21,7 @@ const FAULTS = "tests/faults/fault-suite.test.ts";
 const BAD = "tests/scenarios/sync-runtime/bad-input.test.ts";
 const URIS = "tests/scenarios/sync-runtime/foreign-uris.test.ts";
 const ERRORS = "sync-runtime/src/core/errors.ts";
-const BLOB = "sync-runtime/src/app/blob.ts";
+const BLOB = "sync-runtime/src/app/content-blob.ts";
 const PIPELINE = "sync-runtime/src/app/window-pipeline.ts";
 
 const MUTATIONS: Mutation[] = [

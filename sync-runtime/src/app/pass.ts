@@ -1,11 +1,11 @@
 import type { ProgressSnapshot } from "../domain/progress-snapshot";
 import { emptyStats } from "../domain/tally";
 import { planPass, type Interval, type PassPlan } from "../domain/windows";
-import type { SyncContext } from "./blob";
+import type { SyncContext } from "./content-blob";
 import { ensureSubscriptions } from "./subscriptions";
 import { Progress, syncWindows, type RatePace, type WindowCounts } from "./window-pipeline";
 
-export type { SyncContext, SyncStore } from "./blob";
+export type { SyncContext, SyncStore } from "./content-blob";
 
 export interface PassOptions {
   contentTypes: string[];

@@ -4,7 +4,7 @@ import type { ContentItem } from "../domain/content";
 import type { ProgressSnapshot } from "../domain/progress-snapshot";
 import { addStats, type BlobStats } from "../domain/tally";
 import type { Interval } from "../domain/windows";
-import { processBlob, type BlobOutcome, type SyncContext } from "./blob";
+import { processBlob, type BlobOutcome, type SyncContext } from "./content-blob";
 import { BoundedQueue } from "./bounded-queue";
 import { TaskPool } from "./pool";
 
