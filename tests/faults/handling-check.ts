@@ -86,8 +86,8 @@ const MUTATIONS: Mutation[] = [
     // let the checkpoint pass it (the pool's own failure stop is proven in its unit test).
     input: "Azurite stopped mid-pass (a failed blob stops the window)",
     file: PIPELINE,
-    from: "const outcome = await processBlob(this.ctx, item, this.options.signal);",
-    to: 'const outcome = await processBlob(this.ctx, item, this.options.signal).catch(() => ({ status: "skipped" as const }));',
+    from: "const outcome = await this.options.work.storeBlob(item, this.options.signal);",
+    to: 'const outcome = await this.options.work.storeBlob(item, this.options.signal).catch(() => ({ status: "skipped" as const }));',
     test: [FAULTS, "Azurite"],
   },
   {
@@ -100,8 +100,8 @@ const MUTATIONS: Mutation[] = [
   {
     input: "SIGKILL mid-pass (marked processed only after the events are stored)",
     file: BLOB,
-    from: "  await storeEvents(ctx.store, tally);\n",
-    to: '  await ctx.store.contentIds.markProcessed(item, { status: "done", archiveBlob, stats: tally.stats }, ctx.now());\n  await storeEvents(ctx.store, tally);\n',
+    from: "  await storeEvents(ctx.store, tally, { abortSignal });\n",
+    to: '  await ctx.store.contentIds.markProcessed(item, { status: "done", archiveBlob, stats: tally.stats }, ctx.now());\n  await storeEvents(ctx.store, tally, { abortSignal });\n',
     test: [FAULTS, "crash loop"],
   },
   {

@@ -5,7 +5,8 @@ import { auditDataOf, halve } from "../domain/graph-records";
 import type { ProgressSnapshot } from "../domain/progress-snapshot";
 import { addStats, emptyStats, RecordCollector, tallyBlob, type BlobStats } from "../domain/tally";
 import { planPass, type Interval } from "../domain/windows";
-import { storeEvents, type SyncContext } from "./content-blob";
+import { storeEvents } from "./content-blob";
+import type { SyncContext } from "./pass";
 
 /** What the Graph source asks for: the two operations the usage report is made of. */
 export const GRAPH_OPERATIONS = ["LaunchPowerApp", "DeletePowerApp"] as const;

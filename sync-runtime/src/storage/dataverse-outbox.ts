@@ -1,5 +1,6 @@
 import type { TableClient, TransactionAction } from "@azure/data-tables";
 import type { EventKind, PowerAppEvent } from "../domain/records";
+import type { StorageOptions } from "./options";
 
 /** Azure Tables accepts at most 100 operations per transaction, all in one partition. */
 const BATCH = 100;
@@ -25,7 +26,7 @@ type OutboxEntity = {
 export class DataverseOutbox {
   constructor(private readonly table: TableClient) {}
 
-  async add(events: PowerAppEvent[]): Promise<void> {
+  async add(events: PowerAppEvent[], options: StorageOptions = {}): Promise<void> {
     const byKind = new Map<EventKind, Map<string, PowerAppEvent>>();
     for (const e of events) {
       let rows = byKind.get(e.kind);
@@ -38,17 +39,20 @@ export class DataverseOutbox {
         const actions: TransactionAction[] = entries
           .slice(i, i + BATCH)
           .map(([rowKey, e]) => ["upsert", toEntity(kind, rowKey, e), "Replace"]);
-        await this.table.submitTransaction(actions);
+        await this.table.submitTransaction(actions, { abortSignal: options.abortSignal });
       }
     }
   }
 
   /** Up to `max` pending events, deletes first (a pass's deletes are few and matter most). */
-  async take(max: number): Promise<PowerAppEvent[]> {
+  async take(max: number, options: StorageOptions = {}): Promise<PowerAppEvent[]> {
     const out: PowerAppEvent[] = [];
     for (const kind of ["delete", "launch"] as const) {
       const pages = this.table
-        .listEntities<OutboxEntity>({ queryOptions: { filter: `PartitionKey eq '${kind}'` } })
+        .listEntities<OutboxEntity>({
+          queryOptions: { filter: `PartitionKey eq '${kind}'` },
+          abortSignal: options.abortSignal,
+        })
         .byPage({ maxPageSize: Math.min(1000, max) });
       for await (const page of pages) {
         for (const e of page) {
@@ -62,7 +66,7 @@ export class DataverseOutbox {
   }
 
   /** Removes events Dataverse now holds. */
-  async remove(events: PowerAppEvent[]): Promise<void> {
+  async remove(events: PowerAppEvent[], options: StorageOptions = {}): Promise<void> {
     for (const kind of ["delete", "launch"] as const) {
       const keys = [
         ...new Set(events.filter((e) => e.kind === kind).map((e) => e.recordId.toLowerCase())),
@@ -71,15 +75,19 @@ export class DataverseOutbox {
         const actions: TransactionAction[] = keys
           .slice(i, i + BATCH)
           .map((rowKey) => ["delete", { partitionKey: kind, rowKey }]);
-        await this.table.submitTransaction(actions);
+        await this.table.submitTransaction(actions, { abortSignal: options.abortSignal });
       }
     }
   }
 
   /** How many events wait (a full scan of keys only: the outbox is small unless Dataverse is down). */
-  async count(): Promise<number> {
+  async count(options: StorageOptions = {}): Promise<number> {
     let n = 0;
-    for await (const _ of this.table.listEntities({ queryOptions: { select: ["RowKey"] } })) n++;
+    const rows = this.table.listEntities({
+      queryOptions: { select: ["RowKey"] },
+      abortSignal: options.abortSignal,
+    });
+    for await (const _ of rows) n++;
     return n;
   }
 }

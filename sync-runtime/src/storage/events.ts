@@ -2,6 +2,7 @@ import type { TableClient, TransactionAction } from "@azure/data-tables";
 import { eventKeys } from "./keys";
 import type { EventKind, PowerAppEvent } from "../domain/records";
 import type { EventRow } from "../domain/usage";
+import type { StorageOptions } from "./options";
 
 /** Azure Tables accepts at most 100 operations per transaction, all in one partition. */
 const BATCH = 100;
@@ -28,7 +29,7 @@ export class EventsTable {
   ) {}
 
   /** Upserts the events, in transactions of at most BATCH rows of one partition. */
-  async write(events: PowerAppEvent[]): Promise<void> {
+  async write(events: PowerAppEvent[], options: StorageOptions = {}): Promise<void> {
     const byPartition = new Map<string, Map<string, PowerAppEvent>>();
     for (const e of events) {
       const { partitionKey, rowKey } = eventKeys(e);
@@ -43,24 +44,36 @@ export class EventsTable {
         const actions: TransactionAction[] = entries
           .slice(i, i + BATCH)
           .map(([rowKey, e]) => ["upsert", { partitionKey, rowKey, ...toEntity(e) }, "Replace"]);
-        await this.table.submitTransaction(actions);
+        await this.table.submitTransaction(actions, { abortSignal: options.abortSignal });
       }
     }
   }
 
   /** The UTC days that hold rows, ascending (a scan of every row's key: for rebuilding rollups). */
-  async days(): Promise<string[]> {
+  async days(options: StorageOptions = {}): Promise<string[]> {
     const days = new Set<string>();
-    for await (const e of this.table.listEntities({ queryOptions: { select: ["PartitionKey"] } })) {
+    const rows = this.table.listEntities({
+      queryOptions: { select: ["PartitionKey"] },
+      abortSignal: options.abortSignal,
+    });
+    for await (const e of rows) {
       days.add(e.partitionKey!);
     }
     return [...days].sort();
   }
 
   /** Reads the rows of the UTC days `firstDay`..`lastDay` (inclusive) back as report input. */
-  async *read(firstDay: string, lastDay: string): AsyncGenerator<EventRow> {
+  async *read(
+    firstDay: string,
+    lastDay: string,
+    options: StorageOptions = {},
+  ): AsyncGenerator<EventRow> {
     const filter = `PartitionKey ge '${firstDay}' and PartitionKey le '${lastDay}'`;
-    for await (const e of this.table.listEntities<EventEntity>({ queryOptions: { filter } })) {
+    const rows = this.table.listEntities<EventEntity>({
+      queryOptions: { filter },
+      abortSignal: options.abortSignal,
+    });
+    for await (const e of rows) {
       yield {
         kind: this.kind,
         recordId: e.recordId,
