@@ -1,6 +1,6 @@
 /**
  * The ground truth: what a correct client must report for a window, computed from the tenant's
- * events with the usage report semantics (sync-runtime/src/report/usage-report.ts, re-declared
+ * events with the usage report semantics (sync-runtime/src/domain/usage-report.ts, re-declared
  * here because the emulator never imports runtime code).
  */
 import type { TenantEvent } from "./generator";

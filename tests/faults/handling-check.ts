@@ -20,21 +20,21 @@ interface Mutation {
 const FAULTS = "tests/faults/fault-suite.test.ts";
 const BAD = "tests/scenarios/sync-runtime/bad-input.test.ts";
 const URIS = "tests/scenarios/sync-runtime/foreign-uris.test.ts";
-const ERRORS = "sync-runtime/src/core/errors.ts";
+const RETRY = "sync-runtime/src/clients/http/retry.ts";
 const BLOB = "sync-runtime/src/app/content-blob.ts";
 const PIPELINE = "sync-runtime/src/app/window-pipeline.ts";
 
 const MUTATIONS: Mutation[] = [
   {
     input: "5xx answers",
-    file: ERRORS,
+    file: RETRY,
     from: "return err.status >= 500 || err.status === 408;",
     to: "return err.status === 408;",
     test: [FAULTS, "5xx answers"],
   },
   {
     input: "connection resets",
-    file: ERRORS,
+    file: RETRY,
     from: "if (err instanceof ThrottledError || err instanceof TransportError) return true;",
     to: "if (err instanceof ThrottledError) return true;",
     test: [FAULTS, "connection resets"],
@@ -48,14 +48,14 @@ const MUTATIONS: Mutation[] = [
   },
   {
     input: "429/AF429 storms with Retry-After",
-    file: ERRORS,
+    file: RETRY,
     from: "if (err instanceof ThrottledError || err instanceof TransportError) return true;",
     to: "if (err instanceof TransportError) return true;",
     test: [FAULTS, "storms with Retry-After"],
   },
   {
     input: "429/AF429 storms without Retry-After",
-    file: ERRORS,
+    file: RETRY,
     from: "if (err instanceof ThrottledError || err instanceof TransportError) return true;",
     to: "if (err instanceof TransportError) return true;",
     test: [FAULTS, "storms without Retry-After"],

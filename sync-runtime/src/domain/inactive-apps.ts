@@ -1,7 +1,7 @@
 /**
  * "Which apps are stale": the report's inactiveApps, from the all-time per-app state (the apps
  * table) rather than the report window, which only holds apps active in it. Pure; the semantics
- * are the contract's (sync-runtime/src/report/usage-report.ts, InactiveApp).
+ * are the contract's (sync-runtime/src/domain/usage-report.ts, InactiveApp).
  */
 import { validateStaleDays } from "./stale-days";
 import type { InactiveApp } from "./usage-report";

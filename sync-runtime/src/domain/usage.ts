@@ -22,7 +22,7 @@ function isLater(a: EventRow, b: EventRow | undefined): boolean {
 }
 
 /**
- * The usage report for [from, to) on CreationTime, exactly as sync-runtime/src/report/usage-report.ts
+ * The usage report for [from, to) on CreationTime, exactly as sync-runtime/src/domain/usage-report.ts
  * defines it. Input rows may repeat (the same record stored twice); they count once per Id.
  */
 export function aggregateUsage(

@@ -1,6 +1,6 @@
 import type { Agent } from "node:https";
 import fetch, { type Response } from "node-fetch";
-import { errorFromResponse, parseRetryAfter, redactUrl } from "../../core/api-errors";
+import { errorFromResponse, parseRetryAfter, redactUrl } from "./api-errors";
 import { ThrottledError, TransportError } from "../../core/errors";
 import type { Logger } from "../../core/log";
 import { silentLogger } from "../../core/log";
