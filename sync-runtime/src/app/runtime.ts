@@ -25,6 +25,7 @@ import { EventsTable } from "../storage/events";
 import { RollupsTable } from "../storage/rollups";
 import { Quarantine } from "../storage/quarantine";
 import { RawArchive } from "../storage/raw-archive";
+import { ReportFiles } from "../storage/report-files";
 import { Checkpoints } from "../storage/checkpoints";
 import { ContentIds } from "../storage/content-ids";
 import { Gaps } from "../storage/gaps";
@@ -96,7 +97,10 @@ export interface Runtime {
    * The usage report of the window; with `staleDays`, also the all-time inactiveApps (one scan of
    * the apps table) and the staleDays they were computed with.
    */
-  report(window: { from: Date; to: Date }, options?: { staleDays?: number }): Promise<UsageReport>;
+  report(
+    window: { from: Date; to: Date },
+    options?: { staleDays?: number; signal?: AbortSignal },
+  ): Promise<UsageReport>;
   /** Rebuilds every day's rollups from the stored events, holding the one-writer lease. */
   rebuildRollups(request?: { signal?: AbortSignal }): Promise<string[]>;
 }
@@ -197,9 +201,11 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
       : undefined,
     async report(window, options = {}) {
       await ready();
-      const report = await buildUsageReport(store, window);
+      const abortSignal = options.signal;
+      const report = await buildUsageReport(store, window, abortSignal);
       if (options.staleDays === undefined) return report;
-      const inactiveApps = findInactiveApps(await store.apps.list(), window.to, options.staleDays);
+      const apps = await store.apps.list({ abortSignal });
+      const inactiveApps = findInactiveApps(apps, window.to, options.staleDays);
       return { ...report, staleDays: options.staleDays, inactiveApps };
     },
   };
@@ -250,6 +256,7 @@ export interface Stores {
   deletes: EventsTable;
   apps: AppsTable;
   rollups: RollupsTable;
+  reports: ReportFiles;
   /** Set by the Dataverse wiring when the sink is on. */
   dataverseOutbox?: DataverseOutbox;
 }
@@ -265,6 +272,7 @@ function openStores(storage: Storage): Stores {
     deletes: new EventsTable(storage.table(TABLES.deletes), "delete"),
     apps: new AppsTable(storage.table(TABLES.apps)),
     rollups: new RollupsTable(storage.table(TABLES.rollups)),
+    reports: new ReportFiles(storage.reports),
   };
 }
 
