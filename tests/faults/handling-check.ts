@@ -100,8 +100,8 @@ const MUTATIONS: Mutation[] = [
   {
     input: "SIGKILL mid-pass (marked processed only after the events are stored)",
     file: BLOB,
-    from: "  await storeEvents(ctx.store, tally, { abortSignal });\n",
-    to: '  await ctx.store.contentIds.markProcessed(item, { status: "done", archiveBlob, stats: tally.stats }, ctx.now());\n  await storeEvents(ctx.store, tally, { abortSignal });\n',
+    from: "  await storeEvents(ctx.store, tally, options);\n",
+    to: '  await ctx.store.contentIds.markProcessed(item, { status: "done", archiveBlob, stats: tally.stats }, ctx.now());\n  await storeEvents(ctx.store, tally, options);\n',
     test: [FAULTS, "crash loop"],
   },
   {
@@ -128,7 +128,7 @@ const MUTATIONS: Mutation[] = [
   {
     input: "invalid CreationTime",
     file: "sync-runtime/src/domain/records.ts",
-    from: 'if (!time) return { type: "unparsed", reason: "record has no valid CreationTime", recordId };',
+    from: 'if (!creationTime) {\n    return { type: "unparsed", reason: "record has no valid CreationTime", recordId };\n  }',
     to: "",
     test: [BAD, "never loses a good record"],
   },

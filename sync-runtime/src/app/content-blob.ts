@@ -33,8 +33,8 @@ export async function processBlob(
   signal?: AbortSignal,
 ): Promise<BlobOutcome> {
   const labels = { content_type: item.contentType };
-  const abortSignal = signal;
-  if (await ctx.store.contentIds.isProcessed(item.contentType, item.contentId, { abortSignal })) {
+  const options = { abortSignal: signal };
+  if (await ctx.store.contentIds.isProcessed(item.contentType, item.contentId, options)) {
     ctx.metrics.inc("audit_blobs_skipped_total", labels);
     return { status: "skipped" };
   }
@@ -47,12 +47,12 @@ export async function processBlob(
   // Every write takes the signal: a stop request or a lost lease (another runtime may be the
   // writer now) ends the blob at its next write, and nothing half-written is marked processed.
   // The archive was committed by fetchBlob, before any event is written.
-  await storeEvents(ctx.store, tally, { abortSignal });
+  await storeEvents(ctx.store, tally, options);
   await ctx.store.contentIds.markProcessed(
     item,
     { status: "done", archiveBlob, stats: tally.stats },
     ctx.now(),
-    { abortSignal },
+    options,
   );
   for (const key of tally.newKeys) ctx.writtenIds.add(key);
   reportBlob(ctx, item, collected, tally.stats);
