@@ -1,6 +1,6 @@
 /**
  * The command-line entry (`npm run sync -- …`, and the container image's entry point once
- * bundled). Everything else lives in commands/run-cli.ts, so that it can be tested without a process.
+ * bundled). Everything else lives in commands/run-cli.ts so that it can be tested without a process.
  */
 import { runCli } from "./commands/run-cli";
 

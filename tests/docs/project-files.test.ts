@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { POWER_APPS_CONTENT_TYPE } from "../../sync-runtime/contract";
 import { DEFAULT_APP_DISPLAY_NAME, parseStackSettings } from "../../components/config";
-import { pulumiConfigDefaults } from "./readme-reference";
+import { pulumiConfigDefaults } from "./markdown";
 import {
   PROJECT,
   REPO_ROOT,
@@ -89,17 +89,5 @@ describe("example stack files", () => {
       else expect(known, `${file}: ${key}`).toContain(key);
     }
     expect(readFileSync(`${REPO_ROOT}${file}`, "utf8")).not.toMatch(/secure:/);
-  });
-});
-
-describe("README", () => {
-  it("documents every stack output and every project config key", () => {
-    const readme = readFileSync(`${REPO_ROOT}README.md`, "utf8");
-    const index = readFileSync(`${REPO_ROOT}index.ts`, "utf8");
-    const outputs = [...index.matchAll(/^export const (\w+)/gm)].map((m) => m[1]);
-    expect(outputs.length).toBeGreaterThan(10);
-    for (const name of [...outputs, ...projectConfigKeys()]) {
-      expect(readme, name).toContain(`\`${name}\``);
-    }
   });
 });

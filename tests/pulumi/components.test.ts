@@ -17,7 +17,7 @@ import { VARIABLES } from "../../sync-runtime/src/app/config";
 
 describe("cloud profiles", () => {
   // The runtime documents each cloud's endpoints for people who run it by hand (its --help and
-  // README come from this text); the program's profiles must say the same.
+  // docs/configuration.md come from this text); the program's profiles must say the same.
   const runtimeDocs = (name: string) => VARIABLES.find((v) => v.name === name)!;
   /** "GCC: url, GCC High: url" and "GCC High/DoD: url" in a description, by cloud label. */
   const documented = (name: string, label: string): string | undefined => {

@@ -16,8 +16,9 @@ import { dataverseUrlProblem } from "../domain/dataverse-url";
 /**
  * Every environment variable the runtime reads, in one table. The names, and which are required
  * or secret, come from the deployment contract (sync-runtime/contract.ts) the Pulumi program also
- * reads; what each means and its default are here. `--help` and the READMEs are generated from
- * this table and `loadConfig` validates against it, so none of them can drift apart.
+ * reads; what each means and its default are here. `--help` and docs/configuration.md are
+ * generated from this table and `loadConfig` validates against it, so none of them can drift
+ * apart.
  */
 export interface VariableSpec {
   name: EnvName;
@@ -441,7 +442,7 @@ function readStorageConfig(read: EnvReader): StorageConfig {
   };
 }
 
-/** How a variable is needed, as help and the README say it. */
+/** How a variable is needed, as help and the docs say it. */
 function need(v: VariableSpec, style: "help" | "table"): string | undefined {
   if (v.required === "always") return "required";
   if (v.required === "storage-choice") return style === "help" ? "storage" : "storage (one option)";
@@ -473,7 +474,7 @@ export function secretValues(config: RuntimeConfig): string[] {
   return values;
 }
 
-/** The variables table of the READMEs, generated from VARIABLES (a test keeps them equal). */
+/** The variables table of docs/configuration.md, from VARIABLES (a test keeps them equal). */
 export function variablesMarkdown(): string {
   const rows = VARIABLES.map((v) => {
     const def = v.default !== undefined ? `\`${v.default}\`` : "";
