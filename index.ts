@@ -9,6 +9,7 @@ import { AuditKeyVault } from "./components/audit-key-vault";
 import { AuditStorage } from "./components/audit-storage";
 import { SyncImage } from "./components/sync-image";
 import { SyncService } from "./components/sync-service";
+import { DataverseApplicationUser } from "./components/dataverse-app-user";
 
 // 1. Config, validated before any resource exists.
 const settings = loadStackSettings();
@@ -125,6 +126,25 @@ const service = new SyncService(
   { providers },
 );
 
+// The app's application user in the CoE environment, made as the deployer (no `pac` step); with
+// coeEnvironmentVariables, also the CoE flows' settings (the secret only as its Key Vault reference).
+const appUser = settings.dataverseUrl
+  ? new DataverseApplicationUser("coe-app-user", {
+      environmentUrl: settings.dataverseUrl,
+      applicationId: registration.clientId,
+      roleName: settings.dataverseAppUserRole,
+      environmentVariables: settings.coeEnvironmentVariables
+        ? {
+            admin_AuditLogsUseGraphAPI: settings.source === "graph" ? "yes" : "no",
+            admin_AuditLogsAudience: cloud.audience,
+            admin_AuditLogsAuthority: cloud.authority,
+            admin_AuditLogsClientID: registration.clientId,
+            admin_AuditLogsClientAzureSecret: vault.dataverseSecretReference,
+          }
+        : undefined,
+    })
+  : undefined;
+
 // 5. Outputs. The secret value is never exported; only where it lives and when it expires.
 export const cloudName = cloud.name;
 export const tenantId = deployer.tenantId;
@@ -147,6 +167,7 @@ export const containerAppName = service.containerAppName;
 export const runtimeIdentityClientId = service.identityClientId;
 export const registryName = image.registryName;
 export const syncImage = image.imageRef;
+export const dataverseApplicationUserId = appUser?.systemUserId;
 // The CoE Starter Kit environment variables, named as in the seed document, so an admin who
 // keeps the CoE flows can copy them (the secret itself is reached through Key Vault).
 export const coeEnvironmentVariables = {

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CONTENT_TYPES, DATAVERSE_HOSTS, POWER_APPS_CONTENT_TYPE } from "../sync-runtime/contract";
+import { DEFAULT_APP_USER_ROLE } from "./dataverse-app-user";
 import {
   CLOUD_NAMES,
   CLOUDS,
@@ -46,6 +47,10 @@ export interface StackSettings {
   readonly grantDataverseKeyVaultAccess: boolean;
   /** The CoE environment's URL (origin) for the runtime's Dataverse sink; unset: the sink is off. */
   readonly dataverseUrl?: string;
+  /** With dataverseUrl: the role the app's application user gets (default Power Platform Admin SR). */
+  readonly dataverseAppUserRole: string;
+  /** With dataverseUrl: also write the CoE "Audit Logs - …" environment variable values. */
+  readonly coeEnvironmentVariables: boolean;
   /** Seconds a first deployment waits for new role assignments before the Container App. */
   readonly rbacPropagationSeconds: number;
 }
@@ -227,6 +232,7 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
   }
 
   const dataverseUrl = readDataverseUrl(read, cloud);
+  const dataverseAppUser = readDataverseAppUser(read, dataverseUrl);
 
   const rbacPropagationSeconds = parseInteger(
     read,
@@ -247,6 +253,7 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     appOwners,
     grantDataverseKeyVaultAccess: grantRaw === "true",
     dataverseUrl,
+    ...dataverseAppUser,
     rbacPropagationSeconds,
   };
 }
@@ -303,6 +310,44 @@ function readDataverseUrl(read: ConfigReader, cloud: CloudProfile): string | und
     );
   }
   return url.origin;
+}
+
+/**
+ * `dataverseAppUserRole` (a role name, default the CoE's Power Platform Admin SR) and
+ * `coeEnvironmentVariables` (true | false, default false; true needs dataverseUrl).
+ */
+function readDataverseAppUser(
+  read: ConfigReader,
+  dataverseUrl: string | undefined,
+): { dataverseAppUserRole: string; coeEnvironmentVariables: boolean } {
+  const roleRaw = read("dataverseAppUserRole");
+  const role = roleRaw?.trim() || DEFAULT_APP_USER_ROLE;
+  if (role.length > 100) {
+    throw new ConfigError(
+      "dataverseAppUserRole",
+      roleRaw,
+      "the name of a security role of the CoE environment (at most 100 characters)",
+      setCommand("dataverseAppUserRole", `"${DEFAULT_APP_USER_ROLE}"`),
+    );
+  }
+  const variablesRaw = read("coeEnvironmentVariables")?.trim() || "false";
+  if (variablesRaw !== "true" && variablesRaw !== "false") {
+    throw new ConfigError(
+      "coeEnvironmentVariables",
+      variablesRaw,
+      "true | false",
+      setCommand("coeEnvironmentVariables", "true"),
+    );
+  }
+  if (variablesRaw === "true" && dataverseUrl === undefined) {
+    throw new ConfigError(
+      "coeEnvironmentVariables",
+      variablesRaw,
+      "true only with dataverseUrl set (the environment to write them to)",
+      setCommand("dataverseUrl", "https://contoso.crm.dynamics.com"),
+    );
+  }
+  return { dataverseAppUserRole: role, coeEnvironmentVariables: variablesRaw === "true" };
 }
 
 /** Provider keys the program passes to its explicit providers; every other one is ignored. */

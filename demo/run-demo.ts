@@ -22,6 +22,7 @@ import { runtimeEnvFor } from "./runtime-env";
 import { completeWindow, inactiveDifferences, reportDifferences } from "./comparison";
 import { compareCoeTables, type CoeComparison } from "./coe-tables";
 import { REPO_ROOT, RuntimeCli } from "./runtime-cli";
+import type { RuntimeCredential } from "../sync-runtime/contract";
 
 /** A tenant worth looking at that still backfills in well under a minute on 2 cores. */
 export const DEMO_TENANT: TenantOptions = {
@@ -53,10 +54,6 @@ export const DEMO_STALE_DAYS = 3;
  */
 export const DEMO_CONTENT: ContentOptions = { blobIntervalMinutes: 20 };
 
-/** The backfill starts this far inside the API's 7 days, so no blob it lists expires meanwhile. */
-const RETENTION_MARGIN_MS = 15 * 60_000;
-const DAY_MS = 86_400_000;
-
 export interface DemoOptions {
   /** Seed of the synthetic tenant. Default "coe-demo". */
   seed?: string;
@@ -76,6 +73,11 @@ export interface DemoOptions {
   write?: (text: string) => void;
   /** Also run the emulator's Dataverse environment and compare its CoE tables. Default false. */
   dataverse?: boolean;
+  /**
+   * How the runtime signs in: "federated" (default, as a deployed stack does: the emulator's
+   * managed identity, no secret anywhere) or "secret" (the app's client secret).
+   */
+  credential?: RuntimeCredential;
   /** Aborting stops the children, the emulator and Azurite; runDemo then throws DemoInterrupted. */
   signal?: AbortSignal;
 }
@@ -107,6 +109,8 @@ export interface DemoResult {
   files: DemoFiles;
   /** The table the runtime printed. */
   table: string;
+  /** How the runtime signed in, and how many token requests carried a client secret. */
+  auth: { credential: RuntimeCredential; clientSecretsSeen: number; managedIdentityTokens: number };
   /** What was listening while the demo ran (all closed when runDemo returns). */
   endpoints: { emulator: string; blob: string; table: string };
   /** Temporary folders the demo used (all removed when runDemo returns). */
@@ -171,8 +175,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     steps.done("services");
     sayServices(say, tenant, emu, storage);
 
+    const credential = options.credential ?? "federated";
+    sayCredential(say, credential, emu);
     const cli = new RuntimeCli({
-      env: runtimeEnv(emu, storage, options.runtimeEnv),
+      env: runtimeEnv(emu, storage, credential, options.runtimeEnv),
       showStderr: !options.quiet,
     });
     running.cli = cli;
@@ -219,6 +225,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       },
       files,
       table,
+      auth: {
+        credential,
+        clientSecretsSeen: emu.stats().clientSecretsSeen,
+        managedIdentityTokens: emu.stats().managedIdentityTokens,
+      },
       endpoints: { emulator: emu.url, blob: storage.blobEndpoint, table: storage.tableEndpoint },
       tempPaths: [dirname(emu.caCertPath), storage.location],
       childPids: [...cli.pids],
@@ -323,14 +334,27 @@ function sayServices(
   say(`  emulator ${emu.url}   Azurite ${storage.blobEndpoint} (temp dir)`);
 }
 
+function sayCredential(say: Say, credential: RuntimeCredential, emu: RunningEmulator): void {
+  say(
+    credential === "federated"
+      ? `The runtime signs in without a secret: the managed identity ${emu.managedIdentity.clientId}'s token`
+      : "The runtime signs in with the app's client secret (--secret).",
+  );
+  if (credential === "federated")
+    say(
+      "  (IDENTITY_ENDPOINT, as Container Apps serve it) is the app's federated client assertion.",
+    );
+}
+
 /** The runtime's environment: the emulator's tenant and endpoints, and Azurite's storage. */
 function runtimeEnv(
   emu: RunningEmulator,
   storage: RunningAzurite,
+  credential: RuntimeCredential,
   extra: Record<string, string> | undefined,
 ): Record<string, string> {
   return {
-    ...runtimeEnvFor(emu),
+    ...(runtimeEnvFor(emu, credential) as Record<string, string>),
     AUDIT_STORAGE_CONNECTION_STRING: storage.connectionString,
     // The progress line is the show; info lines (one per window) and the warning per blob
     // with unparsable records would break it up. The backfill summary counts those records.
@@ -339,17 +363,19 @@ function runtimeEnv(
   };
 }
 
-/** `sync once` over the 7 days the API keeps. */
+/**
+ * `sync once` on empty storage: a first pass reads everything the API still holds (7 days, the
+ * default AUDIT_FIRST_RUN_HOURS of 168), as a newly deployed stack's first pass does.
+ */
 async function runBackfill(
   cli: RuntimeCli,
   say: Say,
 ): Promise<{ backfillFrom: Date; backfill: BackfillSummary[] }> {
-  // The API keeps 7 days; start just inside them so no listed blob expires during the run.
-  const backfillFrom = ceilMinute(new Date(Date.now() - 7 * DAY_MS + RETENTION_MARGIN_MS));
-  const onceArgs = ["once", "--from", backfillFrom.toISOString()];
   say();
-  say(`$ npm run sync -- ${onceArgs.join(" ")}`);
-  const backfill = JSON.parse(await cli.runOk(onceArgs)) as BackfillSummary[];
+  say("$ npm run sync -- once");
+  const backfill = JSON.parse(await cli.runOk(["once"])) as BackfillSummary[];
+  // Where the runtime started: just inside the 7 days, so no blob it lists expires meanwhile.
+  const backfillFrom = new Date(Math.min(...backfill.map((b) => Date.parse(b.from))));
   return { backfillFrom, backfill };
 }
 
@@ -494,7 +520,8 @@ function saySummary(
 ): void {
   say(
     `Emulator served ${count.format(stats.requests)} API calls (${stats.throttled} throttled) ` +
-      `and ${stats.tokensIssued} tokens.`,
+      `and ${stats.tokensIssued} tokens; ${plural(stats.managedIdentityTokens, "managed-identity token")}, ` +
+      `${plural(stats.clientSecretsSeen, "token request")} with a client secret.`,
   );
   say(
     `Took ${timings.services} s to start the emulator and Azurite, ${timings.subscription} s ` +
@@ -526,10 +553,6 @@ function killNow(running: Running): void {
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${count.format(n)} ${n === 1 ? one : many}`;
-}
-
-function ceilMinute(d: Date): Date {
-  return new Date(Math.ceil(d.getTime() / 60_000) * 60_000);
 }
 
 function seconds(since: number): string {

@@ -39,12 +39,17 @@ export interface CoeAppTruth {
 export interface RunningDataverse {
   /** The environment URL, https://127.0.0.1:PORT (token scope {url}/.default). */
   url: string;
-  rows(entitySet: "admin_auditlogs" | "admin_apps"): DataverseRow[];
+  rows(entitySet: string): DataverseRow[];
   /** App ids seeded into admin_apps (the others are missing from it). */
   seededAppIds(): string[];
   /** admin_apps as the flows would leave it for the seeded apps, from the tenant's events. */
   appTruth(): CoeAppTruth[];
   setApplicationUser(state: ApplicationUserState): void;
+  /**
+   * A bearer token of the environment's administrator, as the deployer's Azure CLI sign-in would
+   * hold (what the Pulumi program creates the application user with).
+   */
+  administratorToken(): string;
   /** Takes the environment down (every request 503) or brings it back. */
   setDown(down: boolean): void;
   counters(): DataverseCounters;
@@ -109,9 +114,8 @@ export async function startDataverse(
           deletedOn: deleted === null ? null : iso(deleted),
         };
       }),
-    setApplicationUser: (state) => {
-      env.applicationUser = state;
-    },
+    setApplicationUser: (state) => env.setApplicationUser(state),
+    administratorToken: () => env.administratorToken(),
     setDown: (down) => {
       env.down = down;
     },

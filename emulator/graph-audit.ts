@@ -381,6 +381,40 @@ export function graphError(
   );
 }
 
+/**
+ * Graph's request ids on an answer ("Microsoft Graph REST API: headers"; "Error responses"): a
+ * `request-id` the service makes up, and `client-request-id` echoing the client's own when it sent
+ * one (else the same as request-id), in the headers and in an error's innerError, so a client's
+ * log line and Microsoft support can name the same request.
+ */
+export function withRequestIds(req: IncomingMessage, reply: Reply): Reply {
+  const requestId = randomUUID();
+  const sent = req.headers["client-request-id"];
+  const clientRequestId = typeof sent === "string" && sent.trim() ? sent.trim() : requestId;
+  let body = reply.body;
+  if (reply.status >= 400 && typeof body === "string") {
+    try {
+      const parsed = JSON.parse(body) as { error?: { innerError?: Record<string, string> } };
+      if (parsed.error?.innerError) {
+        parsed.error.innerError["request-id"] = requestId;
+        parsed.error.innerError["client-request-id"] = clientRequestId;
+        body = JSON.stringify(parsed);
+      }
+    } catch {
+      // Not Graph's JSON error shape (no body to carry the ids): the headers still do.
+    }
+  }
+  return {
+    ...reply,
+    headers: {
+      ...reply.headers,
+      "request-id": requestId,
+      "client-request-id": clientRequestId,
+    },
+    body,
+  };
+}
+
 function retryAfter(ms: number): Record<string, string> {
   return { "Retry-After": String(Math.max(1, Math.ceil(ms / 1000))) };
 }

@@ -265,6 +265,18 @@ export interface EmulatorOptions {
   tenantId?: string;
   clientId?: string;
   clientSecret?: string;
+  /**
+   * The app's federated identity credentials (issuer, subject, audience). Default: the one
+   * `pulumi up` creates, trusting the container app's managed identity (issuer
+   * `{authority}/{tenant}/v2.0`, subject its principal id, audience api://AzureADTokenExchange);
+   * `[]` for an app without any. Each field left out takes that default.
+   */
+  federatedCredentials?: { issuer?: string; subject?: string; audience?: string }[];
+  /**
+   * Client assertion requests answered AADSTS70021 first, as while a federated identity
+   * credential created moments ago propagates. Default 0.
+   */
+  federatedPropagationRequests?: number;
 }
 
 export interface ResolvedOptions {
@@ -289,6 +301,8 @@ export interface ResolvedOptions {
   tenantId?: string;
   clientId?: string;
   clientSecret?: string;
+  federatedCredentials?: { issuer?: string; subject?: string; audience?: string }[];
+  federatedPropagationRequests: number;
 }
 
 const MB = 1024 * 1024;
@@ -394,6 +408,8 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     tenantId: options.tenantId,
     clientId: options.clientId,
     clientSecret: options.clientSecret,
+    federatedCredentials: options.federatedCredentials,
+    federatedPropagationRequests: options.federatedPropagationRequests ?? 0,
   };
   validate(resolved);
   return resolved;
@@ -548,6 +564,9 @@ function validate(o: ResolvedOptions): void {
   if (![403, 429, "mixed"].includes(o.throttleStatus))
     problems.push(`throttleStatus must be 403, 429 or "mixed", got ${String(o.throttleStatus)}`);
   int("tokenLifetimeSeconds", o.tokenLifetimeSeconds, 1);
+  int("federatedPropagationRequests", o.federatedPropagationRequests, 0);
+  if ((o.federatedCredentials?.length ?? 0) > 20)
+    problems.push("federatedCredentials: an app holds at most 20 federated identity credentials");
   int("pageSize", o.pageSize, 1);
   range("latencyMs", o.latencyMs, 0);
   for (const key of ["tenantId", "clientId"] as const) {

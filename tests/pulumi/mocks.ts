@@ -331,6 +331,11 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
           id: `${rg}/providers/Microsoft.OperationalInsights/workspaces/${args.name}-mock`,
           state: { name: `${args.name}-mock`, customerId: guidFrom("workspace", args.name) },
         };
+      // The Dataverse application user's dynamic provider fills these from the Web API's answers.
+      case "pulumi-nodejs:dynamic/coe-audit-sync:DataverseApplicationUser": {
+        const systemUserId = guidFrom("systemuser", args.name);
+        return { id: systemUserId, state: { systemUserId, roleId: guidFrom("role", args.name) } };
+      }
       default: {
         const name = `${args.name}-mock`;
         return { id: `${rg}/providers/mock/${name}`, state: { name } };

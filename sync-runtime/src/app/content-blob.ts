@@ -1,3 +1,4 @@
+import { LOG_EVENTS } from "../../contract";
 import { AF, ApiError, BadContentError, ForeignUriError, ThrottledError } from "../core/errors";
 import type { ContentItem } from "../domain/content";
 import { RecordCollector, tallyBlob, type BlobStats, type BlobTally } from "../domain/tally";
@@ -200,12 +201,14 @@ async function recordLost(
   if (loss === "expired") {
     ctx.metrics.inc("audit_blobs_expired_total", { content_type: item.contentType });
     ctx.logger.error("content expired before it could be fetched; its records are lost", {
+      event: LOG_EVENTS.gapRecorded,
       ...fields,
       todo: "recorded in the gaps table (`gaps` command); the API keeps content 7 days, so fetch lag (throttling, outage) reached the edge",
     });
   } else if (loss === "quarantined") {
     ctx.metrics.inc("audit_blobs_quarantined_total", { content_type: item.contentType });
     ctx.logger.error("content quarantined: what the API served cannot be read", {
+      event: LOG_EVENTS.contentQuarantined,
       ...fields,
       error: err,
       quarantine: where,
@@ -213,7 +216,9 @@ async function recordLost(
     });
   } else {
     ctx.metrics.inc("audit_blobs_refused_total", { content_type: item.contentType });
+    // Its records are lost as surely as an expired blob's: the same alert.
     ctx.logger.error("content refused: its contentUri is not on the API's origin", {
+      event: LOG_EVENTS.gapRecorded,
       ...fields,
       error: err,
       todo: "recorded in the gaps table (`gaps` command); nothing was sent to that host",

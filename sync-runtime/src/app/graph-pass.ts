@@ -1,3 +1,4 @@
+import { LOG_EVENTS } from "../../contract";
 import type { AuditLogQuery, GraphAuditApi } from "../clients/graph-audit";
 import { ApiError, ThrottledError } from "../core/errors";
 import { sleep as realSleep } from "../core/sleep";
@@ -317,6 +318,7 @@ async function recordGap(
   ctx.metrics.inc("audit_gap_seconds_total", labels, seconds);
   const shown = { from: gap.from.toISOString(), to: gap.to.toISOString() };
   ctx.logger.error("unrecoverable gap: the Graph checkpoint is older than the audit retention", {
+    event: LOG_EVENTS.gapRecorded,
     source: GRAPH_SOURCE_KEY,
     gapFrom: shown.from,
     gapTo: shown.to,

@@ -1,3 +1,4 @@
+import { LOG_EVENTS } from "../../contract";
 import type { ActivityApi } from "../clients/activity-api";
 import type { ListingCutError } from "../core/errors";
 import type { Logger } from "../core/log";
@@ -242,6 +243,7 @@ async function recordGap(
   ctx.logger.error(
     "unrecoverable gap: the checkpoint is older than the API keeps content (7 days)",
     {
+      event: LOG_EVENTS.gapRecorded,
       contentType,
       gapFrom: shown.from,
       gapTo: shown.to,
@@ -297,6 +299,7 @@ async function recordListingCut(
   );
   ctx.metrics.inc("audit_listings_cut_total", { content_type: contentType });
   ctx.logger.error("content listing cut short: a NextPageUri could not be followed", {
+    event: LOG_EVENTS.listingCut,
     contentType,
     from: window.from.toISOString(),
     to: window.to.toISOString(),

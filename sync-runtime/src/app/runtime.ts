@@ -143,7 +143,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     from: request.from,
     to: request.to,
     overlapMs: config.overlapMs,
-    firstRunMs: config.firstRunMs,
+    firstRunMs: config.graphFirstRunMs,
     onProgress: request.onProgress,
     signal,
     ...deps.graphPolling,

@@ -1,3 +1,4 @@
+import { LOG_EVENTS } from "../../contract";
 import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
@@ -56,6 +57,8 @@ export async function serve(runtime: Runtime, options: ServeOptions): Promise<Ru
     intervalMinutes: options.intervalMs / 60_000,
     // Which Key Vault secret version this revision runs with (rotation check); not the secret.
     clientSecretVersion: runtime.config.clientSecretVersion,
+    // How it signs in: "federated" needs no secret, so a secret version means nothing then.
+    credential: runtime.config.credential.kind,
   });
 
   const loop = async () => {
@@ -135,7 +138,7 @@ async function scheduledPass(
     metrics.set("audit_last_success_timestamp_seconds", Math.floor(Date.now() / 1000));
     state.lastPass = "ok";
     state.lastError = "";
-    logger.info("pass completed", { results });
+    logger.info("pass completed", { event: LOG_EVENTS.passCompleted, results });
     // A failed report upload is not a failed pass: the data is stored; log it and move on.
     await writeReportFiles(runtime, options.reportDays, options.staleDays, options.signal).catch(
       (err: Error) =>
@@ -154,6 +157,7 @@ async function scheduledPass(
     state.lastPass = "failed";
     state.lastError = (err as Error).message ?? String(err);
     logger.error("pass failed; the next pass retries from the checkpoint", {
+      event: LOG_EVENTS.passFailed,
       error: err as Error,
     });
   } finally {

@@ -140,9 +140,12 @@ export class TransportError extends SyncError {
 export class AuthError extends SyncError {
   /** True for outages of the token endpoint (worth a retry), false for refused credentials. */
   readonly transient: boolean;
-  constructor(message: string, options: { cause?: unknown; transient: boolean }) {
+  /** Entra's AADSTS error number, when the token endpoint answered one. */
+  readonly aadsts?: string;
+  constructor(message: string, options: { cause?: unknown; transient: boolean; aadsts?: string }) {
     super("AUTH", message, { cause: options.cause });
     this.transient = options.transient;
+    this.aadsts = options.aadsts;
   }
 }
 

@@ -11,7 +11,7 @@ import {
   type EmulatorOptions,
   type RunningEmulator,
 } from "../../../emulator/index";
-import { loadConfig } from "../../../sync-runtime/src/app/config";
+import { loadConfig, secretValues } from "../../../sync-runtime/src/app/config";
 import { createLogger } from "../../../sync-runtime/src/core/log";
 import {
   createRuntime,
@@ -71,7 +71,7 @@ export async function startTestEnv(
         logger: createLogger({
           level: "info",
           write: (l) => logs.push(l),
-          secrets: [config.clientSecret],
+          secrets: secretValues(config),
         }),
         ...deps,
       });

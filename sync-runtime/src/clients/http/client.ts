@@ -109,9 +109,14 @@ export class HttpClient {
   retrying<T>(
     what: string,
     fn: (attempt: number) => Promise<T>,
-    options: { signal?: AbortSignal; retryable?: (err: unknown) => boolean } = {},
+    options: {
+      signal?: AbortSignal;
+      retryable?: (err: unknown) => boolean;
+      /** Overrides of this client's policy for this operation (a slower, longer wait). */
+      policy?: Partial<RetryPolicy>;
+    } = {},
   ): Promise<T> {
-    return withRetry(this.policy, fn, {
+    return withRetry({ ...this.policy, ...options.policy }, fn, {
       signal: options.signal,
       sleep: this.sleep,
       retryable: options.retryable,
