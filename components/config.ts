@@ -556,7 +556,8 @@ export function ignoredProviderKeys(keys: Iterable<string>): string[] {
 /** Reads the stack's config through pulumi.Config and validates it. */
 export function loadStackSettings(): StackSettings {
   for (const key of ignoredProviderKeys(Object.keys(pulumi.runtime.allConfig()))) {
-    pulumi.log.warn(
+    // Fire and forget: the engine shows the warning; nothing waits on it being sent.
+    void pulumi.log.warn(
       `Stack config "${key}" has no effect: the program configures the azure-native and azuread providers itself from "cloud" (and azure-native:location, azure-native:subscriptionId). Remove it with \`pulumi config rm ${key}\`; to authenticate, use the provider's environment variables (e.g. ARM_CLIENT_ID, ARM_TENANT_ID) instead.`,
     );
   }

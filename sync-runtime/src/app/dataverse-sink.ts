@@ -79,9 +79,9 @@ export interface DrainProgress {
 /** What the sink needs of its outbox (storage/dataverse-outbox.ts in the runtime). */
 export interface SinkOutbox {
   /** Every pending event, `size` at a time, each page read after the previous one was handled. */
-  pages(size: number): AsyncIterable<PowerAppEvent[]>;
+  pages(size: number, options?: { abortSignal?: AbortSignal }): AsyncIterable<PowerAppEvent[]>;
   remove(events: PowerAppEvent[]): Promise<void>;
-  count(): Promise<number>;
+  count(options?: { abortSignal?: AbortSignal }): Promise<number>;
 }
 
 /** What the sink needs of its dead letters (storage/dataverse-rejected.ts in the runtime). */
@@ -150,10 +150,10 @@ export class DataverseSink {
       deferred: 0,
     };
     this.expireCaches();
-    const total = onProgress ? await outbox.count() : 0;
+    const total = onProgress ? await outbox.count({ abortSignal: signal }) : 0;
     let handled = 0;
     try {
-      for await (const events of outbox.pages(DATAVERSE_LIMITS.round)) {
+      for await (const events of outbox.pages(DATAVERSE_LIMITS.round, { abortSignal: signal })) {
         signal?.throwIfAborted();
         const outcome: RoundOutcome = { done: [], rejected: [] };
         try {
@@ -201,6 +201,8 @@ export class DataverseSink {
         });
     }
     const leaving = [...outcome.done, ...outcome.rejected.map((r) => r.event)];
+    // Not stopped by the signal: a stop right after Dataverse took rows must still take them out
+    // of the outbox, or the next pass would send them again.
     if (leaving.length) await outbox.remove(leaving);
   }
 

@@ -8,6 +8,7 @@ import type { Metrics } from "../core/metrics";
 import type { Storage } from "../storage/account";
 import { DataverseOutbox } from "../storage/dataverse-outbox";
 import { DataverseRejected } from "../storage/dataverse-rejected";
+import type { EventsTable } from "../storage/events";
 import type { RuntimeConfig } from "./config";
 import {
   backfillOutbox,
@@ -21,7 +22,6 @@ import {
   type DrainProgress,
   type DrainResult,
 } from "./dataverse-sink";
-import type { SyncStore } from "./pass";
 import type { RuntimeDeps } from "./runtime";
 
 /** Progress of the sink's work, for a line on stderr. */
@@ -59,7 +59,7 @@ export interface DataverseWiring {
 export function createDataverseSink(
   config: RuntimeConfig,
   storage: Storage,
-  store: SyncStore,
+  store: { launches: EventsTable; deletes: EventsTable; dataverseOutbox?: DataverseOutbox },
   deps: RuntimeDeps & { metrics: Metrics; logger: Logger; now: () => Date },
 ): DataverseWiring | undefined {
   if (!config.dataverseUrl) return undefined;

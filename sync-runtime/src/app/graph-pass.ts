@@ -15,7 +15,8 @@ import { SUBMISSION_WINDOW_MS, SubmissionBudget } from "../domain/submission-bud
 import { addStats, emptyStats, RecordCollector, tallyBlob, type BlobStats } from "../domain/tally";
 import { planPass, type Interval } from "../domain/windows";
 import type { DayMark, GraphQueryLog } from "../storage/graph-queries";
-import { storeEvents, type SyncContext } from "./blob";
+import { storeEvents } from "./content-blob";
+import type { SyncContext } from "./pass";
 import { TaskPool } from "./pool";
 
 /** What the Graph source asks for: the two operations the usage report is made of. */

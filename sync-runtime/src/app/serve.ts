@@ -140,10 +140,11 @@ async function scheduledPass(
     state.lastError = "";
     logger.info("pass completed", { event: LOG_EVENTS.passCompleted, results });
     // A failed report upload is not a failed pass: the data is stored; log it and move on.
-    await writeReportFiles(runtime, options.reportDays, options.staleDays).catch((err: Error) =>
-      logger.error("report files not written; they are retried after the next pass", {
-        error: err,
-      }),
+    await writeReportFiles(runtime, options.reportDays, options.staleDays, options.signal).catch(
+      (err: Error) =>
+        logger.error("report files not written; they are retried after the next pass", {
+          error: err,
+        }),
     );
   } catch (err) {
     if (options.signal.aborted) return;
@@ -172,12 +173,13 @@ export async function writeReportFiles(
   runtime: Runtime,
   days: number,
   staleDays: number = DEFAULT_STALE_DAYS,
+  signal?: AbortSignal,
 ): Promise<UsageReport> {
-  const report = await runtime.report(lastDays(runtime.now(), days), { staleDays });
+  const report = await runtime.report(lastDays(runtime.now(), days), { staleDays, signal });
   for (const format of REPORT_FILES) {
     const body = Buffer.from(renderReport(report, format), "utf8");
-    await runtime.storage.reports.getBlockBlobClient(reportBlobName(format)).uploadData(body, {
-      blobHTTPHeaders: { blobContentType: REPORT_CONTENT_TYPES[format] },
+    await runtime.store.reports.put(reportBlobName(format), body, REPORT_CONTENT_TYPES[format], {
+      abortSignal: signal,
     });
   }
   return report;

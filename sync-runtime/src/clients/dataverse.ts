@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { parseErrorBody, parseRetryAfter } from "../core/api-errors";
+import { parseErrorBody, parseRetryAfter } from "./http/api-errors";
 import { DataverseError, ThrottledError, TransportError } from "../core/errors";
 import type { TokenProvider } from "./auth";
 import type { HttpClient } from "./http/client";

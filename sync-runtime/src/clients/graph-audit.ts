@@ -2,7 +2,7 @@ import type { Response } from "node-fetch";
 import type { TokenProvider } from "./auth";
 import { bearerCall } from "./bearer-call";
 import { ApiError } from "../core/errors";
-import { redactUrl } from "../core/api-errors";
+import { redactUrl } from "./http/api-errors";
 import { readJson, type HttpClient } from "./http/client";
 import type { Interval } from "../domain/windows";
 import type { OperationOptions } from "./activity-api";

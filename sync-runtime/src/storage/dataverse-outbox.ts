@@ -1,6 +1,7 @@
 import type { TableClient, TransactionAction } from "@azure/data-tables";
 import type { EventKind, PowerAppEvent } from "../domain/records";
 import { dayOf } from "./keys";
+import type { StorageOptions } from "./options";
 
 /** Azure Tables accepts at most 100 operations per transaction, all in one partition. */
 const BATCH = 100;
@@ -54,7 +55,7 @@ const STATE = { partitionKey: "state", rowKey: "backfill" };
 export class DataverseOutbox {
   constructor(private readonly table: TableClient) {}
 
-  async add(events: PowerAppEvent[]): Promise<void> {
+  async add(events: PowerAppEvent[], options: StorageOptions = {}): Promise<void> {
     const byPartition = new Map<string, Map<string, PowerAppEvent>>();
     for (const e of events) {
       const partition = partitionOf(e.kind, e.creationTime);
@@ -72,7 +73,7 @@ export class DataverseOutbox {
             { ...toEntity(e.kind, rowKey, e), partitionKey: partition },
             "Replace",
           ]);
-        await this.table.submitTransaction(actions);
+        await this.table.submitTransaction(actions, { abortSignal: options.abortSignal });
       }
     }
   }
@@ -83,11 +84,14 @@ export class DataverseOutbox {
    * throttled Dataverse) are passed over until the next call. One call is one walk through the
    * table, so a row that stays never keeps the rows behind it waiting.
    */
-  async *pages(size: number): AsyncGenerator<PowerAppEvent[]> {
-    await this.migrate();
+  async *pages(size: number, options: StorageOptions = {}): AsyncGenerator<PowerAppEvent[]> {
+    await this.migrate(options);
     for (const kind of KINDS) {
       const pages = this.table
-        .listEntities<OutboxEntity>({ queryOptions: { filter: kindFilter(kind) } })
+        .listEntities<OutboxEntity>({
+          queryOptions: { filter: kindFilter(kind) },
+          abortSignal: options.abortSignal,
+        })
         .byPage({ maxPageSize: Math.min(1000, size) });
       let batch: PowerAppEvent[] = [];
       for await (const page of pages) {
@@ -104,7 +108,7 @@ export class DataverseOutbox {
   }
 
   /** Removes events Dataverse now holds (or that moved to the dead letters). */
-  async remove(events: PowerAppEvent[]): Promise<void> {
+  async remove(events: PowerAppEvent[], options: StorageOptions = {}): Promise<void> {
     const byPartition = new Map<string, Set<string>>();
     for (const e of events) {
       const partition = partitionOf(e.kind, e.creationTime);
@@ -118,7 +122,7 @@ export class DataverseOutbox {
         const actions: TransactionAction[] = keys
           .slice(i, i + BATCH)
           .map((rowKey) => ["delete", { partitionKey, rowKey }]);
-        await this.table.submitTransaction(actions);
+        await this.table.submitTransaction(actions, { abortSignal: options.abortSignal });
       }
     }
   }
@@ -127,28 +131,31 @@ export class DataverseOutbox {
    * Moves rows an earlier version kept in one partition per kind ("launch", "delete") into the
    * per-day partitions, once: nothing is then left behind where remove() would not look.
    */
-  private async migrate(): Promise<void> {
+  private async migrate(options: StorageOptions): Promise<void> {
     for (const kind of KINDS) {
       const old = this.table.listEntities<OutboxEntity>({
         queryOptions: { filter: `PartitionKey eq '${kind}'` },
+        abortSignal: options.abortSignal,
       });
       for await (const page of old.byPage({ maxPageSize: BATCH })) {
         const events = page.map((e) => fromEntity(kind, e));
         if (events.length === 0) continue;
-        await this.add(events);
+        await this.add(events, options);
         await this.table.submitTransaction(
           events.map((e) => ["delete", { partitionKey: kind, rowKey: e.recordId }]),
+          { abortSignal: options.abortSignal },
         );
       }
     }
   }
 
   /** How many events wait (a scan of keys only: the outbox is small unless Dataverse is down). */
-  async count(): Promise<number> {
+  async count(options: StorageOptions = {}): Promise<number> {
     let n = 0;
     for (const kind of KINDS) {
       const rows = this.table.listEntities({
         queryOptions: { select: ["RowKey"], filter: kindFilter(kind) },
+        abortSignal: options.abortSignal,
       });
       for await (const _ of rows) n++;
     }
@@ -156,9 +163,11 @@ export class DataverseOutbox {
   }
 
   /** Where the back-fill stands; undefined when it never started (the sink is new here). */
-  async backfillState(): Promise<BackfillState | undefined> {
+  async backfillState(options: StorageOptions = {}): Promise<BackfillState | undefined> {
     try {
-      const e = await this.table.getEntity<BackfillState>(STATE.partitionKey, STATE.rowKey);
+      const e = await this.table.getEntity<BackfillState>(STATE.partitionKey, STATE.rowKey, {
+        abortSignal: options.abortSignal,
+      });
       return { nextDay: e.nextDay, lastDay: e.lastDay, doneAt: e.doneAt };
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) return undefined;
@@ -166,8 +175,10 @@ export class DataverseOutbox {
     }
   }
 
-  async setBackfillState(state: BackfillState): Promise<void> {
-    await this.table.upsertEntity({ ...STATE, ...state }, "Replace");
+  async setBackfillState(state: BackfillState, options: StorageOptions = {}): Promise<void> {
+    await this.table.upsertEntity({ ...STATE, ...state }, "Replace", {
+      abortSignal: options.abortSignal,
+    });
   }
 }
 

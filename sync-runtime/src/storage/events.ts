@@ -2,6 +2,7 @@ import type { TableClient, TransactionAction } from "@azure/data-tables";
 import { eventKeys } from "./keys";
 import type { EventKind, PowerAppEvent } from "../domain/records";
 import type { EventRow } from "../domain/usage";
+import type { StorageOptions } from "./options";
 
 /** Azure Tables accepts at most 100 operations per transaction, all in one partition. */
 const BATCH = 100;
@@ -29,7 +30,7 @@ export class EventsTable {
   ) {}
 
   /** Upserts the events, in transactions of at most BATCH rows of one partition. */
-  async write(events: PowerAppEvent[]): Promise<void> {
+  async write(events: PowerAppEvent[], options: StorageOptions = {}): Promise<void> {
     const byPartition = new Map<string, Map<string, PowerAppEvent>>();
     for (const e of events) {
       const { partitionKey, rowKey } = eventKeys(e);
@@ -44,29 +45,44 @@ export class EventsTable {
         const actions: TransactionAction[] = entries
           .slice(i, i + BATCH)
           .map(([rowKey, e]) => ["upsert", { partitionKey, rowKey, ...toEntity(e) }, "Replace"]);
-        await this.table.submitTransaction(actions);
+        await this.table.submitTransaction(actions, { abortSignal: options.abortSignal });
       }
     }
   }
 
   /** The UTC days that hold rows, ascending (a scan of every row's key: for rebuilding rollups). */
-  async days(): Promise<string[]> {
+  async days(options: StorageOptions = {}): Promise<string[]> {
     const days = new Set<string>();
-    for await (const e of this.table.listEntities({ queryOptions: { select: ["PartitionKey"] } })) {
+    const rows = this.table.listEntities({
+      queryOptions: { select: ["PartitionKey"] },
+      abortSignal: options.abortSignal,
+    });
+    for await (const e of rows) {
       days.add(e.partitionKey!);
     }
     return [...days].sort();
   }
 
   /** The stored rows of the UTC days `firstDay`..`lastDay` (inclusive). */
-  entities(firstDay: string, lastDay: string): AsyncIterable<EventEntity> {
+  entities(
+    firstDay: string,
+    lastDay: string,
+    options: StorageOptions = {},
+  ): AsyncIterable<EventEntity> {
     const filter = `PartitionKey ge '${firstDay}' and PartitionKey le '${lastDay}'`;
-    return this.table.listEntities<EventEntity>({ queryOptions: { filter } });
+    return this.table.listEntities<EventEntity>({
+      queryOptions: { filter },
+      abortSignal: options.abortSignal,
+    });
   }
 
   /** Reads the rows of the UTC days `firstDay`..`lastDay` (inclusive) back as report input. */
-  async *read(firstDay: string, lastDay: string): AsyncGenerator<EventRow> {
-    for await (const e of this.entities(firstDay, lastDay)) {
+  async *read(
+    firstDay: string,
+    lastDay: string,
+    options: StorageOptions = {},
+  ): AsyncGenerator<EventRow> {
+    for await (const e of this.entities(firstDay, lastDay, options)) {
       yield {
         kind: this.kind,
         recordId: e.recordId,
