@@ -183,7 +183,8 @@ const alerts =
       )
     : undefined;
 if (!alerts) {
-  pulumi.log.warn(
+  // A diagnostic for the engine to print; nothing waits on it.
+  void pulumi.log.warn(
     'No alertEmails: nothing will tell anyone if the sync stops, loses records or cannot start. Set them with `pulumi config set alertEmails "admin@contoso.com"`.',
   );
 }
