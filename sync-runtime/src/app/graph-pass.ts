@@ -126,7 +126,9 @@ export async function runGraphPass(
   const moves = options.checkpoint !== false;
   const plan = planPass({
     now,
-    checkpoint: moves ? await ctx.store.checkpoints.get(GRAPH_SOURCE_KEY) : undefined,
+    checkpoint: moves
+      ? await ctx.store.checkpoints.get(GRAPH_SOURCE_KEY, { abortSignal: options.signal })
+      : undefined,
     requestedFrom: options.from,
     requestedTo: options.to,
     overlapMs: Math.max(options.overlapMs, GRAPH_MIN_OVERLAP_MS),
@@ -244,7 +246,9 @@ class GraphPipeline {
     const { signal } = options;
     const first = states[0].window.from;
     const dayStart = new Date(Math.floor(first.getTime() / DAY_MS) * DAY_MS);
-    const marks = await ctx.queries.days(dayStart, states[states.length - 1].window.to, { signal });
+    const marks = await ctx.queries.days(dayStart, states[states.length - 1].window.to, {
+      abortSignal: signal,
+    });
     for (const state of states) {
       const { window } = state;
       const stored = marks.find(
@@ -269,10 +273,12 @@ class GraphPipeline {
     }
     const now = ctx.now();
     const since = new Date(now.getTime() - SUBMISSION_WINDOW_MS);
-    await ctx.queries.prune(since, { signal });
+    await ctx.queries.prune(since, { abortSignal: signal });
     // Days past the retention are never planned again: their marks would only pile up.
-    await ctx.queries.pruneDays(new Date(now.getTime() - GRAPH_RETENTION_MS - DAY_MS), { signal });
-    const spent = await ctx.queries.submissionsSince(since, { signal });
+    await ctx.queries.pruneDays(new Date(now.getTime() - GRAPH_RETENTION_MS - DAY_MS), {
+      abortSignal: signal,
+    });
+    const spent = await ctx.queries.submissionsSince(since, { abortSignal: signal });
     this.budget = new SubmissionBudget(
       options.dailySubmissions ?? DEFAULT_DAILY_SUBMISSIONS,
       spent.map((d) => d.getTime()),
@@ -288,9 +294,8 @@ class GraphPipeline {
     try {
       const { query, submittedAt } = await this.succeeded(window, state.mark);
       await this.read(window, query);
-      options.signal?.throwIfAborted();
       await ctx.queries.stored({ ...window, queryId: query.id, submittedAt }, ctx.now(), {
-        signal: options.signal,
+        abortSignal: options.signal,
       });
       state.done = true;
       this.days.stored++;
@@ -324,7 +329,7 @@ class GraphPipeline {
           await ctx.queries.submitted(
             { ...window, queryId: submitted.query.id, submittedAt: submitted.submittedAt },
             ctx.now(),
-            { signal: options.signal },
+            { abortSignal: options.signal },
           );
         }
       }
@@ -408,7 +413,7 @@ class GraphPipeline {
       } catch (err) {
         if (err instanceof ApiError && err.status >= 400 && err.status < 500) {
           this.budget!.give(at.getTime());
-          await ctx.queries.release(key, { signal });
+          await ctx.queries.release(key, { abortSignal: signal });
         }
         if (!(err instanceof ThrottledError)) throw err;
         ctx.metrics.inc("audit_graph_submissions_refused_total");
@@ -434,7 +439,10 @@ class GraphPipeline {
       const waitMs = this.budget!.take(at.getTime());
       if (waitMs === 0) {
         try {
-          return { key: await ctx.queries.reserve(at, window, { signal: options.signal }), at };
+          return {
+            key: await ctx.queries.reserve(at, window, { abortSignal: options.signal }),
+            at,
+          };
         } catch (err) {
           this.budget!.give(at.getTime());
           throw err;
@@ -519,7 +527,9 @@ class GraphPipeline {
     // One write for every day done at the head: days often finish a few at a time.
     if (this.advances) {
       const to = this.states[end - 1].window.to;
-      const advanced = await ctx.store.checkpoints.advance(GRAPH_SOURCE_KEY, to, ctx.now());
+      const advanced = await ctx.store.checkpoints.advance(GRAPH_SOURCE_KEY, to, ctx.now(), {
+        abortSignal: options.signal,
+      });
       result.checkpoint = advanced.toISOString();
     }
     for (; this.head < end; this.head++) {
@@ -587,9 +597,8 @@ async function storePage(
   for (const record of records) collected.add(auditDataOf(record));
   const tally = tallyBlob(collected, ctx.writtenIds);
   const { store } = ctx;
-  signal?.throwIfAborted();
   // A page is bounded by Graph's page size: one write of its NDJSON lines, then the commit.
-  const upload = store.archive.begin(graphArchiveName(window, page));
+  const upload = store.archive.begin(graphArchiveName(window, page), { abortSignal: signal });
   try {
     await upload.add(records.map((r) => `${JSON.stringify(r)}\n`).join(""));
     await upload.finish();
@@ -597,8 +606,7 @@ async function storePage(
     upload.discard();
     throw err;
   }
-  signal?.throwIfAborted();
-  await storeEvents(store, tally);
+  await storeEvents(store, tally, { abortSignal: signal });
   for (const key of tally.newKeys) ctx.writtenIds.add(key);
   result.pages++;
   addStats(result, tally.stats);

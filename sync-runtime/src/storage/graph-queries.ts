@@ -1,6 +1,7 @@
 import { odata, type TableClient } from "@azure/data-tables";
 import { randomUUID } from "node:crypto";
 import type { Interval } from "../domain/windows";
+import type { StorageOptions } from "./options";
 
 /** One row per query submission, keyed by its time: what the 24-hour budget counts. */
 const SUBMISSIONS = "submission";
@@ -30,10 +31,6 @@ export interface DayMark extends Interval {
   stored: boolean;
 }
 
-interface Options {
-  signal?: AbortSignal;
-}
-
 /**
  * The Graph source's own ledger in Azure Storage, so that a restart forgets nothing it spent or
  * finished: every query submission of the last 24 hours (the tenant's budget is counted over a
@@ -45,12 +42,12 @@ export class GraphQueryLog {
   constructor(private readonly table: TableClient) {}
 
   /** Times of the submissions at or after `since`, oldest first. */
-  async submissionsSince(since: Date, { signal }: Options = {}): Promise<Date[]> {
+  async submissionsSince(since: Date, { abortSignal }: StorageOptions = {}): Promise<Date[]> {
     const times: Date[] = [];
     const filter = odata`PartitionKey eq ${SUBMISSIONS} and RowKey ge ${since.toISOString()}`;
     for await (const e of this.table.listEntities<SubmissionEntity>({
       queryOptions: { filter, select: ["submittedAt"] },
-      abortSignal: signal,
+      abortSignal,
     })) {
       times.push(new Date(e.submittedAt));
     }
@@ -61,7 +58,7 @@ export class GraphQueryLog {
    * Writes a submission before it is sent, so that a process killed between sending and
    * recording never forgets one; returns its key for `release`.
    */
-  async reserve(at: Date, window: Interval, { signal }: Options = {}): Promise<string> {
+  async reserve(at: Date, window: Interval, { abortSignal }: StorageOptions = {}): Promise<string> {
     const rowKey = `${at.toISOString()}_${randomUUID()}`;
     const entity: SubmissionEntity = {
       submittedAt: at.toISOString(),
@@ -70,43 +67,43 @@ export class GraphQueryLog {
     };
     await this.table.createEntity(
       { partitionKey: SUBMISSIONS, rowKey, ...entity },
-      { abortSignal: signal },
+      { abortSignal },
     );
     return rowKey;
   }
 
   /** Gives a reserved submission back: Graph answered that it did not take the query. */
-  async release(key: string, { signal }: Options = {}): Promise<void> {
-    await this.table.deleteEntity(SUBMISSIONS, key, { abortSignal: signal }).catch((err) => {
+  async release(key: string, { abortSignal }: StorageOptions = {}): Promise<void> {
+    await this.table.deleteEntity(SUBMISSIONS, key, { abortSignal }).catch((err) => {
       if ((err as { statusCode?: number }).statusCode !== 404) throw err;
     });
   }
 
   /** Deletes the submissions older than `before`: they no longer count. Returns how many. */
-  async prune(before: Date, options: Options = {}): Promise<number> {
+  async prune(before: Date, options: StorageOptions = {}): Promise<number> {
     return this.deleteBefore(SUBMISSIONS, before, options);
   }
 
   /** Deletes the marks of days starting before `before` (past the retention: never queried again). */
-  async pruneDays(before: Date, options: Options = {}): Promise<number> {
+  async pruneDays(before: Date, options: StorageOptions = {}): Promise<number> {
     return this.deleteBefore(DAYS, before, options);
   }
 
   private async deleteBefore(
     partition: string,
     before: Date,
-    { signal }: Options,
+    { abortSignal }: StorageOptions,
   ): Promise<number> {
     const filter = odata`PartitionKey eq ${partition} and RowKey lt ${before.toISOString()}`;
     const keys: string[] = [];
     for await (const e of this.table.listEntities({
       queryOptions: { filter, select: ["RowKey"] },
-      abortSignal: signal,
+      abortSignal,
     })) {
       keys.push(e.rowKey as string);
     }
     for (const key of keys) {
-      await this.table.deleteEntity(partition, key, { abortSignal: signal }).catch((err) => {
+      await this.table.deleteEntity(partition, key, { abortSignal }).catch((err) => {
         if ((err as { statusCode?: number }).statusCode !== 404) throw err;
       });
     }
@@ -114,12 +111,12 @@ export class GraphQueryLog {
   }
 
   /** The marks of the day windows starting in [from, to). */
-  async days(from: Date, to: Date, { signal }: Options = {}): Promise<DayMark[]> {
+  async days(from: Date, to: Date, { abortSignal }: StorageOptions = {}): Promise<DayMark[]> {
     const filter = odata`PartitionKey eq ${DAYS} and RowKey ge ${from.toISOString()} and RowKey lt ${to.toISOString()}`;
     const marks: DayMark[] = [];
     for await (const e of this.table.listEntities<DayEntity>({
       queryOptions: { filter },
-      abortSignal: signal,
+      abortSignal,
     })) {
       marks.push({
         from: new Date(e.windowFrom),
@@ -133,12 +130,20 @@ export class GraphQueryLog {
   }
 
   /** The query of a window was accepted: a process killed from now on can re-attach to it. */
-  async submitted(mark: Omit<DayMark, "stored">, now: Date, options: Options = {}): Promise<void> {
+  async submitted(
+    mark: Omit<DayMark, "stored">,
+    now: Date,
+    options: StorageOptions = {},
+  ): Promise<void> {
     await this.write(mark, "submitted", now, options);
   }
 
   /** Every record of the window's query is stored: no later pass needs to query it again. */
-  async stored(mark: Omit<DayMark, "stored">, now: Date, options: Options = {}): Promise<void> {
+  async stored(
+    mark: Omit<DayMark, "stored">,
+    now: Date,
+    options: StorageOptions = {},
+  ): Promise<void> {
     await this.write(mark, "stored", now, options);
   }
 
@@ -146,7 +151,7 @@ export class GraphQueryLog {
     mark: Omit<DayMark, "stored">,
     status: DayEntity["status"],
     now: Date,
-    { signal }: Options,
+    { abortSignal }: StorageOptions,
   ): Promise<void> {
     const entity: DayEntity = {
       windowFrom: mark.from.toISOString(),
@@ -159,7 +164,7 @@ export class GraphQueryLog {
     await this.table.upsertEntity(
       { partitionKey: DAYS, rowKey: mark.from.toISOString(), ...entity },
       "Replace",
-      { abortSignal: signal },
+      { abortSignal },
     );
   }
 }
