@@ -15,7 +15,9 @@ const WORKERS = 4;
 /** Tests in tests/unit that start processes or need Azurite: they run with the scenarios. */
 const UNIT_WITH_SERVICES = [
   "tests/unit/demo/emulator-cli.test.ts",
+  "tests/unit/sync-runtime/storage/abort.test.ts",
   "tests/unit/sync-runtime/storage/archive-upload.test.ts",
+  "tests/unit/sync-runtime/storage/read-modify-write.test.ts",
   "tests/unit/sync-runtime/storage/user-ids.test.ts",
   "tests/unit/sync-runtime/presentation/report/render-html.browser.test.ts",
 ];

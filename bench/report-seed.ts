@@ -43,6 +43,7 @@ function* launchesOfDay(dayStart: number, count: number, seed: number): Generato
       appName: `App ${app}`,
       environmentId: `env-${app % 5}`,
       userUpn: `user${user}@contoso.example`,
+      userKey: null,
       schema: "purview",
     };
   }

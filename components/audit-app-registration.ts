@@ -22,6 +22,11 @@ export interface AuditAppRegistrationArgs {
    * not changed afterwards (a later deployer never removes an owner). Default: none.
    */
   readonly owners?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * Whether the app gets a rotating client secret (for the CoE flows and other tools). Default:
+   * true. false: no password and no rotation; the runtime then needs its federated credential.
+   */
+  readonly clientSecret?: boolean;
   /** Days a client secret stays valid (organisation policy). Default: 180. */
   readonly secretLifetimeDays?: pulumi.Input<number>;
   /**
@@ -29,6 +34,37 @@ export interface AuditAppRegistrationArgs {
    * only. Each is an application permission looked up by value on the API's service principal.
    */
   readonly apis?: { readonly managementApi: boolean; readonly graphAuditLogs: boolean };
+}
+
+/** The app's rotating client secret. */
+export interface ClientSecretOutputs {
+  /** The client secret value, marked secret. */
+  readonly value: pulumi.Output<string>;
+  /** Id of the current client secret (safe to show; it is not the value). */
+  readonly keyId: pulumi.Output<string>;
+  /** When the current client secret expires (RFC 3339). */
+  readonly endDate: pulumi.Output<string>;
+  /** From when a rotation replaces the secret (RFC 3339). */
+  readonly rotatesAt: pulumi.Output<string>;
+  /**
+   * URN of the rotation timestamp: `pulumi refresh --target <it>`, then `pulumi up --target <it>
+   * --target-dependents` rotates the secret and updates only what depends on it.
+   */
+  readonly rotationUrn: pulumi.Output<string>;
+}
+
+/**
+ * The rotation, as two commands that touch as little as possible. Refresh reads only the
+ * rotation timestamp (the provider drops it from the state once its time has come, which makes
+ * the update create a new one); `pulumi up --refresh --target … --target-dependents` would also
+ * refresh every dependent (pulumi/pulumi#18905), and azure-native refreshes are not always
+ * idempotent (pulumi/pulumi-azure-native#2245). The update then replaces the rotation and
+ * updates what derives from it: the password, the vault secret, and whatever reads the secret's
+ * version or end date.
+ */
+export function rotationCommand(rotationUrn: string): string {
+  const target = `'${rotationUrn}'`;
+  return `pulumi refresh --target ${target} --yes && pulumi up --target ${target} --target-dependents --yes`;
 }
 
 /** The role id for `value`, looked up instead of trusting one cloud's literal. */
@@ -89,25 +125,16 @@ const GRAPH_AUDIT_GRANT: ApiGrant = {
 export class AuditAppRegistration extends pulumi.ComponentResource {
   /** Application (client) id. */
   public readonly clientId: pulumi.Output<string>;
+  /** Resource id of the application (`/applications/{objectId}`), what its credentials attach to. */
+  public readonly applicationId: pulumi.Output<string>;
   /** Object id of the app's service principal (the principal that holds the consent). */
   public readonly servicePrincipalObjectId: pulumi.Output<string>;
   /** ActivityFeed.Read role id as looked up in this tenant (when the Management API is used). */
   public readonly activityFeedReadRoleId: pulumi.Output<string> | undefined;
   /** AuditLogsQuery.Read.All role id as looked up in this tenant (when Graph is used). */
   public readonly auditLogsQueryReadRoleId: pulumi.Output<string> | undefined;
-  /** The client secret value, marked secret. */
-  public readonly clientSecret: pulumi.Output<string>;
-  /** Id of the current client secret (safe to show; it is not the value). */
-  public readonly clientSecretKeyId: pulumi.Output<string>;
-  /** When the current client secret expires (RFC 3339). */
-  public readonly clientSecretEndDate: pulumi.Output<string>;
-  /** From when a `pulumi up --refresh` replaces the secret (RFC 3339). */
-  public readonly clientSecretRotatesAt: pulumi.Output<string>;
-  /**
-   * URN of the rotation timestamp: `pulumi up --refresh --target <it> --target-dependents`
-   * rotates the secret (and updates only what depends on it: password, vault secret, app).
-   */
-  public readonly clientSecretRotationUrn: pulumi.Output<string>;
+  /** The client secret, when the app has one (`clientSecret`). */
+  public readonly secret: ClientSecretOutputs | undefined;
 
   constructor(
     name: string,
@@ -174,15 +201,48 @@ export class AuditAppRegistration extends pulumi.ComponentResource {
       );
     }
 
+    this.secret =
+      args.clientSecret === false
+        ? undefined
+        : this.rotatingSecret(name, application, pulumi.output(args.secretLifetimeDays ?? 180));
+    this.clientId = application.clientId;
+    this.applicationId = application.id;
+    this.servicePrincipalObjectId = servicePrincipal.objectId;
+
+    this.registerOutputs({
+      clientId: this.clientId,
+      servicePrincipalObjectId: this.servicePrincipalObjectId,
+      activityFeedReadRoleId: this.activityFeedReadRoleId,
+      auditLogsQueryReadRoleId: this.auditLogsQueryReadRoleId,
+      applicationId: this.applicationId,
+      clientSecretKeyId: this.secret?.keyId,
+      clientSecretEndDate: this.secret?.endDate,
+    });
+  }
+
+  private rotatingSecret(
+    name: string,
+    application: azuread.Application,
+    lifetimeDays: pulumi.Output<number>,
+  ): ClientSecretOutputs {
     // Rotation without downtime: when the rotating timestamp expires, the password is
     // replaced. Pulumi creates the replacement before deleting the old one, so the vault
     // secret and a new Container App revision switch to the new value while the old one is
     // still valid (tokens already issued stay valid until they expire). A single password
     // with create-before-delete gives the overlap of a two-slot scheme with half the state.
-    const lifetimeDays = pulumi.output(args.secretLifetimeDays ?? 180);
+    //
+    // The lifetime is a trigger, not only an input of rotationDays: terraform-provider-time
+    // applies a rotation_days change in place, recomputing the rotation from the original base
+    // (resource_time_rotating.go, Update), and the end date below derives from that base, so
+    // lowering the lifetime on an aged stack would give an end date already past. A changed
+    // trigger replaces the resource instead (RequiresReplace), and Create takes "now" as the
+    // new base: the new secret is valid for the whole new lifetime from today.
     const rotation = new time.Rotating(
       `${name}-secret-rotation`,
-      { rotationDays: lifetimeDays.apply(rotationDaysFor) },
+      {
+        rotationDays: lifetimeDays.apply(rotationDaysFor),
+        triggers: { lifetimeDays: lifetimeDays.apply(String) },
+      },
       { parent: this },
     );
     // The end date derives from the rotation's stored timestamp, not from "now", so it stays
@@ -202,25 +262,13 @@ export class AuditAppRegistration extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    this.clientId = application.clientId;
-    this.servicePrincipalObjectId = servicePrincipal.objectId;
-    // Mocks do not apply the provider's secret marking, so wrap explicitly.
-    this.clientSecret = pulumi.secret(password.value);
-    this.clientSecretKeyId = password.keyId;
-    this.clientSecretEndDate = password.endDate;
-    this.clientSecretRotatesAt = rotation.rotationRfc3339;
-    this.clientSecretRotationUrn = rotation.urn;
-
-    this.registerOutputs({
-      clientId: this.clientId,
-      servicePrincipalObjectId: this.servicePrincipalObjectId,
-      activityFeedReadRoleId: this.activityFeedReadRoleId,
-      auditLogsQueryReadRoleId: this.auditLogsQueryReadRoleId,
-      clientSecret: this.clientSecret,
-      clientSecretKeyId: this.clientSecretKeyId,
-      clientSecretEndDate: this.clientSecretEndDate,
-      clientSecretRotatesAt: this.clientSecretRotatesAt,
-      clientSecretRotationUrn: this.clientSecretRotationUrn,
-    });
+    return {
+      // Mocks do not apply the provider's secret marking, so wrap explicitly.
+      value: pulumi.secret(password.value),
+      keyId: password.keyId,
+      endDate: password.endDate,
+      rotatesAt: rotation.rotationRfc3339,
+      rotationUrn: rotation.urn,
+    };
   }
 }

@@ -1,3 +1,5 @@
+import { FEDERATED_AUDIENCES } from "../sync-runtime/contract";
+
 /**
  * The four Microsoft 365 clouds as plain data: audience and authority as learn.microsoft.com
  * "Collect audit logs using Office 365 Management API" (CoE Starter Kit) lists them per cloud,
@@ -31,7 +33,28 @@ export interface CloudProfile {
    * cloud deployments). GCC tenants use the global Graph.
    */
   readonly graphAuditEndpoint: string | null;
+  /**
+   * Entra sign-in host whose `/{tenant}/v2.0` is the issuer of a managed identity's token when
+   * an app trusts it as a federated credential (entra-docs,
+   * workload-identity-federation-config-app-trust-managed-identity: login.microsoftonline.com,
+   * or login.microsoftonline.us in the US Government clouds). Not `authority`: the Management
+   * API's documented authority for commercial is login.windows.net, which is not an issuer.
+   */
+  readonly entraLoginHost: "https://login.microsoftonline.com" | "https://login.microsoftonline.us";
+  /** Audience of that managed-identity token: the token exchange audience of the cloud. */
+  readonly tokenExchangeAudience: (typeof FEDERATED_AUDIENCES)[keyof typeof FEDERATED_AUDIENCES];
 }
+
+// The audiences come from the runtime's contract: the program's federated credential and the
+// runtime's token request must name the same one.
+const PUBLIC_FEDERATION = {
+  entraLoginHost: "https://login.microsoftonline.com",
+  tokenExchangeAudience: FEDERATED_AUDIENCES.public,
+} as const;
+const US_GOVERNMENT_FEDERATION = {
+  entraLoginHost: "https://login.microsoftonline.us",
+  tokenExchangeAudience: FEDERATED_AUDIENCES.usGovernment,
+} as const;
 
 /** The global Microsoft Graph service (learn.microsoft.com/graph/deployments). */
 const GLOBAL_GRAPH = "https://graph.microsoft.com";
@@ -61,6 +84,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     governmentRegionsOnly: false,
     containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
     graphAuditEndpoint: GLOBAL_GRAPH,
+    ...PUBLIC_FEDERATION,
   },
   // GCC tenants live in commercial Entra and commercial Azure; only the API host differs.
   gcc: {
@@ -72,6 +96,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     governmentRegionsOnly: false,
     containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
     graphAuditEndpoint: GLOBAL_GRAPH,
+    ...PUBLIC_FEDERATION,
   },
   gcchigh: {
     name: "gcchigh",
@@ -82,6 +107,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     governmentRegionsOnly: true,
     containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
     graphAuditEndpoint: null,
+    ...US_GOVERNMENT_FEDERATION,
   },
   dod: {
     name: "dod",
@@ -92,10 +118,20 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     governmentRegionsOnly: true,
     containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
     graphAuditEndpoint: null,
+    ...US_GOVERNMENT_FEDERATION,
   },
 };
 
 /** Azure Government region names all start with `usgov` or `usdod` (e.g. usgovvirginia). */
 export function isGovernmentRegion(location: string): boolean {
   return /^us(gov|dod)/.test(location);
+}
+
+/**
+ * Issuer of the runtime identity's tokens as the app's federated credential names it:
+ * `{login host}/{tenant}/v2.0`, the tenant being the app's own (a managed identity can only be
+ * trusted by an app in its tenant).
+ */
+export function federatedIssuer(cloud: CloudProfile, tenantId: string): string {
+  return `${cloud.entraLoginHost}/${tenantId}/v2.0`;
 }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as azuread from "@pulumi/azuread";
 import * as app from "@pulumi/azure-native/app";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
@@ -10,6 +11,15 @@ import { ROLES, roleDefinitionId } from "./roles";
 
 /** How long a first deployment waits for new role assignments to take effect. */
 export const DEFAULT_RBAC_PROPAGATION_SECONDS = 300;
+
+/**
+ * The smallest size Container Apps offers (consumption profile: 0.25 vCPU with 0.5 GiB), which
+ * the bench shows is enough: a pass peaks at ~185 MiB RSS with 100 MB blobs and the report at
+ * ~150 MiB over a million launches (bench/results.json; the runtime's memory budget is 256 MiB),
+ * and the largest tenant's 7-day catch-up is bound by the API quota (~8,000 records/s) at a
+ * twentieth of what the parse pipeline does on 2 cores, so an eighth of that CPU keeps up.
+ */
+export const CONTAINER_RESOURCES = { cpu: 0.25, memory: "0.5Gi" } as const;
 
 /** Container App secret name holding the Key Vault reference to the client secret. */
 export const CLIENT_SECRET_REF = "audit-client-secret";
@@ -25,25 +35,55 @@ export interface SyncServiceArgs {
   readonly runtime: RuntimeSettings;
   /** Storage account the runtime writes to (scope of its data roles). */
   readonly storageAccountId: pulumi.Input<string>;
-  /** Key Vault holding the client secret: its AuditEvent logs go to the service's workspace. */
-  readonly vaultId: pulumi.Input<string>;
-  /** ARM id of the client secret (scope of the identity's Key Vault Secrets User). */
-  readonly clientSecretId: pulumi.Input<string>;
+  /**
+   * Key Vault holding the client secret: its AuditEvent logs go to the service's workspace.
+   * Default: none (the stack keeps no secret).
+   */
+  readonly vaultId?: pulumi.Input<string>;
+  /** How the runtime authenticates as the app: a federated credential or the client secret. */
+  readonly credential: RuntimeCredentialArgs;
   /**
    * Seconds to wait after the role assignments are created before the Container App is: Azure
    * RBAC takes minutes to propagate, and the app resolves its Key Vault reference and pulls its
    * image with the new identity at once. Default: 300.
    */
   readonly rbacPropagationSeconds?: number;
-  /** Versioned URI of the client secret; pinning the version makes rotation explicit. */
-  readonly clientSecretUri: pulumi.Input<string>;
-  /** Version of the client secret; a change starts a new revision. */
-  readonly clientSecretVersion: pulumi.Input<string>;
   /** Image to run. */
   readonly image: pulumi.Input<string>;
   /** Registry to pull from with the managed identity. Default: none (public/prebuilt image). */
   readonly registry?: { readonly server: pulumi.Input<string>; readonly id: pulumi.Input<string> };
 }
+
+/**
+ * The runtime's credential. `federated`: the app trusts the runtime's identity (a federated
+ * identity credential on the application), and the runtime presents that identity's token as
+ * its client assertion; nothing secret reaches the Container App. `secret`: the client secret,
+ * read from Key Vault by the identity.
+ */
+export type RuntimeCredentialArgs =
+  | {
+      readonly kind: "federated";
+      /** Resource id of the application (`/applications/{objectId}`) that trusts the identity. */
+      readonly applicationId: pulumi.Input<string>;
+      /** Issuer of the identity's tokens: `{Entra login host}/{tenant}/v2.0`. */
+      readonly issuer: pulumi.Input<string>;
+      /** Audience of the identity's token: the cloud's token exchange audience. */
+      readonly audience: string;
+    }
+  | {
+      readonly kind: "secret";
+      /** ARM id of the client secret (scope of the identity's Key Vault Secrets User). */
+      readonly id: pulumi.Input<string>;
+      /** Versioned URI of the client secret; pinning the version makes rotation explicit. */
+      readonly uri: pulumi.Input<string>;
+      /** Version of the client secret; a change starts a new revision. */
+      readonly version: pulumi.Input<string>;
+    };
+
+/** The credential as the container's environment sees it (values, not resources). */
+export type RuntimeCredentialEnv =
+  | { readonly kind: "federated"; readonly audience: string }
+  | { readonly kind: "secret"; readonly version: pulumi.Input<string> };
 
 /** The values of the runtime's environment contract (sync-runtime issue), one field each. */
 export interface RuntimeSettings {
@@ -57,6 +97,10 @@ export interface RuntimeSettings {
   /** Microsoft Graph root, where the app holds AuditLogsQuery.Read.All. Default: none. */
   readonly graphEndpoint?: string;
   readonly syncIntervalMinutes: number;
+  /** Hours the first Management API pass reads back. Default: the runtime's. */
+  readonly firstRunHours?: number;
+  /** Days the graph source's first pass reads back (with a Graph endpoint). Default: the runtime's. */
+  readonly graphBackfillDays?: number;
   readonly blobEndpoint: pulumi.Input<string>;
   readonly tableEndpoint: pulumi.Input<string>;
   /** The CoE environment for the Dataverse sink. Default: unset (sink off). */
@@ -71,21 +115,36 @@ export interface EnvVar {
 }
 
 /**
- * The container's environment, named by the runtime's deployment contract. The client secret only
- * ever appears as a `secretRef` to the Key Vault-backed app secret; AUDIT_CLIENT_SECRET_VERSION is
- * revision-scoped on purpose, since Container Apps reads a changed secret only in a new revision
- * (the runtime logs it, so an operator sees which version a revision runs with).
+ * How the container authenticates. Federated: the identity (AZURE_CLIENT_ID) and the audience of
+ * its token, nothing secret. Secret: the client secret only ever as a `secretRef` to the Key
+ * Vault-backed app secret; AUDIT_CLIENT_SECRET_VERSION is revision-scoped on purpose, since
+ * Container Apps reads a changed secret only in a new revision (the runtime logs it, so an
+ * operator sees which version a revision runs with).
  */
+function credentialEnvironment(credential: RuntimeCredentialEnv): EnvVar[] {
+  if (credential.kind === "federated") {
+    return [
+      { name: "AUDIT_CREDENTIAL", value: "federated" },
+      { name: "AUDIT_FEDERATED_AUDIENCE", value: credential.audience },
+    ];
+  }
+  return [
+    { name: "AUDIT_CREDENTIAL", value: "secret" },
+    { name: "AUDIT_CLIENT_SECRET", secretRef: CLIENT_SECRET_REF },
+    { name: "AUDIT_CLIENT_SECRET_VERSION", value: credential.version },
+  ];
+}
+
+/** The container's environment, named by the runtime's deployment contract. */
 export function runtimeEnvironment(
   settings: RuntimeSettings,
   identityClientId: pulumi.Input<string>,
-  clientSecretVersion: pulumi.Input<string>,
+  credential: RuntimeCredentialEnv,
 ): EnvVar[] {
   return [
     { name: "AUDIT_TENANT_ID", value: settings.tenantId },
     { name: "AUDIT_CLIENT_ID", value: settings.clientId },
-    { name: "AUDIT_CLIENT_SECRET", secretRef: CLIENT_SECRET_REF },
-    { name: "AUDIT_CLIENT_SECRET_VERSION", value: clientSecretVersion },
+    ...credentialEnvironment(credential),
     { name: "AUDIT_AUTHORITY", value: settings.authority },
     { name: "AUDIT_AUDIENCE", value: settings.audience },
     { name: "AUDIT_CONTENT_TYPES", value: settings.contentTypes.join(",") },
@@ -99,6 +158,13 @@ export function runtimeEnvironment(
     { name: "AUDIT_TABLE_ENDPOINT", value: settings.tableEndpoint },
     { name: "AZURE_CLIENT_ID", value: identityClientId },
     { name: "AUDIT_SYNC_INTERVAL_MINUTES", value: String(settings.syncIntervalMinutes) },
+    ...(settings.firstRunHours !== undefined
+      ? [{ name: "AUDIT_FIRST_RUN_HOURS" as const, value: String(settings.firstRunHours) }]
+      : []),
+    // Only where Graph is read: the Management API ignores it.
+    ...(settings.graphEndpoint && settings.graphBackfillDays !== undefined
+      ? [{ name: "AUDIT_GRAPH_BACKFILL_DAYS" as const, value: String(settings.graphBackfillDays) }]
+      : []),
     { name: "PORT", value: String(HEALTH_PORT) },
     ...(settings.dataverseUrl
       ? [{ name: "AUDIT_DATAVERSE_URL" as const, value: settings.dataverseUrl }]
@@ -119,6 +185,8 @@ export class SyncService extends pulumi.ComponentResource {
   public readonly identityPrincipalId: pulumi.Output<string>;
   /** Log Analytics workspace name (container logs). */
   public readonly logAnalyticsWorkspaceName: pulumi.Output<string>;
+  /** ARM id of that workspace (scope of the alert rules). */
+  public readonly logAnalyticsWorkspaceId: pulumi.Output<string>;
 
   constructor(name: string, args: SyncServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("coe-audit-sync:index:SyncService", name, {}, opts);
@@ -136,9 +204,16 @@ export class SyncService extends pulumi.ComponentResource {
         roleId: ROLES.storageTableDataContributor,
         scope: args.storageAccountId,
       },
-      // Scoped to the one secret: the identity reads the client secret and nothing else.
-      { role: "vault-secrets", roleId: ROLES.keyVaultSecretsUser, scope: args.clientSecretId },
     ];
+    const credential = args.credential;
+    if (credential.kind === "secret") {
+      // Scoped to the one secret: the identity reads the client secret and nothing else.
+      grants.push({
+        role: "vault-secrets",
+        roleId: ROLES.keyVaultSecretsUser,
+        scope: credential.id,
+      });
+    }
     if (args.registry) {
       grants.push({ role: "acr-pull", roleId: ROLES.acrPull, scope: args.registry.id });
     }
@@ -170,16 +245,18 @@ export class SyncService extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    // Who read or changed the vault's secrets, kept beside the container logs.
-    new monitor.DiagnosticSetting(
-      `${name}-vault-audit`,
-      {
-        resourceUri: args.vaultId,
-        workspaceId: workspace.id,
-        logs: [{ category: "AuditEvent", enabled: true }],
-      },
-      { parent: this },
-    );
+    if (args.vaultId !== undefined) {
+      // Who read or changed the vault's secrets, kept beside the container logs.
+      new monitor.DiagnosticSetting(
+        `${name}-vault-audit`,
+        {
+          resourceUri: args.vaultId,
+          workspaceId: workspace.id,
+          logs: [{ category: "AuditEvent", enabled: true }],
+        },
+        { parent: this },
+      );
+    }
 
     const workspaceKeys = operationalinsights.getSharedKeysOutput(
       { resourceGroupName: args.resourceGroupName, workspaceName: workspace.name },
@@ -216,15 +293,41 @@ export class SyncService extends pulumi.ComponentResource {
     // check it (learn.microsoft.com, "Troubleshoot Azure RBAC": changes can take up to 10
     // minutes; microsoft/azure-container-apps issues "Unable to get value using Managed
     // identity"). Wait once, on create (or when an assignment is replaced), not on every update.
+    // The federated credential propagates like a role assignment (AADSTS70021 until Entra
+    // knows it; entra-docs workload-identity-federation-config-app-trust-managed-identity), so
+    // the same wait covers it, and the app must not start before it exists.
+    const federation =
+      credential.kind === "federated"
+        ? new azuread.ApplicationFederatedIdentityCredential(
+            `${name}-federation`,
+            {
+              applicationId: credential.applicationId,
+              displayName: "coe-audit-sync-runtime",
+              description: "The sync runtime's user-assigned managed identity (Container App).",
+              issuer: credential.issuer,
+              // The identity's principal (object) id, not its client id.
+              subject: identity.principalId,
+              audiences: [credential.audience],
+            },
+            { parent: this },
+          )
+        : undefined;
+    const awaited: pulumi.CustomResource[] = [
+      ...roleAssignments,
+      ...(federation ? [federation] : []),
+    ];
     const propagation = new time.Sleep(
       `${name}-rbac-propagation`,
       {
         createDuration: `${args.rbacPropagationSeconds ?? DEFAULT_RBAC_PROPAGATION_SECONDS}s`,
-        triggers: Object.fromEntries(
-          roleAssignments.map((assignment, i) => [`assignment${i}`, assignment.id]),
-        ),
+        triggers: {
+          ...Object.fromEntries(
+            roleAssignments.map((assignment, i) => [`assignment${i}`, assignment.id]),
+          ),
+          ...(federation ? { federation: federation.id } : {}),
+        },
       },
-      { parent: this, dependsOn: roleAssignments },
+      { parent: this, dependsOn: awaited },
     );
 
     const containerApp = new app.ContainerApp(
@@ -237,9 +340,10 @@ export class SyncService extends pulumi.ComponentResource {
         configuration: {
           activeRevisionsMode: "Single",
           // No `ingress`: nothing reaches the runtime from outside; probes go to the port.
-          secrets: [
-            { name: CLIENT_SECRET_REF, keyVaultUrl: args.clientSecretUri, identity: identity.id },
-          ],
+          secrets:
+            credential.kind === "secret"
+              ? [{ name: CLIENT_SECRET_REF, keyVaultUrl: credential.uri, identity: identity.id }]
+              : undefined,
           registries: args.registry
             ? [{ server: args.registry.server, identity: identity.id }]
             : undefined,
@@ -249,16 +353,22 @@ export class SyncService extends pulumi.ComponentResource {
             {
               name: "sync",
               image: args.image,
-              env: runtimeEnvironment(args.runtime, identity.clientId, args.clientSecretVersion),
-              resources: { cpu: 0.5, memory: "1Gi" },
+              env: runtimeEnvironment(
+                args.runtime,
+                identity.clientId,
+                credential.kind === "secret"
+                  ? { kind: "secret", version: credential.version }
+                  : { kind: "federated", audience: credential.audience },
+              ),
+              resources: CONTAINER_RESOURCES,
               probes,
             },
           ],
           scale: { minReplicas: 1, maxReplicas: 1 },
         },
       },
-      // The identity must already hold its roles when the first revision pulls the image and
-      // resolves the Key Vault reference, or that revision fails.
+      // The identity must already hold its roles (and be trusted by the app) when the first
+      // revision pulls the image, resolves the Key Vault reference and signs in, or it fails.
       { parent: this, dependsOn: [propagation] },
     );
 
@@ -266,12 +376,14 @@ export class SyncService extends pulumi.ComponentResource {
     this.identityClientId = identity.clientId;
     this.identityPrincipalId = identity.principalId;
     this.logAnalyticsWorkspaceName = workspace.name;
+    this.logAnalyticsWorkspaceId = workspace.id;
 
     this.registerOutputs({
       containerAppName: this.containerAppName,
       identityClientId: this.identityClientId,
       identityPrincipalId: this.identityPrincipalId,
       logAnalyticsWorkspaceName: this.logAnalyticsWorkspaceName,
+      logAnalyticsWorkspaceId: this.logAnalyticsWorkspaceId,
     });
   }
 }

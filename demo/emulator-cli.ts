@@ -16,6 +16,9 @@ Server
   --seed <s>               seed of the tenant, blobs and faults (default coe-audit-sync)
   --start-time <iso>       run a simulated clock from this time (default: real time)
   --json                   print one JSON line {url, caCertPath, tenant, env} instead of text
+  --federated              print the runtime's environment for the federated credential (the
+                           emulator's managed identity, IDENTITY_ENDPOINT/IDENTITY_HEADER, no
+                           secret) instead of the client secret
 Tenant
   --days <n>               days of history before now (default 7)
   --future-days <n>        days of activity after now (default 7)
@@ -111,6 +114,7 @@ async function main(): Promise<void> {
         "no-consent": { type: "boolean" },
         "cache-bodies": { type: "boolean" },
         flaky: { type: "boolean" },
+        federated: { type: "boolean" },
       },
       strict: true,
     });
@@ -187,9 +191,10 @@ async function main(): Promise<void> {
     fail((err as Error).message);
   }
   const t = emulator.tenant;
+  const env = runtimeEnvFor(emulator, v.federated === true ? "federated" : "secret");
   if (v.json) {
     process.stdout.write(
-      `${JSON.stringify({ url: emulator.url, caCertPath: emulator.caCertPath, tenant: t, env: runtimeEnvFor(emulator) })}\n`,
+      `${JSON.stringify({ url: emulator.url, caCertPath: emulator.caCertPath, tenant: t, env })}\n`,
     );
   } else {
     const api = `${emulator.url}/api/v1.0/${t.tenantId}/activity/feed`;
@@ -208,11 +213,10 @@ async function main(): Promise<void> {
         `  client id       ${t.clientId}`,
         `  client secret   ${t.clientSecret}`,
         `  secret id       ${t.clientSecretId}  (the id, not the value: using it fails with AADSTS7000215)`,
+        `  managed identity ${emulator.managedIdentity.clientId}  (IDENTITY_ENDPOINT ${emulator.managedIdentity.endpoint}; the app trusts it: --federated)`,
         "",
         "Paste into the shell that runs the client (NODE_EXTRA_CA_CERTS is read at process start):",
-        ...Object.entries(runtimeEnvFor(emulator)).map(
-          ([k, val]) => `export ${k}=${shellQuote(val!)}`,
-        ),
+        ...Object.entries(env).map(([k, val]) => `export ${k}=${shellQuote(val!)}`),
         "",
         "msal-node: list the host in knownAuthorities:",
         `  knownAuthorities: ["${new URL(emulator.url).host}"]`,

@@ -20,6 +20,11 @@ ground truth, writes the dashboard (HTML), CSV and JSON, and stops everything ag
                     only seen the 7 days the API serves)
   --dataverse       also run an emulated CoE Dataverse environment: the runtime fills its
                     admin_auditlogs/admin_apps tables, compared with the report
+  --graph           read the same tenant through Microsoft Graph's audit log queries
+                    (its whole history, many queries in flight) instead of the
+                    Management Activity API
+  --secret          sign the runtime in with the app's client secret instead of the default,
+                    a deployed stack's: the managed identity's token as federated credential
   --help            this text
 
 Exit codes: 0 the report (and its apps not launched for n days) equals the ground truth, 1 it
@@ -48,6 +53,8 @@ try {
       "launches-per-day": { type: "string" },
       "stale-days": { type: "string" },
       dataverse: { type: "boolean" },
+      graph: { type: "boolean" },
+      secret: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   }));
@@ -83,6 +90,8 @@ try {
     seed: values.seed,
     staleDays,
     dataverse: values.dataverse === true,
+    graph: values.graph === true,
+    credential: values.secret === true ? "secret" : "federated",
     tenant: {
       ...(values.apps ? { apps: positive("apps", values.apps) } : {}),
       ...(values.users ? { users: positive("users", values.users) } : {}),

@@ -22,6 +22,7 @@ import { runtimeEnvFor } from "./runtime-env";
 import { completeWindow, inactiveDifferences, reportDifferences } from "./comparison";
 import { compareCoeTables, type CoeComparison } from "./coe-tables";
 import { REPO_ROOT, RuntimeCli } from "./runtime-cli";
+import type { RuntimeCredential } from "../sync-runtime/contract";
 
 /** A tenant worth looking at that still backfills in well under a minute on 2 cores. */
 export const DEMO_TENANT: TenantOptions = {
@@ -53,10 +54,6 @@ export const DEMO_STALE_DAYS = 3;
  */
 export const DEMO_CONTENT: ContentOptions = { blobIntervalMinutes: 20 };
 
-/** The backfill starts this far inside the API's 7 days, so no blob it lists expires meanwhile. */
-const RETENTION_MARGIN_MS = 15 * 60_000;
-const DAY_MS = 86_400_000;
-
 export interface DemoOptions {
   /** Seed of the synthetic tenant. Default "coe-demo". */
   seed?: string;
@@ -78,6 +75,16 @@ export interface DemoOptions {
   write?: (text: string) => void;
   /** Also run the emulator's Dataverse environment and compare its CoE tables. Default false. */
   dataverse?: boolean;
+  /**
+   * Read the tenant through Microsoft Graph's audit log queries (AUDIT_SOURCE=graph) instead of
+   * the Management Activity API: its whole history, many queries in flight. Default false.
+   */
+  graph?: boolean;
+  /**
+   * How the runtime signs in: "federated" (default, as a deployed stack does: the emulator's
+   * managed identity, no secret anywhere) or "secret" (the app's client secret).
+   */
+  credential?: RuntimeCredential;
   /** Aborting stops the children, the emulator and Azurite; runDemo then throws DemoInterrupted. */
   signal?: AbortSignal;
 }
@@ -91,8 +98,10 @@ export interface DemoFiles {
 export interface DemoResult {
   /** The compared window (ISO 8601 UTC). */
   window: { from: string; to: string };
-  /** The runtime's `once` summary (one entry per content type). */
+  /** The runtime's `once` summary (one entry per content type; none with `graph`). */
   backfill: BackfillSummary[];
+  /** With `graph`: the runtime's `once --source graph` summary and its last progress line. */
+  graph?: { backfill: GraphBackfillSummary; progress?: string };
   /** The runtime's JSON report of the window, read back from its file. */
   report: UsageReport;
   /** The emulator's ground truth of the same window, with launches per day. */
@@ -109,6 +118,8 @@ export interface DemoResult {
   files: DemoFiles;
   /** The table the runtime printed. */
   table: string;
+  /** How the runtime signed in, and how many token requests carried a client secret. */
+  auth: { credential: RuntimeCredential; clientSecretsSeen: number; managedIdentityTokens: number };
   /** What was listening while the demo ran (all closed when runDemo returns). */
   endpoints: { emulator: string; blob: string; table: string };
   /** Temporary folders the demo used (all removed when runDemo returns). */
@@ -135,6 +146,28 @@ export interface BackfillSummary {
   unparsed: number;
   duplicates: number;
 }
+
+/** The part of the runtime's `once --source graph` summary the demo shows. */
+export interface GraphBackfillSummary {
+  source: "graph";
+  from: string;
+  to: string;
+  windows: number;
+  queries: number;
+  submissions: number;
+  splits: number;
+  pages: number;
+  records: number;
+  launches: number;
+  deletes: number;
+  unparsed: number;
+}
+
+/**
+ * Graph queries in the demo take seconds of real time, not minutes: the emulator's clock is real
+ * here, and a demo should end in about a minute.
+ */
+export const DEMO_GRAPH_QUERY_MS = 3_000;
 
 export class DemoInterrupted extends Error {
   constructor() {
@@ -167,31 +200,53 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
   try {
     checkAborted();
-    sayIntroduction(say);
+    sayIntroduction(say, options.graph === true);
     const { emu, storage } = await startServices(running, options, tenant);
     checkAborted();
     steps.done("services");
     sayServices(say, tenant, emu, storage);
 
+    const credential = options.credential ?? "federated";
+    sayCredential(say, credential, emu);
     const cli = new RuntimeCli({
-      env: runtimeEnv(emu, storage, options.runtimeEnv),
+      env: runtimeEnv(emu, storage, credential, {
+        // With --graph, the first pass reads the tenant's whole history, past the API's 7 days.
+        ...(options.graph ? { AUDIT_GRAPH_BACKFILL_DAYS: String(tenant.days ?? 21) } : {}),
+        ...options.runtimeEnv,
+      }),
       showStderr: !options.quiet,
       bundle: options.runtimeBundle,
     });
     running.cli = cli;
 
-    say();
-    say("$ npm run sync -- subscription start");
-    await cli.runOk(["subscription", "start"]);
-    checkAborted();
-    steps.done("subscription");
+    let backfillFrom: Date;
+    let backfill: BackfillSummary[] = [];
+    let graph: DemoResult["graph"];
+    let window: TruthWindow;
+    if (options.graph) {
+      // Graph needs no subscription: queries are submitted on demand.
+      steps.done("subscription");
+      const graphRun = await runGraphBackfill(cli, say, options.quiet === true);
+      checkAborted();
+      steps.done("backfill");
+      sayGraphBackfill(say, graphRun.backfill);
+      ({ backfillFrom } = graphRun);
+      graph = { backfill: graphRun.backfill, progress: graphRun.progress };
+      // Every record created before this had been listed, so available, when the first query ran.
+      window = completeWindow(backfillFrom, graphRun.startedAt, (w) => emu.windowCompleteAt(w));
+    } else {
+      say();
+      say("$ npm run sync -- subscription start");
+      await cli.runOk(["subscription", "start"]);
+      checkAborted();
+      steps.done("subscription");
 
-    const { backfillFrom, backfill } = await runBackfill(cli, say);
-    checkAborted();
-    steps.done("backfill");
-    sayBackfill(say, backfill);
-
-    const window = comparedWindow(emu, backfillFrom, backfill);
+      ({ backfillFrom, backfill } = await runBackfill(cli, say));
+      checkAborted();
+      steps.done("backfill");
+      sayBackfill(say, backfill);
+      window = comparedWindow(emu, backfillFrom, backfill);
+    }
     const { files, table } = await runReports(cli, say, outDir, window, staleDays);
     checkAborted();
     steps.done("reports");
@@ -211,6 +266,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     return {
       window: { from: window.from.toISOString(), to: window.to.toISOString() },
       backfill,
+      graph,
       report: comparison.report,
       groundTruth: comparison.groundTruth,
       differences: comparison.differences,
@@ -222,6 +278,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       },
       files,
       table,
+      auth: {
+        credential,
+        clientSecretsSeen: emu.stats().clientSecretsSeen,
+        managedIdentityTokens: emu.stats().managedIdentityTokens,
+      },
       endpoints: { emulator: emu.url, blob: storage.blobEndpoint, table: storage.tableEndpoint },
       tempPaths: [dirname(emu.caCertPath), ...(storage.location ? [storage.location] : [])],
       childPids: [...cli.pids],
@@ -279,9 +340,14 @@ function checkedStaleDays(staleDays: number): number {
   return staleDays;
 }
 
-function sayIntroduction(say: Say): void {
+function sayIntroduction(say: Say, graph: boolean): void {
   say("coe-audit-sync demo: no tenant, no Azure. A local emulator plays Entra ID and the");
-  say("Office 365 Management Activity API; Azurite plays Azure Storage; the sync runtime is");
+  say(
+    graph
+      ? "Microsoft Graph audit log query API (queries of seconds here, minutes in a real tenant);"
+      : "Office 365 Management Activity API; Azurite plays Azure Storage; the sync runtime is",
+  );
+  if (graph) say("Azurite plays Azure Storage; the sync runtime is");
   say("the real one, run through its command line (npm run sync -- ...).");
   say();
 }
@@ -301,6 +367,7 @@ async function startServices(
       tenant,
       content: { ...DEMO_CONTENT, ...options.content },
       ...(options.dataverse ? { dataverse: {} } : {}),
+      ...(options.graph ? { graph: { queryRunMs: DEMO_GRAPH_QUERY_MS, pollProgressMs: 0 } } : {}),
     }),
     startAzurite(),
   ]);
@@ -326,34 +393,99 @@ function sayServices(
   say(`  emulator ${emu.url}   Azurite ${storage.blobEndpoint} (temp dir)`);
 }
 
+function sayCredential(say: Say, credential: RuntimeCredential, emu: RunningEmulator): void {
+  say(
+    credential === "federated"
+      ? `The runtime signs in without a secret: the managed identity ${emu.managedIdentity.clientId}'s token`
+      : "The runtime signs in with the app's client secret (--secret).",
+  );
+  if (credential === "federated")
+    say(
+      "  (IDENTITY_ENDPOINT, as Container Apps serve it) is the app's federated client assertion.",
+    );
+}
+
 /** The runtime's environment: the emulator's tenant and endpoints, and Azurite's storage. */
 function runtimeEnv(
   emu: RunningEmulator,
   storage: RunningAzurite,
+  credential: RuntimeCredential,
   extra: Record<string, string> | undefined,
 ): Record<string, string> {
   return {
-    ...runtimeEnvFor(emu),
+    ...(runtimeEnvFor(emu, credential) as Record<string, string>),
     AUDIT_STORAGE_CONNECTION_STRING: storage.connectionString,
     // The progress line is the show; info lines (one per window) and the warning per blob
     // with unparsable records would break it up. The backfill summary counts those records.
     AUDIT_LOG_LEVEL: "error",
+    // No CoE inventory flows run here to add the apps admin_apps lacks: holding their launches
+    // for them would only leave the tables short of the report.
+    ...(emu.dataverse ? { AUDIT_DATAVERSE_HOLD_HOURS: "0" } : {}),
     ...extra,
   };
 }
 
-/** `sync once` over the 7 days the API keeps. */
+/**
+ * `sync once` on empty storage: a first pass reads everything the API still holds (7 days, the
+ * default AUDIT_FIRST_RUN_HOURS of 168), as a newly deployed stack's first pass does.
+ */
 async function runBackfill(
   cli: RuntimeCli,
   say: Say,
 ): Promise<{ backfillFrom: Date; backfill: BackfillSummary[] }> {
-  // The API keeps 7 days; start just inside them so no listed blob expires during the run.
-  const backfillFrom = ceilMinute(new Date(Date.now() - 7 * DAY_MS + RETENTION_MARGIN_MS));
-  const onceArgs = ["once", "--from", backfillFrom.toISOString()];
+  say();
+  say("$ npm run sync -- once");
+  const backfill = JSON.parse(await cli.runOk(["once"])) as BackfillSummary[];
+  // Where the runtime started: just inside the 7 days, so no blob it lists expires meanwhile.
+  const backfillFrom = new Date(Math.min(...backfill.map((b) => Date.parse(b.from))));
+  return { backfillFrom, backfill };
+}
+
+/**
+ * `sync once --source graph` on empty storage: the first Graph pass reads the tenant's whole
+ * history (AUDIT_GRAPH_BACKFILL_DAYS), as Graph reaches back 180 days where the Management API
+ * keeps 7. Its progress line (days queried, running, stored) goes to stderr; when the demo is
+ * quiet, it is captured and the last one kept.
+ */
+async function runGraphBackfill(
+  cli: RuntimeCli,
+  say: Say,
+  quiet: boolean,
+): Promise<{
+  backfillFrom: Date;
+  startedAt: Date;
+  backfill: GraphBackfillSummary;
+  progress?: string;
+}> {
+  const onceArgs = ["once", "--source", "graph"];
   say();
   say(`$ npm run sync -- ${onceArgs.join(" ")}`);
-  const backfill = JSON.parse(await cli.runOk(onceArgs)) as BackfillSummary[];
-  return { backfillFrom, backfill };
+  const startedAt = new Date();
+  const run = await cli.run(onceArgs);
+  if (run.code !== 0) {
+    const how = run.signal ? `was killed by ${run.signal}` : `exited with ${run.code}`;
+    throw new Error(`sync ${onceArgs.join(" ")} ${how}\n${run.stderr.trim()}`);
+  }
+  const progress = quiet
+    ? run.stderr
+        .split(/[\r\n]+/)
+        .filter((l) => l.includes(" queried "))
+        .pop()
+    : undefined;
+  // `once` prints a list, one entry per source pass.
+  const [backfill] = JSON.parse(run.stdout) as GraphBackfillSummary[];
+  return { backfillFrom: new Date(backfill.from), startedAt, backfill, progress };
+}
+
+function sayGraphBackfill(say: Say, b: GraphBackfillSummary): void {
+  say(
+    `  Microsoft Graph: ${plural(b.windows, "day")}, ${plural(b.submissions, "query", "queries")} submitted ` +
+      `(${plural(b.splits, "split")}), ${plural(b.pages, "page")} of records;`,
+  );
+  say(
+    `  ${plural(b.records, "record")} -> ${plural(b.launches, "launch", "launches")}, ` +
+      `${plural(b.deletes, "delete")}.`,
+  );
 }
 
 function sayBackfill(say: Say, backfill: BackfillSummary[]): void {
@@ -496,8 +628,15 @@ function saySummary(
   files: DemoFiles,
 ): void {
   say(
-    `Emulator served ${count.format(stats.requests)} API calls (${stats.throttled} throttled) ` +
-      `and ${stats.tokensIssued} tokens.`,
+    stats.graph.queriesSubmitted > 0
+      ? `Emulator served ${count.format(stats.graph.graphRequests)} Graph calls for ` +
+          `${plural(stats.graph.queriesSubmitted, "query", "queries")}, at most ` +
+          `${stats.graph.peakQueriesInFlight} queued or running at once, and ${stats.tokensIssued} tokens; ` +
+          `${plural(stats.managedIdentityTokens, "managed-identity token")}, ` +
+          `${plural(stats.clientSecretsSeen, "token request")} with a client secret.`
+      : `Emulator served ${count.format(stats.requests)} API calls (${stats.throttled} throttled) ` +
+          `and ${stats.tokensIssued} tokens; ${plural(stats.managedIdentityTokens, "managed-identity token")}, ` +
+          `${plural(stats.clientSecretsSeen, "token request")} with a client secret.`,
   );
   say(
     `Took ${timings.services} s to start the emulator and Azurite, ${timings.subscription} s ` +
@@ -529,10 +668,6 @@ function killNow(running: Running): void {
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${count.format(n)} ${n === 1 ? one : many}`;
-}
-
-function ceilMinute(d: Date): Date {
-  return new Date(Math.ceil(d.getTime() / 60_000) * 60_000);
 }
 
 function seconds(since: number): string {

@@ -113,7 +113,16 @@ function childEnv(own: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (value === undefined) continue;
-    if (name.startsWith("AUDIT_") || name.startsWith("AZURE_") || name === "NODE_EXTRA_CA_CERTS")
+    if (
+      name.startsWith("AUDIT_") ||
+      name.startsWith("AZURE_") ||
+      // A managed identity of the developer's own machine (App Service, Cloud Shell, a VM's IMDS
+      // override) must not stand in for the emulator's.
+      name.startsWith("IDENTITY_") ||
+      name.startsWith("MSI_") ||
+      name === "IMDS_ENDPOINT" ||
+      name === "NODE_EXTRA_CA_CERTS"
+    )
       continue;
     env[name] = value;
   }

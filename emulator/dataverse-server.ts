@@ -9,7 +9,7 @@ import { createEmulatorServer, listen } from "./server";
 import type { EmulatorCertificates } from "./tls";
 import type { Tenant, TenantEvent } from "./tenant/generator";
 import type { TokenSigner } from "./tokens";
-import { APP_TABLE, AUDIT_LOG_TABLE } from "./dataverse-tables";
+import { APP_TABLE, AUDIT_LOG_TABLE, ENVIRONMENT_TABLE } from "./dataverse-tables";
 import {
   DataverseEnvironment,
   type DataverseCounters,
@@ -39,12 +39,24 @@ export interface CoeAppTruth {
 export interface RunningDataverse {
   /** The environment URL, https://127.0.0.1:PORT (token scope {url}/.default). */
   url: string;
-  rows(entitySet: "admin_auditlogs" | "admin_apps"): DataverseRow[];
+  rows(entitySet: string): DataverseRow[];
+  /**
+   * Puts a row as an admin or the CoE inventory flows would (no checks, a new ETag): an app the
+   * inventory picked up, or a run of its flows that rewrote admin_apps.
+   */
+  seed(entitySet: "admin_apps" | "admin_environments", id: string, row: DataverseRow): void;
+  /** The tenant's countable LaunchPowerApp events: what rows the CoE flows would write follow from. */
+  launches(): readonly TenantEvent[];
   /** App ids seeded into admin_apps (the others are missing from it). */
   seededAppIds(): string[];
   /** admin_apps as the flows would leave it for the seeded apps, from the tenant's events. */
   appTruth(): CoeAppTruth[];
   setApplicationUser(state: ApplicationUserState): void;
+  /**
+   * A bearer token of the environment's administrator, as the deployer's Azure CLI sign-in would
+   * hold (what the Pulumi program creates the application user with).
+   */
+  administratorToken(): string;
   /** Takes the environment down (every request 503) or brings it back. */
   setDown(down: boolean): void;
   counters(): DataverseCounters;
@@ -75,8 +87,15 @@ export async function startDataverse(
       admin_applastlaunchedon: null,
       admin_appdeleted: false,
       admin_appdeletedon: null,
+      // The inventory flows' answer to "does it use a premium connector": every third app.
+      admin_usespremiumapi: tenant.apps.indexOf(app) % 3 === 0,
     });
   }
+  tenant.environments.forEach((id, i) =>
+    env.store.seed(ENVIRONMENT_TABLE.entitySet, id, {
+      admin_displayname: `Environment ${i + 1}`,
+    }),
+  );
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     env.serve(req, res).catch((err: unknown) => {
       if (!res.headersSent) {
@@ -88,6 +107,8 @@ export async function startDataverse(
   return {
     url,
     rows: (set) => env.store.rows(set),
+    seed: (set, id, row) => env.store.seed(set, id, row),
+    launches: () => countable.filter((e) => e.operation === "LaunchPowerApp"),
     seededAppIds: () => seeded.map((a) => a.id.toLowerCase()),
     appTruth: () =>
       seeded.map((app) => {
@@ -109,9 +130,8 @@ export async function startDataverse(
           deletedOn: deleted === null ? null : iso(deleted),
         };
       }),
-    setApplicationUser: (state) => {
-      env.applicationUser = state;
-    },
+    setApplicationUser: (state) => env.setApplicationUser(state),
+    administratorToken: () => env.administratorToken(),
     setDown: (down) => {
       env.down = down;
     },

@@ -17,6 +17,7 @@ import type { EmulatorClock } from "./clock";
 import { json, readBody, type Reply } from "./http";
 import type { ResolvedOptions } from "./options";
 import { Quota } from "./quota";
+import { Random } from "./random";
 import type { Tenant, TenantEvent } from "./tenant/generator";
 import { powerAppsRecord } from "./tenant/records";
 import { AUDIT_LOGS_QUERY_READ_ALL, sameAudience, type TokenSigner } from "./tokens";
@@ -37,6 +38,8 @@ interface Query {
   operationFilters: string[];
   recordTypeFilters: string[];
   submittedMs: number;
+  /** Simulated ms from submission to its final status. */
+  runMs: number;
   polls: number;
   fails: boolean;
   /** The matching records, fixed at submission (what the index held then), at most the limit. */
@@ -50,10 +53,25 @@ export interface GraphCounters {
   queriesSubmitted: number;
   /** Submissions refused by the per-24-hours or the concurrent-queries limit. */
   queriesRefused: number;
+  /** Of those, refused by the submissions per 24 hours. */
+  queriesRefusedPer24Hours: number;
+  /** The most queries queued or running at once (counted at each submission). */
+  peakQueriesInFlight: number;
+  /** Simulated run time of every query submitted, summed (their mean: / queriesSubmitted). */
+  queryRunMsTotal: number;
   recordPagesServed: number;
   graphRecordsServed: number;
   /** Requests that reached Graph through another host name than 127.0.0.1 (see foreignNextLink). */
   foreignHostRequests: number;
+}
+
+/** An accepted query as a test sees it: its filters and when it was submitted. */
+export interface GraphSubmission {
+  id: string;
+  filterStartDateTime: string | null;
+  filterEndDateTime: string | null;
+  submittedAt: string;
+  runMs: number;
 }
 
 export interface GraphAuthContext {
@@ -68,6 +86,9 @@ export class GraphAuditLog {
     graphThrottled: 0,
     queriesSubmitted: 0,
     queriesRefused: 0,
+    queriesRefusedPer24Hours: 0,
+    peakQueriesInFlight: 0,
+    queryRunMsTotal: 0,
     recordPagesServed: 0,
     graphRecordsServed: 0,
     foreignHostRequests: 0,
@@ -87,6 +108,17 @@ export class GraphAuditLog {
   ) {
     this.quota = new Quota(options.graph.requestsPerMinute, options.graph.requestsPerMinute);
     this.events = [...tenant.events].sort((a, b) => a.timeMs - b.timeMs || cmp(a.id, b.id));
+  }
+
+  /** Every query accepted so far, in submission order. */
+  submitted(): GraphSubmission[] {
+    return [...this.queries.values()].map((q) => ({
+      id: q.id,
+      filterStartDateTime: q.filterStartDateTime,
+      filterEndDateTime: q.filterEndDateTime,
+      submittedAt: new Date(q.submittedMs).toISOString(),
+      runMs: q.runMs,
+    }));
   }
 
   /** Graph's audience and root URL on this server (scope `${audience}/.default`). */
@@ -189,6 +221,7 @@ export class GraphAuditLog {
       this.submissions.shift();
     if (this.submissions.length >= graph.queriesPer24Hours) {
       this.counters.queriesRefused++;
+      this.counters.queriesRefusedPer24Hours++;
       return graphError(
         429,
         "TooManyRequests",
@@ -199,15 +232,21 @@ export class GraphAuditLog {
     const unfinished = [...this.queries.values()].filter((q) => !isFinal(this.status(q)));
     if (unfinished.length >= graph.maxConcurrentQueries) {
       this.counters.queriesRefused++;
+      // Retry once the first of them ends, on the simulated clock.
+      const firstEnd = Math.min(...unfinished.map((q) => q.submittedMs + q.runMs));
       return graphError(
         429,
         "TooManyRequests",
         `The tenant has ${unfinished.length} audit log queries queued or running, its limit.`,
-        retryAfter(graph.queryRunMs),
+        retryAfter(firstEnd - nowMs),
       );
     }
     this.submissions.push(nowMs);
     this.counters.queriesSubmitted++;
+    this.counters.peakQueriesInFlight = Math.max(
+      this.counters.peakQueriesInFlight,
+      unfinished.length + 1,
+    );
 
     const oldest = nowMs - graph.retentionDays * DAY;
     const from = Math.max(start ?? -Infinity, oldest);
@@ -230,12 +269,14 @@ export class GraphAuditLog {
       operationFilters: operations,
       recordTypeFilters: recordTypes,
       submittedMs: nowMs,
+      runMs: this.runTime(start, end, operations, recordTypes),
       polls: 0,
       fails: this.counters.queriesSubmitted <= graph.failQueries,
       events: matching.slice(0, graph.recordCountLimit),
       matched: matching.length,
     };
     this.queries.set(query.id, query);
+    this.counters.queryRunMsTotal += query.runMs;
     return json(201, this.resource(query, version));
   }
 
@@ -284,12 +325,29 @@ export class GraphAuditLog {
     });
   }
 
+  /**
+   * A query's run time: minutes, as real queries take, varying from query to query but the same
+   * for the same filters (a hash of the seed and the filters), so that a backfill run twice, one
+   * query at a time or many at once, meets the same run times.
+   */
+  private runTime(
+    start: number | null,
+    end: number | null,
+    operations: string[],
+    recordTypes: string[],
+  ): number {
+    const { queryRunMs, queryRunSpread } = this.options.graph;
+    const key = [start, end, operations.join(","), recordTypes.join(",")].join("|");
+    const u = new Random(this.options.seed, `graph-query-run/${key}`).next();
+    return Math.round(queryRunMs * (1 + queryRunSpread * (2 * u - 1)));
+  }
+
   /** A query moves on with the simulated clock, and a little with every poll. */
   private status(q: Query): QueryStatus {
-    const { queryRunMs, pollProgressMs } = this.options.graph;
+    const { pollProgressMs } = this.options.graph;
     const progress = this.clock.now().getTime() - q.submittedMs + q.polls * pollProgressMs;
-    if (progress < queryRunMs / 3) return "notStarted";
-    if (progress < queryRunMs) return "running";
+    if (progress < q.runMs / 3) return "notStarted";
+    if (progress < q.runMs) return "running";
     return q.fails ? "failed" : "succeeded";
   }
 
@@ -379,6 +437,40 @@ export function graphError(
     },
     headers,
   );
+}
+
+/**
+ * Graph's request ids on an answer ("Microsoft Graph REST API: headers"; "Error responses"): a
+ * `request-id` the service makes up, and `client-request-id` echoing the client's own when it sent
+ * one (else the same as request-id), in the headers and in an error's innerError, so a client's
+ * log line and Microsoft support can name the same request.
+ */
+export function withRequestIds(req: IncomingMessage, reply: Reply): Reply {
+  const requestId = randomUUID();
+  const sent = req.headers["client-request-id"];
+  const clientRequestId = typeof sent === "string" && sent.trim() ? sent.trim() : requestId;
+  let body = reply.body;
+  if (reply.status >= 400 && typeof body === "string") {
+    try {
+      const parsed = JSON.parse(body) as { error?: { innerError?: Record<string, string> } };
+      if (parsed.error?.innerError) {
+        parsed.error.innerError["request-id"] = requestId;
+        parsed.error.innerError["client-request-id"] = clientRequestId;
+        body = JSON.stringify(parsed);
+      }
+    } catch {
+      // Not Graph's JSON error shape (no body to carry the ids): the headers still do.
+    }
+  }
+  return {
+    ...reply,
+    headers: {
+      ...reply.headers,
+      "request-id": requestId,
+      "client-request-id": clientRequestId,
+    },
+    body,
+  };
 }
 
 function retryAfter(ms: number): Record<string, string> {

@@ -2,6 +2,7 @@
  * A local stand-in for Entra (client credentials) and the Office 365 Management Activity API,
  * serving a deterministic synthetic tenant whose ground truth is known. See emulator/README.md.
  */
+import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,7 +15,12 @@ import {
 import { planBadInput, type BadInputReport } from "./bad-input";
 import { createClock, type EmulatorClock } from "./clock";
 import { Faults, type FaultCounters } from "./faults";
-import { GRAPH_PREFIX, GraphAuditLog, type GraphCounters } from "./graph-audit";
+import {
+  GRAPH_PREFIX,
+  GraphAuditLog,
+  type GraphCounters,
+  type GraphSubmission,
+} from "./graph-audit";
 import { resolveOptions, type EmulatorOptions } from "./options";
 import { Quota } from "./quota";
 import {
@@ -39,6 +45,9 @@ import {
 } from "./tenant/ground-truth";
 import { makeCertificates } from "./tls";
 import { TokenSigner } from "./tokens";
+import { startManagedIdentityEndpoint, type ManagedIdentity } from "./managed-identity";
+import { Random } from "./random";
+import type { FederatedCredential } from "./token-endpoint";
 
 export type {
   EmulatorOptions,
@@ -54,7 +63,11 @@ export type {
 export type { BadInputReport, BadBlobInfo, InjectedRecordInfo, HugeRecordInfo } from "./bad-input";
 export type { ForeignRequest } from "./server";
 export type { ListedContent } from "./activity-api";
+export type { FederatedCredential } from "./token-endpoint";
+export { JWT_BEARER } from "./token-endpoint";
 export type { EmulatorClock } from "./clock";
+export { SimulatedSleep } from "./clock";
+export type { GraphCounters, GraphSubmission } from "./graph-audit";
 export type { DataverseEmulatorOptions, RunningDataverse, CoeAppTruth } from "./dataverse-server";
 export type { DataverseRow, ApplicationUserState } from "./dataverse";
 export type {
@@ -97,6 +110,13 @@ export interface EmulatorStats {
   tokenRequests: number;
   tokensIssued: number;
   tokenErrors: number;
+  /** Token requests that carried a client_secret, right or wrong (none with a federated client). */
+  clientSecretsSeen: number;
+  /** Token requests that carried a client assertion. */
+  clientAssertionsSeen: number;
+  /** Tokens the managed identity endpoint issued, and its refusals. */
+  managedIdentityTokens: number;
+  managedIdentityErrors: number;
   faults: FaultCounters;
   /** The Microsoft Graph audit log query API's counters. */
   graph: GraphCounters;
@@ -138,6 +158,8 @@ export interface RunningEmulator {
    * `seenFrom` (the usage report's all-time "not launched for staleDays days" list).
    */
   inactiveApps(query: InactiveAppsQuery): InactiveApp[];
+  /** Every Graph audit log query accepted so far: its filters and when it was submitted. */
+  graphSubmissions(): GraphSubmission[];
   /**
    * Countable launch records in the window with neither app id form. includeMalformed adds the
    * injected records a client must count as unparsed whose CreationTime is readable and in the
@@ -167,6 +189,22 @@ export interface RunningEmulator {
   issuedTokens(): string[];
   /** The Dataverse environment with the CoE tables, when started with the dataverse option. */
   dataverse?: RunningDataverse;
+  /**
+   * What Azure Container Apps give a container with a user-assigned identity: IDENTITY_ENDPOINT
+   * (`endpoint`, plain HTTP on 127.0.0.1) and IDENTITY_HEADER (`header`), and the identity's ids.
+   * `issuer` is the issuer of its tokens, what a federated identity credential names.
+   */
+  managedIdentity: ManagedIdentity & { endpoint: string; header: string; issuer: string };
+  /** The app's federated identity credentials now. */
+  federatedCredentials(): FederatedCredential[];
+  /**
+   * Replaces the app's federated identity credentials; the next `propagationRequests` client
+   * assertions meet AADSTS70021, as while new ones propagate.
+   */
+  setFederatedCredentials(
+    credentials: FederatedCredential[],
+    options?: { propagationRequests?: number },
+  ): void;
   stats(): EmulatorStats;
   stop(): Promise<void>;
 }
@@ -192,7 +230,36 @@ export async function startEmulator(
   const server = createEmulatorServer(certs);
   const url = await listen(server, resolved.port);
   const signer = new TokenSigner();
-  const tokenCounters = { tokenRequests: 0, tokensIssued: 0, tokenErrors: 0 };
+  const tokenCounters = {
+    tokenRequests: 0,
+    tokensIssued: 0,
+    tokenErrors: 0,
+    clientSecretsSeen: 0,
+    clientAssertionsSeen: 0,
+  };
+  // The container app's user-assigned identity, deterministic by seed like the tenant.
+  const ids = new Random(resolved.seed, "managed-identity");
+  const identity: ManagedIdentity = {
+    clientId: ids.guid(),
+    principalId: ids.guid(),
+    resourceId: `/subscriptions/${ids.guid()}/resourceGroups/coe-audit-sync/providers/Microsoft.ManagedIdentity/userAssignedIdentities/audit-sync`,
+  };
+  const issuer = `${url}/${tenant.tenantId}/v2.0`;
+  const deployed: FederatedCredential = {
+    issuer,
+    subject: identity.principalId,
+    audience: "api://AzureADTokenExchange",
+  };
+  const identityCounters = { managedIdentityTokens: 0, managedIdentityErrors: 0 };
+  const identityHeader = randomUUID();
+  const identityEndpoint = await startManagedIdentityEndpoint({
+    identity,
+    header: identityHeader,
+    issuer,
+    tenantId: tenant.tenantId,
+    signer,
+    counters: identityCounters,
+  });
   const api = new ActivityApi(url, tenant, clock, resolved, badPlan);
   const graphUrl = `${url}${GRAPH_PREFIX}`;
   const graph = new GraphAuditLog(url, tenant, clock, resolved, {
@@ -220,6 +287,10 @@ export async function startEmulator(
       tokenLifetimeSeconds: resolved.tokenLifetimeSeconds,
       consentGranted: resolved.consentGranted,
       signer,
+      federation: {
+        credentials: (resolved.federatedCredentials ?? [{}]).map((c) => ({ ...deployed, ...c })),
+        pendingRequests: resolved.federatedPropagationRequests,
+      },
       counters: tokenCounters,
     },
     foreignRequests: [],
@@ -269,6 +340,7 @@ export async function startEmulator(
       unparsedCount(countable, window, o?.asOf) +
       (o?.includeMalformed ? malformedUnparsed(window, o.asOf) : 0),
     inactiveApps: (query) => inactiveApps(countable, query),
+    graphSubmissions: () => graph.submitted(),
     badInput: () => badReport(),
     foreignRequests: () => parts.foreignRequests.map((r) => ({ ...r })),
     listable: (contentType, from, to) => api.listable(contentType, from.getTime(), to.getTime()),
@@ -276,6 +348,17 @@ export async function startEmulator(
     revokeTokens: () => revokeTokens(parts),
     issuedTokens: () => signer.issued(),
     dataverse,
+    managedIdentity: {
+      ...identity,
+      endpoint: identityEndpoint.endpoint,
+      header: identityHeader,
+      issuer,
+    },
+    federatedCredentials: () => parts.tokenContext.federation.credentials.map((c) => ({ ...c })),
+    setFederatedCredentials: (credentials, setOptions = {}) => {
+      parts.tokenContext.federation.credentials = credentials.map((c) => ({ ...c }));
+      parts.tokenContext.federation.pendingRequests = setOptions.propagationRequests ?? 0;
+    },
     stats: () => ({
       requests: parts.counters.requests,
       requestsByPublisher: { ...parts.counters.requestsByPublisher },
@@ -283,6 +366,7 @@ export async function startEmulator(
       throttled: parts.counters.throttled,
       ...api.counters,
       ...tokenCounters,
+      ...identityCounters,
       faults: { ...parts.faults.counters },
       graph: { ...graph.counters },
     }),
@@ -290,10 +374,15 @@ export async function startEmulator(
       if (stopped) return;
       stopped = true;
       await dataverse?.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await Promise.all(
+        [server, identityEndpoint.server].map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            }),
+        ),
+      );
       await rm(certDir, { recursive: true, force: true });
     },
   };

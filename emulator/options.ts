@@ -206,8 +206,18 @@ export interface GraphOptions {
   maxConcurrentQueries?: number;
   /** Graph requests per real minute before a 429 with Retry-After. Default 10,000. */
   requestsPerMinute?: number;
-  /** Simulated ms from submission to "succeeded" (a third of it "notStarted"). Default 5 min. */
+  /**
+   * Mean simulated ms from submission to "succeeded" (the first third of it "notStarted"). Real
+   * queries take minutes (learn.microsoft.com/graph/api/security-auditcoreroot-post-auditlogqueries:
+   * the query runs in the background and is polled). Default 5 min.
+   */
   queryRunMs?: number;
+  /**
+   * How much run times vary around queryRunMs: each query takes queryRunMs × (1 ± spread),
+   * chosen from the seed and the query's filters, so the same query always takes the same time
+   * and two runs of a backfill are comparable. 0 to 1. Default 0.5.
+   */
+  queryRunSpread?: number;
   /**
    * Each GET of a query moves it on by this much as well, so a query also finishes on a frozen
    * simulated clock after a few polls. Default 60,000.
@@ -265,6 +275,18 @@ export interface EmulatorOptions {
   tenantId?: string;
   clientId?: string;
   clientSecret?: string;
+  /**
+   * The app's federated identity credentials (issuer, subject, audience). Default: the one
+   * `pulumi up` creates, trusting the container app's managed identity (issuer
+   * `{authority}/{tenant}/v2.0`, subject its principal id, audience api://AzureADTokenExchange);
+   * `[]` for an app without any. Each field left out takes that default.
+   */
+  federatedCredentials?: { issuer?: string; subject?: string; audience?: string }[];
+  /**
+   * Client assertion requests answered AADSTS70021 first, as while a federated identity
+   * credential created moments ago propagates. Default 0.
+   */
+  federatedPropagationRequests?: number;
 }
 
 export interface ResolvedOptions {
@@ -289,6 +311,8 @@ export interface ResolvedOptions {
   tenantId?: string;
   clientId?: string;
   clientSecret?: string;
+  federatedCredentials?: { issuer?: string; subject?: string; audience?: string }[];
+  federatedPropagationRequests: number;
 }
 
 const MB = 1024 * 1024;
@@ -343,6 +367,7 @@ export const DEFAULT_GRAPH: Required<GraphOptions> = {
   maxConcurrentQueries: 50,
   requestsPerMinute: 10_000,
   queryRunMs: 5 * 60_000,
+  queryRunSpread: 0.5,
   pollProgressMs: 60_000,
   failQueries: 0,
   retentionDays: 180,
@@ -394,6 +419,8 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     tenantId: options.tenantId,
     clientId: options.clientId,
     clientSecret: options.clientSecret,
+    federatedCredentials: options.federatedCredentials,
+    federatedPropagationRequests: options.federatedPropagationRequests ?? 0,
   };
   validate(resolved);
   return resolved;
@@ -536,6 +563,7 @@ function validate(o: ResolvedOptions): void {
     int(`graph.${key}`, o.graph[key], 1);
   int("graph.failQueries", o.graph.failQueries, 0);
   num("graph.queryRunMs", o.graph.queryRunMs, 0);
+  share("graph.queryRunSpread", o.graph.queryRunSpread);
   num("graph.pollProgressMs", o.graph.pollProgressMs, 0);
   if (typeof o.graph.foreignNextLink !== "boolean")
     problems.push(
@@ -548,6 +576,9 @@ function validate(o: ResolvedOptions): void {
   if (![403, 429, "mixed"].includes(o.throttleStatus))
     problems.push(`throttleStatus must be 403, 429 or "mixed", got ${String(o.throttleStatus)}`);
   int("tokenLifetimeSeconds", o.tokenLifetimeSeconds, 1);
+  int("federatedPropagationRequests", o.federatedPropagationRequests, 0);
+  if ((o.federatedCredentials?.length ?? 0) > 20)
+    problems.push("federatedCredentials: an app holds at most 20 federated identity credentials");
   int("pageSize", o.pageSize, 1);
   range("latencyMs", o.latencyMs, 0);
   for (const key of ["tenantId", "clientId"] as const) {

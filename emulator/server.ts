@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { ActivityApi, FOREIGN_PREFIX, notFound } from "./activity-api";
 import type { EmulatorCertificates } from "./tls";
 import type { Faults } from "./faults";
-import { GRAPH_PREFIX, type GraphAuditLog } from "./graph-audit";
+import { GRAPH_PREFIX, withRequestIds, type GraphAuditLog } from "./graph-audit";
 import { afError, queryParam, safeDecode, type Reply } from "./http";
 import type { ResolvedOptions } from "./options";
 import { Quota, SHARED_PUBLISHER } from "./quota";
@@ -127,7 +127,13 @@ async function handle(
   if (url.pathname.startsWith(`${GRAPH_PREFIX}/`)) {
     const latency = parts.faults.latency();
     if (latency > 0) await sleep(latency);
-    return write(req, res, await parts.graph.handle(req, url, method), null, 0);
+    return write(
+      req,
+      res,
+      withRequestIds(req, await parts.graph.handle(req, url, method)),
+      null,
+      0,
+    );
   }
   const api = API_PREFIX.exec(url.pathname);
   if (api) return handleApi(req, res, parts, url, method, safeDecode(api[1]), api[2]);

@@ -20,6 +20,23 @@ export const MANAGEMENT_API_APP_ID = "c5393580-f805-4401-95e8-94b7a6ef2fc2";
 
 const GRAPH = "https://graph.microsoft.com";
 
+/** A federated identity credential of the app (Graph's federatedIdentityCredential). */
+export interface FederatedCredential {
+  issuer: string;
+  subject: string;
+  audience: string;
+}
+
+/** The app's federated identity credentials, and how far they have propagated. */
+export interface FederationState {
+  credentials: FederatedCredential[];
+  /** Assertion requests still answered AADSTS70021, as while a new credential propagates. */
+  pendingRequests: number;
+}
+
+/** RFC 7523's client assertion type, the only one Entra accepts. */
+export const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
 export interface TokenEndpointContext {
   origin: string;
   audience: string;
@@ -34,7 +51,16 @@ export interface TokenEndpointContext {
   tokenLifetimeSeconds: number;
   consentGranted: boolean;
   signer: TokenSigner;
-  counters: { tokenRequests: number; tokensIssued: number; tokenErrors: number };
+  federation: FederationState;
+  counters: {
+    tokenRequests: number;
+    tokensIssued: number;
+    tokenErrors: number;
+    /** Token requests that carried a client_secret (in the form or HTTP Basic), right or wrong. */
+    clientSecretsSeen: number;
+    /** Token requests that carried a client assertion. */
+    clientAssertionsSeen: number;
+  };
 }
 
 /** AADSTS error answer as Entra shapes it. */
@@ -138,7 +164,7 @@ export async function token(
 /**
  * Entra's answer to a token request. The checks run in a fixed order and the first that fails
  * answers, so a request with several mistakes always gets the same error: the form, the grant
- * and the client, the resource, and only then the secret.
+ * and the client, the resource, and only then the secret or the client assertion.
  */
 async function decide(
   ctx: TokenEndpointContext,
@@ -151,12 +177,16 @@ async function decide(
   if ("error" in request) return request.error;
   const clientError = checkGrantAndClient(ctx, request);
   if (clientError) return clientError;
+  if (request.secret !== null) ctx.counters.clientSecretsSeen++;
   const resource = v2 ? resourceOfScope(request.form) : resourceOfForm(request.form);
   if ("error" in resource) return resource.error;
   const audience = audienceOf(ctx, resource.value);
   if ("error" in audience) return audience.error;
-  const secretError = checkSecret(ctx, request.secret);
-  if (secretError) return secretError;
+  const credentialError =
+    request.assertion !== null || request.assertionType !== null
+      ? checkAssertion(ctx, request)
+      : checkSecret(ctx, request.secret);
+  if (credentialError) return credentialError;
   return issueToken(ctx, audience.value, resource.value, v2);
 }
 
@@ -166,6 +196,8 @@ interface TokenRequest {
   /** From the form, else from HTTP Basic. */
   clientId: string | null;
   secret: string | null;
+  assertionType: string | null;
+  assertion: string | null;
 }
 
 function missing(parameter: string): Reply {
@@ -190,6 +222,8 @@ async function readTokenRequest(req: IncomingMessage): Promise<TokenRequest | { 
     grantType: form.get("grant_type"),
     clientId: form.get("client_id") ?? basic?.id ?? null,
     secret: form.get("client_secret") ?? basic?.secret ?? null,
+    assertionType: form.get("client_assertion_type"),
+    assertion: form.get("client_assertion"),
   };
 }
 
@@ -281,6 +315,70 @@ function checkSecret(ctx: TokenEndpointContext, secret: string | null): Reply | 
       "invalid_client",
       7000215,
       `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${ctx.clientId}'.`,
+    );
+  return null;
+}
+
+/**
+ * null for a client assertion that a federated identity credential of the app trusts, else
+ * Entra's error (workload identity federation: learn.microsoft.com, "Configure an application to
+ * trust a managed identity", and the AADSTS reference). The assertion must be a token this
+ * emulator signed (as Entra checks the issuer's keys), still valid; then its issuer, audience and
+ * subject must match one credential, checked in that order, each mismatch with its own code.
+ * While `pendingRequests` lasts, every assertion meets AADSTS70021, as while a credential created
+ * moments ago propagates. The assertion itself is never echoed back.
+ */
+function checkAssertion(ctx: TokenEndpointContext, request: TokenRequest): Reply | null {
+  ctx.counters.clientAssertionsSeen++;
+  // Only the JWT bearer type exists; the emulator answers any other as if the type were absent
+  // (the docs list no code of its own for it).
+  if (request.assertionType !== JWT_BEARER) return missing("client_assertion_type");
+  if (!request.assertion) return missing("client_assertion");
+  const verified = ctx.signer.verify(request.assertion);
+  if ("reason" in verified)
+    return verified.reason.includes("expired")
+      ? entraError(
+          400,
+          "invalid_client",
+          700024,
+          "Client assertion is not within its valid time range.",
+        )
+      : entraError(400, "invalid_client", 700027, "Client assertion failed signature validation.");
+  const { iss, sub, aud } = verified.claims;
+  const check =
+    "Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation";
+  const federation = ctx.federation;
+  if (federation.pendingRequests > 0 || federation.credentials.length === 0) {
+    if (federation.pendingRequests > 0) federation.pendingRequests--;
+    return entraError(
+      400,
+      "invalid_request",
+      70021,
+      `No matching federated identity record found for presented assertion. Assertion Issuer: '${iss}'. Assertion Subject: '${sub}'. Assertion Audience: '${aud}'.`,
+    );
+  }
+  const byIssuer = federation.credentials.filter((c) => c.issuer === iss);
+  if (byIssuer.length === 0)
+    return entraError(
+      400,
+      "invalid_client",
+      700211,
+      `No matching federated identity record found for presented assertion issuer '${iss}'. ${check}`,
+    );
+  const byAudience = byIssuer.filter((c) => c.audience === aud);
+  if (byAudience.length === 0)
+    return entraError(
+      400,
+      "invalid_client",
+      700212,
+      `No matching federated identity record found for presented assertion audience '${aud}'. ${check}`,
+    );
+  if (!byAudience.some((c) => c.subject === sub))
+    return entraError(
+      400,
+      "invalid_client",
+      700213,
+      `No matching federated identity record found for presented assertion subject '${sub}'. ${check}`,
     );
   return null;
 }

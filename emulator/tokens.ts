@@ -18,7 +18,8 @@ export interface TokenClaims {
   iat: number;
   nbf: number;
   exp: number;
-  ver: "1.0";
+  /** "1.0" for app tokens; "2.0" for managed-identity tokens (v2.0 issuer). */
+  ver: "1.0" | "2.0";
   oid: string;
   sub: string;
 }

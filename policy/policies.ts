@@ -16,7 +16,7 @@ import {
 import { checkKeyVault, checkKeyVaultAuditLogs } from "./rules/key-vault";
 import type { PolicySubject } from "./rules/resource";
 import { ROLE_ASSIGNMENT_CHECKS } from "./rules/role-assignment";
-import { checkStorageAccount } from "./rules/storage";
+import { checkArchiveProtection, checkStorageAccount } from "./rules/storage";
 
 /** Config of the Entra app rule (`--policy-pack-config`, key entra-app-least-permissions). */
 export interface EntraAppPermissionsConfig {
@@ -33,13 +33,19 @@ function subjectOf(args: ResourceValidationArgs): PolicySubject {
   return { type: args.type, name: args.name, props: args.props, urn: args.urn };
 }
 
-/** What a stack rule sees of one resource: its property dependencies as URNs. */
+/** Config of the archive rule (key storage-archive-protection). */
+export interface ArchiveProtectionConfig {
+  readonly requireProtect?: boolean;
+}
+
+/** What a stack rule sees of one resource: its property dependencies as URNs, its protection. */
 function stackSubjectOf(resource: PolicyResource): PolicySubject {
   return {
     type: resource.type,
     name: resource.name,
     props: resource.props,
     urn: resource.urn,
+    protect: resource.opts.protect,
     propertyDependencies: Object.fromEntries(
       Object.entries(resource.propertyDependencies ?? {}).map(([key, deps]) => [
         key,
@@ -102,6 +108,29 @@ export const storageHardening = resourcePolicy(
   "Storage accounts refuse shared keys and anonymous blob access and require TLS 1.2.",
   checkStorageAccount,
 );
+
+export const archiveProtection: StackValidationPolicy = {
+  name: "storage-archive-protection",
+  description:
+    "Storage accounts are protected from deletion, keep deleted blobs and containers, and tier the raw archive down.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      requireProtect: {
+        description:
+          "Whether storage accounts must carry the protect option (false for a stack that set protectArchive false).",
+        type: "boolean",
+        default: true,
+      },
+    },
+  },
+  validateStack: (args, reportViolation) => {
+    const config = args.getConfig<ArchiveProtectionConfig>();
+    for (const violation of checkArchiveProtection(args.resources.map(stackSubjectOf), config)) {
+      reportViolation(violation.message, violation.urn);
+    }
+  },
+};
 
 export const containerAppIsolation = resourcePolicy(
   "container-app-internal-single-pinned",
@@ -178,6 +207,7 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
   keyVaultHardening,
   keyVaultAuditLogs,
   storageHardening,
+  archiveProtection,
   containerAppIsolation,
   entraAppPermissions,
   clientSecretLifetime,

@@ -18,22 +18,27 @@ export interface EnvVarContract {
 export const ENV = {
   AUDIT_TENANT_ID: { required: "always" },
   AUDIT_CLIENT_ID: { required: "always" },
-  AUDIT_CLIENT_SECRET: { required: "always", secret: true },
+  AUDIT_CREDENTIAL: {},
+  AUDIT_CLIENT_SECRET: { secret: true },
   AUDIT_CLIENT_SECRET_VERSION: {},
   AUDIT_AUTHORITY: {},
   AUDIT_AUDIENCE: {},
   AUDIT_CONTENT_TYPES: {},
   AUDIT_SOURCE: {},
   AUDIT_GRAPH_ENDPOINT: {},
+  AUDIT_GRAPH_QUERY_CONCURRENCY: {},
+  AUDIT_GRAPH_DAILY_SUBMISSIONS: {},
   AUDIT_PUBLISHER_ID: {},
   AUDIT_STORAGE_CONNECTION_STRING: { required: "storage-choice", secret: true },
   AUDIT_BLOB_ENDPOINT: { required: "storage-choice" },
   AUDIT_TABLE_ENDPOINT: { required: "storage-choice" },
   AZURE_CLIENT_ID: {},
+  AUDIT_FEDERATED_AUDIENCE: {},
   AUDIT_RATE_LIMIT_PER_MINUTE: {},
   AUDIT_BLOB_CONCURRENCY: {},
   AUDIT_OVERLAP_MINUTES: {},
   AUDIT_FIRST_RUN_HOURS: {},
+  AUDIT_GRAPH_BACKFILL_DAYS: {},
   AUDIT_SYNC_INTERVAL_MINUTES: {},
   AUDIT_LEASE_SECONDS: {},
   AUDIT_REPORT_DAYS: {},
@@ -43,9 +48,30 @@ export const ENV = {
   PORT: {},
   AUDIT_LOG_LEVEL: {},
   AUDIT_DATAVERSE_URL: {},
+  AUDIT_DATAVERSE_HOLD_HOURS: {},
+  AUDIT_DATAVERSE_SUPPRESS_FLOWS: {},
 } as const satisfies Record<string, EnvVarContract>;
 
 export type EnvName = keyof typeof ENV;
+
+/**
+ * How the runtime proves to Entra that it is the app (AUDIT_CREDENTIAL): the client secret, or
+ * a managed-identity token of the user-assigned identity AZURE_CLIENT_ID presented as the client
+ * assertion of a federated identity credential on the app (no secret at run time).
+ */
+export const RUNTIME_CREDENTIALS = ["secret", "federated"] as const;
+
+export type RuntimeCredential = (typeof RUNTIME_CREDENTIALS)[number];
+
+/**
+ * The audience a managed-identity token must carry to be exchanged for the app's token, per
+ * Azure environment (learn.microsoft.com, "Configure an application to trust a managed
+ * identity"): the federated identity credential and the runtime must use the same one.
+ */
+export const FEDERATED_AUDIENCES = {
+  public: "api://AzureADTokenExchange",
+  usGovernment: "api://AzureADTokenExchangeUSGov",
+} as const;
 
 /** The environment variable names, in the order of the table above. */
 export const ENV_NAMES = Object.keys(ENV) as EnvName[];
@@ -69,8 +95,12 @@ export const TABLES = {
   gaps: "gaps",
   /** Events stored but not yet written to Dataverse (AUDIT_DATAVERSE_URL): the sink's own cursor. */
   dataverseOutbox: "dataverseoutbox",
+  /** Events Dataverse refused for good (the sink's dead letters), with its error. */
+  dataverseRejected: "dataverserejected",
   /** Per app and UTC day: launches, unique users, last launch, deletion (what reports read). */
   rollups: "rollups",
+  /** The Graph source's query submissions of the last 24 hours, and per day its query and state. */
+  graphQueries: "graphqueries",
 } as const;
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES];
@@ -146,7 +176,10 @@ export const LOG_EVENTS = {
   passCompleted: "pass.completed",
   /** A pass failed as a whole; the next one retries from the checkpoint. */
   passFailed: "pass.failed",
-  /** Records lost for good: an interval older than the source holds, or content that expired. */
+  /**
+   * Records lost for good: an interval older than the source holds (either source), content that
+   * expired before it was fetched, or content refused because its contentUri left the API's origin.
+   */
   gapRecorded: "gap.recorded",
   /** A content blob the API served in a form that cannot be read, kept aside as it came. */
   contentQuarantined: "content.quarantined",

@@ -15,6 +15,8 @@ export interface PolicySubject {
    * not echo the input back.
    */
   readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
+  /** The resource's `protect` option: the engine refuses to delete or replace it. */
+  readonly protect?: boolean;
 }
 
 /** A stack rule's finding: the message and the resource it is about. */

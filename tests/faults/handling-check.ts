@@ -20,21 +20,21 @@ interface Mutation {
 const FAULTS = "tests/faults/fault-suite.test.ts";
 const BAD = "tests/scenarios/sync-runtime/bad-input.test.ts";
 const URIS = "tests/scenarios/sync-runtime/foreign-uris.test.ts";
-const ERRORS = "sync-runtime/src/core/errors.ts";
-const BLOB = "sync-runtime/src/app/blob.ts";
+const RETRY = "sync-runtime/src/clients/http/retry.ts";
+const BLOB = "sync-runtime/src/app/content-blob.ts";
 const PIPELINE = "sync-runtime/src/app/window-pipeline.ts";
 
 const MUTATIONS: Mutation[] = [
   {
     input: "5xx answers",
-    file: ERRORS,
+    file: RETRY,
     from: "return err.status >= 500 || err.status === 408;",
     to: "return err.status === 408;",
     test: [FAULTS, "5xx answers"],
   },
   {
     input: "connection resets",
-    file: ERRORS,
+    file: RETRY,
     from: "if (err instanceof ThrottledError || err instanceof TransportError) return true;",
     to: "if (err instanceof ThrottledError) return true;",
     test: [FAULTS, "connection resets"],
@@ -48,14 +48,14 @@ const MUTATIONS: Mutation[] = [
   },
   {
     input: "429/AF429 storms with Retry-After",
-    file: ERRORS,
+    file: RETRY,
     from: "if (err instanceof ThrottledError || err instanceof TransportError) return true;",
     to: "if (err instanceof TransportError) return true;",
     test: [FAULTS, "storms with Retry-After"],
   },
   {
     input: "429/AF429 storms without Retry-After",
-    file: ERRORS,
+    file: RETRY,
     from: "if (err instanceof ThrottledError || err instanceof TransportError) return true;",
     to: "if (err instanceof TransportError) return true;",
     test: [FAULTS, "storms without Retry-After"],
@@ -86,8 +86,8 @@ const MUTATIONS: Mutation[] = [
     // let the checkpoint pass it (the pool's own failure stop is proven in its unit test).
     input: "Azurite stopped mid-pass (a failed blob stops the window)",
     file: PIPELINE,
-    from: "const outcome = await processBlob(this.ctx, item, this.options.signal);",
-    to: 'const outcome = await processBlob(this.ctx, item, this.options.signal).catch(() => ({ status: "skipped" as const }));',
+    from: "const outcome = await this.options.work.storeBlob(item, this.options.signal);",
+    to: 'const outcome = await this.options.work.storeBlob(item, this.options.signal).catch(() => ({ status: "skipped" as const }));',
     test: [FAULTS, "Azurite"],
   },
   {
@@ -98,11 +98,13 @@ const MUTATIONS: Mutation[] = [
     test: ["tests/scenarios/sync-runtime/pipelined-checkpoint.test.ts", "does not advance past"],
   },
   {
+    // The crash loop catches this only when a kill lands between the two writes (it missed once
+    // in a run on a loaded machine); the blob test fails an event write at that point every time.
     input: "SIGKILL mid-pass (marked processed only after the events are stored)",
     file: BLOB,
-    from: "  await storeEvents(ctx.store, tally);\n",
-    to: '  await ctx.store.contentIds.markProcessed(item, { status: "done", archiveBlob, stats: tally.stats }, ctx.now());\n  await storeEvents(ctx.store, tally);\n',
-    test: [FAULTS, "crash loop"],
+    from: "  await storeEvents(ctx.store, tally, options);\n",
+    to: '  await ctx.store.contentIds.markProcessed(item, { status: "done", archiveBlob, stats: tally.stats }, ctx.now());\n  await storeEvents(ctx.store, tally, options);\n',
+    test: ["tests/scenarios/sync-runtime/content-blob.test.ts", "is not marked processed"],
   },
   {
     input: "blob not JSON / not an array (quarantine)",
@@ -128,7 +130,7 @@ const MUTATIONS: Mutation[] = [
   {
     input: "invalid CreationTime",
     file: "sync-runtime/src/domain/records.ts",
-    from: 'if (!time) return { type: "unparsed", reason: "record has no valid CreationTime", recordId };',
+    from: 'if (!creationTime) {\n    return { type: "unparsed", reason: "record has no valid CreationTime", recordId };\n  }',
     to: "",
     test: [BAD, "never loses a good record"],
   },

@@ -103,6 +103,7 @@ describe("the policy pack under @pulumi/pulumi's run-policy-pack", () => {
       ["key-vault-rbac-and-purge-protection", MANDATORY],
       ["key-vault-audit-logs", MANDATORY],
       ["storage-entra-only-tls12", MANDATORY],
+      ["storage-archive-protection", MANDATORY],
       ["container-app-internal-single-pinned", MANDATORY],
       ["entra-app-least-permissions", MANDATORY],
       ["client-secret-lifetime", MANDATORY],

@@ -76,7 +76,7 @@ export async function runPolicies(
           name: subject.name,
           urn: subject.urn ?? `urn:pulumi:test::test::${subject.type}::${subject.name}`,
           props: unknownCheckingProxy(subject.props),
-          opts: noResourceOptions,
+          opts: { ...noResourceOptions, protect: subject.protect ?? false },
           dependencies: [],
           propertyDependencies: {} as Record<string, PolicyResource[]>,
           isType: () => false,

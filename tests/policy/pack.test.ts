@@ -19,6 +19,7 @@ const RULES = [
   "key-vault-rbac-and-purge-protection",
   "key-vault-audit-logs",
   "storage-entra-only-tls12",
+  "storage-archive-protection",
   "container-app-internal-single-pinned",
   "entra-app-least-permissions",
   "client-secret-lifetime",
@@ -47,14 +48,17 @@ describe("policy/index.ts", () => {
     );
     expect(kinds).toEqual(
       Object.fromEntries(
-        RULES.map((r) => [r, r === "key-vault-audit-logs" ? "stack" : "resource"]),
+        RULES.map((r) => [
+          r,
+          ["key-vault-audit-logs", "storage-archive-protection"].includes(r) ? "stack" : "resource",
+        ]),
       ),
     );
   });
 
   it("documents every rule and its config in policy/README.md", () => {
     const readme = readFileSync(new URL("../../policy/README.md", import.meta.url), "utf8");
-    for (const name of [...RULES, "maxSecretLifetimeDays", "allowedApis"]) {
+    for (const name of [...RULES, "maxSecretLifetimeDays", "allowedApis", "requireProtect"]) {
       expect(readme, name).toContain(name);
     }
   });

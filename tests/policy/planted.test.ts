@@ -18,7 +18,11 @@ import {
 import { DIAGNOSTIC_SETTING_TYPES, KEY_VAULT_TYPE } from "../../policy/rules/key-vault";
 import type { PolicySubject } from "../../policy/rules/resource";
 import { PRIVILEGED_ROLES, ROLE_ASSIGNMENT_TYPE } from "../../policy/rules/role-assignment";
-import { STORAGE_ACCOUNT_TYPE } from "../../policy/rules/storage";
+import {
+  BLOB_SERVICE_TYPE,
+  MANAGEMENT_POLICY_TYPE,
+  STORAGE_ACCOUNT_TYPE,
+} from "../../policy/rules/storage";
 import { STACK_FILES, readStackConfig } from "../pulumi/stack-files";
 import { runPolicies, type PackConfig, type Reported } from "./harness";
 import {
@@ -227,6 +231,87 @@ describe("storage-entra-only-tls12", () => {
     expect(await reportedWith(broken(account(), (p) => (p.minimumTlsVersion = "TLS1_3")))).toEqual(
       [],
     );
+  });
+});
+
+describe("storage-archive-protection", () => {
+  const policy = "storage-archive-protection";
+  const account = () => only(state, STORAGE_ACCOUNT_TYPE);
+  const service = () => only(state, BLOB_SERVICE_TYPE);
+  const lifecycle = () => only(state, MANAGEMENT_POLICY_TYPE);
+  const withState = (...subjects: PolicySubject[]) =>
+    subjects.reduce((all, s) => replaced(all, s), state);
+
+  it("reports an account without the protect option, unless the config opts out", async () => {
+    const open = { ...account(), protect: false };
+    const stack = withState(open);
+    expectOnly(
+      await reportedWith(undefined, "state", {}, stack),
+      policy,
+      account(),
+      /must be protected/,
+    );
+    const optOut = { [policy]: { requireProtect: false } };
+    expect(await reportedWith(undefined, "state", optOut, stack)).toEqual([]);
+  });
+
+  it.each([
+    ["blob soft delete off", (p: any) => (p.deleteRetentionPolicy.enabled = false)],
+    ["container soft delete missing", (p: any) => delete p.containerDeleteRetentionPolicy],
+    ["a retention under a week", (p: any) => (p.deleteRetentionPolicy.days = 3)],
+    ["another account", (p: any) => (p.accountName = "stother")],
+  ])("reports an account whose blob service has %s", async (_, edit) => {
+    const stack = withState(broken(service(), edit));
+    expectOnly(
+      await reportedWith(undefined, "state", {}, stack),
+      policy,
+      account(),
+      /deleteRetentionPolicy and containerDeleteRetentionPolicy enabled for at least 7 days/,
+    );
+  });
+
+  it.each([
+    [
+      "another prefix",
+      (p: any) => (p.policy.rules[0].definition.filters.prefixMatch = ["reports/"]),
+    ],
+    [
+      "no tiering",
+      (p: any) =>
+        (p.policy.rules[0].definition.actions.baseBlob = {
+          delete: { daysAfterModificationGreaterThan: 90 },
+        }),
+    ],
+    ["the rule disabled", (p: any) => (p.policy.rules[0].enabled = false)],
+  ])("reports an account whose lifecycle has %s", async (_, edit) => {
+    const stack = withState(broken(lifecycle(), edit));
+    expectOnly(
+      await reportedWith(undefined, "state", {}, stack),
+      policy,
+      account(),
+      /prefixMatch covers "audit-raw\/"/,
+    );
+  });
+
+  it("accepts a rule over the whole account and a move to Archive", async () => {
+    const wide = broken(lifecycle(), (p) => {
+      p.policy.rules[0].definition.filters.prefixMatch = [""];
+      p.policy.rules[0].definition.actions.baseBlob = {
+        tierToArchive: { daysAfterModificationGreaterThan: 90 },
+      };
+    });
+    expect(await reportedWith(undefined, "state", {}, withState(wide))).toEqual([]);
+  });
+
+  it("links the settings through the engine's property dependencies when ARM does not echo accountName", async () => {
+    const unnamed = [service(), lifecycle()].map((s) => broken(s, (p) => delete p.accountName));
+    const reported = await reportedWith(undefined, "state", {}, withState(...unnamed));
+    expect(reported.map((r) => r.policy)).toEqual([policy, policy]);
+    const linked = unnamed.map((s) => ({
+      ...s,
+      propertyDependencies: { accountName: [account().urn!] },
+    }));
+    expect(await reportedWith(undefined, "state", {}, withState(...linked))).toEqual([]);
   });
 });
 

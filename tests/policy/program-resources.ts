@@ -37,6 +37,7 @@ export async function recordProgram(
 ): Promise<ProgramMocks> {
   const mocks = new ProgramMocks({ registryLoginServer: acr.loginServer });
   await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
+  mocks.recordOptions();
   pulumi.runtime.setAllConfig(config);
   vi.resetModules();
   await import("../../index");
@@ -72,5 +73,6 @@ export function subjectsOf(
       name: r.name,
       props: revealed(view === "inputs" ? r.inputs : r.state),
       urn: `urn:pulumi:${stack}::${PROJECT}::${r.type}::${r.name}`,
+      protect: mocks.optionsOf(r.name).protect,
     }));
 }

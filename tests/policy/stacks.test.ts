@@ -21,6 +21,7 @@ const SUBJECT_TYPES: Record<string, readonly string[]> = {
   "key-vault-rbac-and-purge-protection": [KEY_VAULT_TYPE],
   "key-vault-audit-logs": [KEY_VAULT_TYPE],
   "storage-entra-only-tls12": [STORAGE_ACCOUNT_TYPE],
+  "storage-archive-protection": [STORAGE_ACCOUNT_TYPE],
   "container-app-internal-single-pinned": [CONTAINER_APP_TYPE],
   "entra-app-least-permissions": [APPLICATION_TYPE],
   "client-secret-lifetime": [APPLICATION_PASSWORD_TYPE],

@@ -1,3 +1,6 @@
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   findAppRoleId,
@@ -12,7 +15,22 @@ import {
 import { storageAccountName } from "../../components/audit-storage";
 import { CLOUDS, isGovernmentRegion } from "../../components/clouds";
 import { roleDefinitionId, subscriptionIdOf } from "../../components/roles";
-import { registryName } from "../../components/sync-image";
+import {
+  REPO_ROOT,
+  acrBuildCommand,
+  buildContextFiles,
+  parseDigest,
+  registryName,
+  runtimeSourceHash,
+} from "../../components/sync-image";
+import { registryHostOf } from "../../components/config";
+import {
+  MAX_WINDOW_MINUTES,
+  alertRules,
+  eventFilter,
+  isoMinutes,
+  kqlString,
+} from "../../components/sync-alerts";
 import { VARIABLES } from "../../sync-runtime/src/app/config";
 
 describe("cloud profiles", () => {
@@ -157,5 +175,148 @@ describe("role definition ids", () => {
       "/subscriptions/1234/providers/Microsoft.Authorization/roleDefinitions/role-guid",
     );
     expect(() => subscriptionIdOf("not-an-id")).toThrow();
+  });
+});
+
+describe("alert rules", () => {
+  const AT = "2026-12-01T00:00:00Z";
+
+  it("reports no completed pass only once the window has passed since the rules exist", () => {
+    const query = byKey(60)["no-pass"]!.query({ appName: "app", createdAt: AT });
+    expect(query).toContain(`| where ${eventFilter("pass.completed")}`);
+    expect(query).toContain("| summarize completed = count()");
+    expect(query).toContain(`| where completed == 0 and now() > datetime(${AT}) + 180m`);
+  });
+
+  const byKey = (interval: number, withSecret = true) =>
+    Object.fromEntries(alertRules(interval, withSecret).map((r) => [r.key, r]));
+
+  it("writes ISO 8601 durations Azure Monitor accepts", () => {
+    expect(isoMinutes(15)).toBe("PT15M");
+    expect(isoMinutes(180)).toBe("PT3H");
+    expect(isoMinutes(2880)).toBe("P2D");
+    expect(isoMinutes(90)).toBe("PT90M");
+  });
+
+  it("looks back 3 intervals for a completed pass, at most 2 days", () => {
+    expect(byKey(60)["no-pass"]!.windowSize).toBe("PT3H");
+    expect(byKey(5)["no-pass"]!.windowSize).toBe("PT15M");
+    expect(byKey(1440)["no-pass"]!.windowSize).toBe(isoMinutes(MAX_WINDOW_MINUTES));
+    // Never shorter than two intervals, so a stack whose passes complete never fires it.
+    for (const interval of [5, 60, 600, 960, 1440]) {
+      const window = Math.min(3 * interval, MAX_WINDOW_MINUTES);
+      expect(window).toBeGreaterThanOrEqual(2 * interval);
+    }
+  });
+
+  it("fires on three failed outcomes only, counting completed passes as outcomes", () => {
+    const query = byKey(60)["passes-failing"]!.query({ appName: "app", createdAt: AT });
+    expect(query).toContain(`${eventFilter("pass.completed")} or ${eventFilter("pass.failed")}`);
+    expect(query).toContain("| top 3 by TimeGenerated desc");
+    expect(query).toContain("| where outcomes == 3 and failures == 3");
+  });
+
+  it("keeps the queries valid before the Container App tables exist", () => {
+    for (const rule of alertRules(60, false)) {
+      expect(rule.query({ appName: "app", createdAt: AT }), rule.key).toMatch(
+        /^union isfuzzy=true \(datatable\(/,
+      );
+    }
+  });
+
+  it("quotes the app name as a KQL string", () => {
+    expect(kqlString("it's")).toBe("'it\\'s'");
+    expect(kqlString("a\\b")).toBe("'a\\\\b'");
+    expect(byKey(60)["gap"]!.query({ appName: "sync-app1", createdAt: AT })).toContain(
+      "| where ContainerAppName_s == 'sync-app1'",
+    );
+  });
+
+  it("adds the secret-expiry rule only for a stack that keeps a secret", () => {
+    expect(byKey(60, false)["secret-expiry"]).toBeUndefined();
+    const rule = byKey(60)["secret-expiry"]!;
+    expect(rule.query({ appName: "x", secretEndDate: "2027-05-24T14:00:00Z", createdAt: AT })).toBe(
+      "print expiresAt = datetime(2027-05-24T14:00:00Z)\n| where expiresAt < now() + 14d",
+    );
+    expect(rule.evaluationFrequency).toBe("P1D");
+  });
+});
+
+describe("the image build in the registry", () => {
+  function fixture(): string {
+    const root = mkdtempSync(join(tmpdir(), "coe-build-context-"));
+    for (const file of ["package.json", "package-lock.json", "tsconfig.json", "README.md"]) {
+      writeFileSync(join(root, file), `${file}\n`);
+    }
+    mkdirSync(join(root, "sync-runtime", "src"), { recursive: true });
+    mkdirSync(join(root, "sync-runtime", "node_modules", "x"), { recursive: true });
+    writeFileSync(join(root, "sync-runtime", "Dockerfile"), "FROM node\n");
+    writeFileSync(join(root, "sync-runtime", "src", "main.ts"), "export {};\n");
+    writeFileSync(join(root, "sync-runtime", "node_modules", "x", "index.js"), "1\n");
+    return root;
+  }
+
+  it("hashes what the image build reads, and nothing else", () => {
+    const root = fixture();
+    try {
+      expect(buildContextFiles(root)).toEqual([
+        "package-lock.json",
+        "package.json",
+        "sync-runtime/Dockerfile",
+        "sync-runtime/src/main.ts",
+        "tsconfig.json",
+      ]);
+      const before = runtimeSourceHash(root);
+      // Outside the context, or in node_modules: no rebuild.
+      writeFileSync(join(root, "README.md"), "changed\n");
+      writeFileSync(join(root, "sync-runtime", "node_modules", "x", "index.js"), "2\n");
+      expect(runtimeSourceHash(root)).toBe(before);
+      // A source change: a rebuild.
+      writeFileSync(join(root, "sync-runtime", "src", "main.ts"), "export const x = 1;\n");
+      const after = runtimeSourceHash(root);
+      expect(after).not.toBe(before);
+      expect(after).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("sends az acr build the same context as the local build (root .dockerignore)", () => {
+    const rules = (file: string) =>
+      readFileSync(join(REPO_ROOT, file), "utf8")
+        .split(/\r?\n/)
+        .filter((line) => line.trim() !== "" && !line.startsWith("#"));
+    expect(rules(".dockerignore")).toEqual(rules("sync-runtime/Dockerfile.dockerignore"));
+  });
+
+  it("builds with az only, its log on stderr, and reads the digest back", () => {
+    const cmd = acrBuildCommand({
+      registry: "crdev1",
+      resourceGroup: "rg1",
+      subscriptionId: "11111111-1111-1111-1111-111111111111",
+      tag: "0123456789abcdef",
+    });
+    expect(cmd).toBe(
+      "az acr build --registry crdev1 --resource-group rg1 --subscription 11111111-1111-1111-1111-111111111111 " +
+        "--image coe-audit-sync:0123456789abcdef --file sync-runtime/Dockerfile --platform linux/amd64 . 1>&2 && " +
+        "az acr repository show --name crdev1 --subscription 11111111-1111-1111-1111-111111111111 " +
+        "--image coe-audit-sync:0123456789abcdef --query digest --output tsv",
+    );
+  });
+
+  it("accepts a digest only, and says what to check otherwise", () => {
+    const digest = `sha256:${"0".repeat(64)}`;
+    expect(parseDigest(`${digest}\r\n`, "crdev1")).toBe(digest);
+    expect(() => parseDigest("", "crdev1")).toThrow(/reported no digest.*az account show/);
+    expect(() => parseDigest("ERROR: The resource could not be found", "crdev1")).toThrow(/crdev1/);
+  });
+
+  it("finds the registry host of an image reference", () => {
+    expect(registryHostOf("contoso.azurecr.us/coe-audit-sync@sha256:abc")).toBe(
+      "contoso.azurecr.us",
+    );
+    expect(registryHostOf("localhost:5000/x:1")).toBe("localhost:5000");
+    expect(registryHostOf("library/node:22")).toBeUndefined();
+    expect(registryHostOf("node")).toBeUndefined();
   });
 });

@@ -36,7 +36,34 @@ describe("parseStackSettings", () => {
       syncImage: undefined,
       appOwners: [],
       grantDataverseKeyVaultAccess: false,
+      runtimeCredential: "federated",
+      clientSecret: true,
+      protectArchive: true,
+      softDeleteDays: 14,
+      archiveCoolDays: 30,
+      archiveRetentionDays: undefined,
+      alertEmails: [],
+      imageBuild: "acr",
+      syncImageRegistry: undefined,
+      firstRunHours: 168,
+      graphBackfillDays: 30,
     });
+  });
+
+  it("refuses a runtime secret the stack does not create, and a Dataverse grant on no secret", () => {
+    const secret = failure({ ...minimal, runtimeCredential: "secret", clientSecret: "false" });
+    expect(secret.key).toBe("runtimeCredential");
+    expect(secret.message).toContain("pulumi config set runtimeCredential federated");
+    const grant = failure({
+      ...minimal,
+      clientSecret: "false",
+      grantDataverseKeyVaultAccess: "true",
+    });
+    expect(grant.key).toBe("grantDataverseKeyVaultAccess");
+    expect(grant.message).toContain("pulumi config set grantDataverseKeyVaultAccess false");
+    expect(parseStackSettings(reader({ ...minimal, clientSecret: "false" })).clientSecret).toBe(
+      false,
+    );
   });
 
   it("treats the empty defaults Pulumi.yaml passes as unset", () => {
@@ -92,6 +119,19 @@ describe("parseStackSettings", () => {
     ["contentTypes", " , ", "Audit.General"],
     ["appOwners", "alice@contoso.com", "Entra object ids"],
     ["grantDataverseKeyVaultAccess", "yes", "true | false"],
+    ["runtimeCredential", "managedIdentity", "secret | federated"],
+    ["protectArchive", "yes", "true | false"],
+    ["alertEmails", "admin", "email addresses"],
+    ["imageBuild", "docker", "acr | local"],
+    ["firstRunHours", "169", "an integer from 1 to 168"],
+    ["graphBackfillDays", "181", "an integer from 1 to 180"],
+    ["syncImageRegistry", "contosoimages", "resource id of the Azure Container Registry"],
+    ["alertEmails", "a@contoso.com;b@contoso.com", "email addresses"],
+    ["softDeleteDays", "0", "an integer from 1 to 365"],
+    ["archiveCoolDays", "-1", "an integer from 0 to 36500"],
+    ["archiveRetentionDays", "forever", "never (the default)"],
+    ["archiveRetentionDays", "30", "more than archiveCoolDays (30)"],
+    ["clientSecret", "no", "true | false"],
     [
       "dataverseUrl",
       "https://contoso.crm9.dynamics.com",
@@ -108,6 +148,22 @@ describe("parseStackSettings", () => {
     expect(error.message).toContain(JSON.stringify(value));
     expect(error.message).toContain(allowed);
     expect(error.message).toMatch(/Fix it with: pulumi config (set|rm) /);
+  });
+});
+
+describe("syncImageRegistry", () => {
+  const id =
+    "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/images/providers/Microsoft.ContainerRegistry/registries/contoso";
+  it("needs a syncImage in a registry to pull from", () => {
+    expect(failure({ ...minimal, syncImageRegistry: id }).key).toBe("syncImageRegistry");
+    const settings = parseStackSettings(
+      reader({
+        ...minimal,
+        syncImageRegistry: id,
+        syncImage: "contoso.azurecr.io/coe-audit-sync:1",
+      }),
+    );
+    expect(settings.syncImageRegistry).toBe(id);
   });
 });
 

@@ -35,6 +35,15 @@ export interface ProgramMocksOptions {
    * log in to the registry points this at a local fake, so no request leaves the machine.
    */
   readonly registryLoginServer?: string;
+  /** The engine's clock for resources that read it (a rotation created now). Default: rotationBase. */
+  readonly now?: string;
+  /**
+   * State an earlier `pulumi up` left, by logical name: where a provider updates in place from
+   * what it stored (time.Rotating), the mocks answer as it would.
+   */
+  readonly priorState?: Readonly<
+    Record<string, { inputs: Record<string, any>; state: Record<string, any> }>
+  >;
 }
 
 export interface RecordedResource {
@@ -53,6 +62,8 @@ export interface RecordedResource {
 export interface RecordedOptions {
   readonly ignoreChanges: string[];
   readonly retainOnDelete: boolean;
+  /** The engine refuses to delete or replace a protected resource. */
+  readonly protect: boolean;
   readonly deleteBeforeReplace: boolean;
   /** URNs of explicit dependencies (dependsOn), as the engine receives them. */
   readonly dependencies: string[];
@@ -69,6 +80,7 @@ interface RegisterRequest {
   getName(): string;
   getIgnorechangesList(): string[];
   getRetainondelete(): boolean | undefined;
+  getProtect(): boolean | undefined;
   getDeletebeforereplace(): boolean;
   getDependenciesList(): string[];
 }
@@ -119,6 +131,7 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
       this.optionsByName.set(req.getName(), {
         ignoreChanges: req.getIgnorechangesList(),
         retainOnDelete: req.getRetainondelete() ?? false,
+        protect: req.getProtect() ?? false,
         deleteBeforeReplace: req.getDeletebeforereplace(),
         dependencies: req.getDependenciesList(),
       });
@@ -245,9 +258,25 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
           state: { value: MOCK.passwordValue, keyId: MOCK.passwordKeyId },
         };
       case "time:index/rotating:Rotating": {
-        const base = inputs.rfc3339 ?? MOCK.rotationBase;
+        // As terraform-provider-time does (internal/provider/resource_time_rotating.go): a
+        // change of `triggers` or `rfc3339` replaces the resource, whose Create takes the given
+        // base or now; any other change (rotation_days) is an in-place Update that recomputes
+        // the rotation from the stored base.
+        const prior = this.options.priorState?.[args.name];
+        const inPlace =
+          prior !== undefined &&
+          JSON.stringify(prior.inputs.triggers ?? null) ===
+            JSON.stringify(inputs.triggers ?? null) &&
+          prior.inputs.rfc3339 === inputs.rfc3339;
+        const base: string = inPlace
+          ? prior.state.rfc3339
+          : (inputs.rfc3339 ?? this.options.now ?? MOCK.rotationBase);
         const rotates = new Date(Date.parse(base) + inputs.rotationDays * 86_400_000).toISOString();
         return { id: base, state: { rfc3339: base, rotationRfc3339: rotates } };
+      }
+      case "time:index/static:Static": {
+        const at = inputs.rfc3339 ?? this.options.now ?? MOCK.rotationBase;
+        return { id: at, state: { rfc3339: at } };
       }
       case "azure-native:resources:ResourceGroup": {
         // Autonaming appends a random suffix; a fixed one keeps tests deterministic.
@@ -308,6 +337,15 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
           state: { name, loginServer: this.options.registryLoginServer ?? `${name}.azurecr.io` },
         };
       }
+      case "command:local:Command":
+        // What the ACR build's second command prints: the pushed image's digest.
+        return {
+          id: stableId("command", args.name),
+          state: {
+            stdout: `sha256:${stableId("acr-build", JSON.stringify(inputs))}\n`,
+            stderr: "",
+          },
+        };
       case "docker-build:index:Image": {
         const digest = `sha256:${stableId("image", JSON.stringify(inputs))}`;
         return {
@@ -331,6 +369,11 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
           id: `${rg}/providers/Microsoft.OperationalInsights/workspaces/${args.name}-mock`,
           state: { name: `${args.name}-mock`, customerId: guidFrom("workspace", args.name) },
         };
+      // The Dataverse application user's dynamic provider fills these from the Web API's answers.
+      case "pulumi-nodejs:dynamic/coe-audit-sync:DataverseApplicationUser": {
+        const systemUserId = guidFrom("systemuser", args.name);
+        return { id: systemUserId, state: { systemUserId, roleId: guidFrom("role", args.name) } };
+      }
       default: {
         const name = `${args.name}-mock`;
         return { id: `${rg}/providers/mock/${name}`, state: { name } };

@@ -3,11 +3,15 @@ import {
   CONTENT_TYPES,
   ENV,
   ENV_NAMES,
+  FEDERATED_AUDIENCES,
   HEALTH_PORT,
   POWER_APPS_CONTENT_TYPE,
+  RUNTIME_CREDENTIALS,
   type AuditSource,
   type EnvName,
+  type RuntimeCredential,
 } from "../../contract";
+import type { ClientCredential } from "../clients/auth";
 import { ConfigError } from "../core/errors";
 import { LOG_LEVELS, type LogLevel } from "../core/log";
 import type { StorageConfig } from "../storage/account";
@@ -36,7 +40,14 @@ type VariableDoc = Pick<VariableSpec, "description" | "default">;
 const DOCS: Record<EnvName, VariableDoc> = {
   AUDIT_TENANT_ID: { description: "Entra tenant id (GUID) whose audit log is read." },
   AUDIT_CLIENT_ID: { description: "Application (client) id of the app with ActivityFeed.Read." },
-  AUDIT_CLIENT_SECRET: { description: "Client secret VALUE (not its id) of that app." },
+  AUDIT_CREDENTIAL: {
+    description:
+      "How the runtime signs in as the app: secret (AUDIT_CLIENT_SECRET) or federated (a managed-identity token of AZURE_CLIENT_ID as the client assertion of the app's federated identity credential: no secret at run time). Default: secret when AUDIT_CLIENT_SECRET is set, else federated; exactly one credential may be given.",
+  },
+  AUDIT_CLIENT_SECRET: {
+    description:
+      "Client secret VALUE (not its id) of that app, with AUDIT_CREDENTIAL=secret; must be unset with federated.",
+  },
   AUDIT_CLIENT_SECRET_VERSION: {
     description:
       "Version of the client secret the deployment passed (the Key Vault secret version); logged at start so an operator sees which secret a revision runs with.",
@@ -65,6 +76,16 @@ const DOCS: Record<EnvName, VariableDoc> = {
     description:
       "Microsoft Graph root and token audience (scope {endpoint}/.default) for the graph source. Commercial and GCC: https://graph.microsoft.com; the audit log query API is not offered in GCC High or DoD.",
   },
+  AUDIT_GRAPH_QUERY_CONCURRENCY: {
+    default: "10",
+    description:
+      "graph source: the most audit log queries queued or running at once (1-50), halved when Graph answers 429 and raised again slowly. Each tenant may have at least 50 (learn.microsoft.com/graph/throttling-limits#security-audit-log-query-service-limits); 10 leaves the rest to Purview searches and other apps, and already makes a 180-day backfill about ten times faster than one query at a time.",
+  },
+  AUDIT_GRAPH_DAILY_SUBMISSIONS: {
+    default: "150",
+    description:
+      "graph source: the most audit log queries the runtime submits in any 24 hours (1-10000), counted in Azure Storage so a restart remembers them. Each tenant may submit at least 200 (learn.microsoft.com/graph/throttling-limits#security-audit-log-query-service-limits) and shares them with Purview audit searches and other apps; 150 leaves 50 to those. An hourly pass needs about 24 a day; a backfill longer than the rest stops with its checkpoint kept and goes on once submissions age out. Raise it when the tenant's allocation is larger.",
+  },
   AUDIT_PUBLISHER_ID: {
     description:
       "PublisherIdentifier sent on every call (gives the tenant its own quota). Default: the tenant id.",
@@ -81,7 +102,11 @@ const DOCS: Record<EnvName, VariableDoc> = {
   },
   AZURE_CLIENT_ID: {
     description:
-      "Client id of the user-assigned managed identity used with the endpoints (required with them).",
+      "Client id of the user-assigned managed identity: the storage endpoints' identity (required with them), and with AUDIT_CREDENTIAL=federated the identity whose token signs the runtime in as the app (required then).",
+  },
+  AUDIT_FEDERATED_AUDIENCE: {
+    default: FEDERATED_AUDIENCES.public,
+    description: `With AUDIT_CREDENTIAL=federated: the audience of the managed-identity token, which must equal the audience of the app's federated identity credential. Azure Government: ${FEDERATED_AUDIENCES.usGovernment} (the default when AUDIT_AUTHORITY is login.microsoftonline.us).`,
   },
   AUDIT_RATE_LIMIT_PER_MINUTE: {
     default: "1800",
@@ -99,8 +124,14 @@ const DOCS: Record<EnvName, VariableDoc> = {
       "Each pass re-lists this much before the checkpoint, to catch content listed late (blobs already processed are skipped by content id).",
   },
   AUDIT_FIRST_RUN_HOURS: {
-    default: "24",
-    description: "How far back the first pass starts when there is no checkpoint (at most 168).",
+    default: "168",
+    description:
+      "How far back the first Management API pass starts when there is no checkpoint (at most 168): by default all 7 days the API still holds, paced by the rate limit.",
+  },
+  AUDIT_GRAPH_BACKFILL_DAYS: {
+    default: "30",
+    description:
+      "AUDIT_SOURCE=graph: how far back the first pass starts when there is no Graph checkpoint (1-180, the audit retention).",
   },
   AUDIT_SYNC_INTERVAL_MINUTES: {
     default: "60",
@@ -142,7 +173,17 @@ const DOCS: Record<EnvName, VariableDoc> = {
   },
   AUDIT_DATAVERSE_URL: {
     description:
-      "Dataverse environment URL of the CoE Starter Kit (e.g. https://contoso.crm.dynamics.com): when set, launches and deletes are also written to its admin_auditlogs/admin_apps tables, as the Sync Audit Logs (V2) flow does. Must match the cloud of AUDIT_AUDIENCE.",
+      "Dataverse environment URL of the CoE Starter Kit (e.g. https://contoso.crm.dynamics.com): when set, launches and deletes are also written to its admin_auditlogs/admin_apps tables, as the Sync Audit Logs (V2) and Update Data (V2) flows do, history stored before included. Must match the cloud of AUDIT_AUDIENCE.",
+  },
+  AUDIT_DATAVERSE_HOLD_HOURS: {
+    default: "48",
+    description:
+      "Hours a launch of an app not (yet) in admin_apps waits for the CoE inventory flows to add it (checked every pass), to be written with the app lookup; after that it is written without (0-720).",
+  },
+  AUDIT_DATAVERSE_SUPPRESS_FLOWS: {
+    default: "false",
+    description:
+      "true: the Dataverse writes carry MSCRM.SuppressCallbackRegistrationExpanderJob, so they trigger no Power Automate flow (turn Sync Audit Logs and Update Data off: the runtime fills their columns).",
   },
 };
 
@@ -155,7 +196,8 @@ export const VARIABLES: readonly VariableSpec[] = ENV_NAMES.map((name) => ({
 export interface RuntimeConfig {
   tenantId: string;
   clientId: string;
-  clientSecret: string;
+  /** The client secret, or the managed identity whose token is the federated client assertion. */
+  credential: ClientCredential;
   /** Informational: which secret version the deployment passed (logged, never the secret). */
   clientSecretVersion?: string;
   authority: string;
@@ -167,12 +209,18 @@ export interface RuntimeConfig {
   graphEndpoint: string;
   /** false in GCC High and DoD, which have no audit log query API. */
   graphAvailable: boolean;
+  /** Graph audit log queries queued or running at once (AUDIT_GRAPH_QUERY_CONCURRENCY). */
+  graphQueryConcurrency: number;
+  /** Graph audit log query submissions per rolling 24 hours (AUDIT_GRAPH_DAILY_SUBMISSIONS). */
+  graphDailySubmissions: number;
   publisherId: string;
   storage: StorageConfig;
   rateLimitPerMinute: number;
   blobConcurrency: number;
   overlapMs: number;
   firstRunMs: number;
+  /** The graph source's first pass (AUDIT_GRAPH_BACKFILL_DAYS). */
+  graphFirstRunMs: number;
   syncIntervalMs: number;
   leaseSeconds: number;
   reportDays: number;
@@ -183,6 +231,10 @@ export interface RuntimeConfig {
   logLevel: LogLevel;
   /** The CoE environment's URL without trailing slash, when the Dataverse sink is on. */
   dataverseUrl?: string;
+  /** How long a launch of an app missing from admin_apps is held (AUDIT_DATAVERSE_HOLD_HOURS). */
+  dataverseHoldMs: number;
+  /** Send the header that keeps Dataverse from triggering flows on the sink's writes. */
+  dataverseSuppressFlows: boolean;
 }
 
 const STORAGE_ENDPOINTS: EnvName[] = ["AUDIT_BLOB_ENDPOINT", "AUDIT_TABLE_ENDPOINT"];
@@ -230,6 +282,14 @@ class EnvReader {
     return n;
   }
 
+  bool(name: EnvName): boolean {
+    const raw = this.withDefault(name).toLowerCase();
+    if (raw !== "true" && raw !== "false") {
+      throw new ConfigError(name, `${name}=${raw} is not true or false: ${DOCS[name].description}`);
+    }
+    return raw === "true";
+  }
+
   /** An https URL without trailing slashes; storage endpoints may be http (Azurite). */
   url(name: EnvName, value: string): string {
     let parsed: URL;
@@ -271,18 +331,23 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
   return {
     tenantId,
     clientId: read.guid("AUDIT_CLIENT_ID", read.required("AUDIT_CLIENT_ID")),
-    clientSecret: readClientSecret(read),
-    clientSecretVersion: read.get("AUDIT_CLIENT_SECRET_VERSION"),
     authority: read.url("AUDIT_AUTHORITY", read.withDefault("AUDIT_AUTHORITY")),
+    // After the authority: the federated audience's default depends on its cloud.
+    credential: readCredential(read),
+    clientSecretVersion: read.get("AUDIT_CLIENT_SECRET_VERSION"),
     audience: read.url("AUDIT_AUDIENCE", read.withDefault("AUDIT_AUDIENCE")),
     contentTypes: readContentTypes(read),
     ...readGraphSource(read),
+    // Graph's baseline allocation: at least 50 queued or running queries per tenant.
+    graphQueryConcurrency: read.int("AUDIT_GRAPH_QUERY_CONCURRENCY", 1, 50),
+    graphDailySubmissions: read.int("AUDIT_GRAPH_DAILY_SUBMISSIONS", 1, 10_000),
     publisherId: read.guid("AUDIT_PUBLISHER_ID", read.get("AUDIT_PUBLISHER_ID") ?? tenantId),
     storage: readStorageConfig(read),
     rateLimitPerMinute: read.int("AUDIT_RATE_LIMIT_PER_MINUTE", 1, 100_000),
     blobConcurrency: read.int("AUDIT_BLOB_CONCURRENCY", 1, 64),
     overlapMs: read.int("AUDIT_OVERLAP_MINUTES", 0, 24 * 60) * 60_000,
     firstRunMs: read.int("AUDIT_FIRST_RUN_HOURS", 1, 168) * 3_600_000,
+    graphFirstRunMs: read.int("AUDIT_GRAPH_BACKFILL_DAYS", 1, 180) * 86_400_000,
     syncIntervalMs: read.int("AUDIT_SYNC_INTERVAL_MINUTES", 1, 24 * 60) * 60_000,
     // Azure Storage leases last 15 to 60 seconds (or forever, which a crash would never free).
     leaseSeconds: read.int("AUDIT_LEASE_SECONDS", 15, 60),
@@ -293,6 +358,8 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
     port: read.int("PORT", 0, 65_535),
     logLevel: readLogLevel(read),
     dataverseUrl: readDataverseUrl(read),
+    dataverseHoldMs: read.int("AUDIT_DATAVERSE_HOLD_HOURS", 0, 720) * 3_600_000,
+    dataverseSuppressFlows: read.bool("AUDIT_DATAVERSE_SUPPRESS_FLOWS"),
   };
 }
 
@@ -318,16 +385,78 @@ function readDataverseUrl(read: EnvReader): string | undefined {
   return url.origin;
 }
 
-function readClientSecret(read: EnvReader): string {
-  const clientSecret = read.required("AUDIT_CLIENT_SECRET");
-  // A pasted secret *id* is a GUID; a secret value never is. Catch the classic mistake early.
-  if (GUID.test(clientSecret)) {
+/**
+ * Exactly one credential: the secret, or the federated assertion of a user-assigned identity.
+ * AUDIT_CREDENTIAL may be left out (the secret if one is set, else federated), but a setting that
+ * contradicts it is an error rather than a silent choice, so a deployment that still passes a
+ * secret it believes unused is told so.
+ */
+function readCredential(read: EnvReader): ClientCredential {
+  const secret = read.get("AUDIT_CLIENT_SECRET");
+  const raw = read.get("AUDIT_CREDENTIAL");
+  if (raw !== undefined && !(RUNTIME_CREDENTIALS as readonly string[]).includes(raw)) {
     throw new ConfigError(
-      "AUDIT_CLIENT_SECRET",
-      "AUDIT_CLIENT_SECRET looks like a secret ID (a GUID), not the secret VALUE. Copy the value shown once when the secret was created (or let `pulumi up` store it in Key Vault).",
+      "AUDIT_CREDENTIAL",
+      `AUDIT_CREDENTIAL=${raw} is not one of ${RUNTIME_CREDENTIALS.join(", ")}: ${DOCS.AUDIT_CREDENTIAL.description}`,
     );
   }
-  return clientSecret;
+  const kind: RuntimeCredential =
+    (raw as RuntimeCredential | undefined) ?? (secret ? "secret" : "federated");
+  if (kind === "secret") {
+    if (secret === undefined) {
+      throw new ConfigError(
+        "AUDIT_CLIENT_SECRET",
+        "AUDIT_CREDENTIAL=secret but AUDIT_CLIENT_SECRET is not set: set the secret VALUE (or let `pulumi up` store it in Key Vault), or use AUDIT_CREDENTIAL=federated with AZURE_CLIENT_ID (stack config `runtimeCredential: federated`).",
+      );
+    }
+    // A pasted secret *id* is a GUID; a secret value never is. Catch the classic mistake early.
+    if (GUID.test(secret)) {
+      throw new ConfigError(
+        "AUDIT_CLIENT_SECRET",
+        "AUDIT_CLIENT_SECRET looks like a secret ID (a GUID), not the secret VALUE. Copy the value shown once when the secret was created (or let `pulumi up` store it in Key Vault).",
+      );
+    }
+    return { kind: "secret", secret };
+  }
+  if (secret !== undefined) {
+    throw new ConfigError(
+      "AUDIT_CLIENT_SECRET",
+      "AUDIT_CREDENTIAL=federated but AUDIT_CLIENT_SECRET is set as well: the runtime uses exactly one credential. Remove AUDIT_CLIENT_SECRET from the runtime's environment (the federated credential needs no secret), or set AUDIT_CREDENTIAL=secret.",
+    );
+  }
+  const identityClientId = read.get("AZURE_CLIENT_ID");
+  if (identityClientId === undefined) {
+    throw new ConfigError(
+      "AZURE_CLIENT_ID",
+      raw === undefined
+        ? "No credential: set AUDIT_CLIENT_SECRET (the app's secret VALUE), or AZURE_CLIENT_ID (the user-assigned managed identity that the app trusts through a federated identity credential, AUDIT_CREDENTIAL=federated)."
+        : "AUDIT_CREDENTIAL=federated needs AZURE_CLIENT_ID: the client id of the user-assigned managed identity that the app's federated identity credential trusts.",
+    );
+  }
+  return {
+    kind: "federated",
+    identityClientId: read.guid("AZURE_CLIENT_ID", identityClientId),
+    audience: readFederatedAudience(read),
+  };
+}
+
+/** The token exchange audience: given, or the one of the authority's Azure environment. */
+function readFederatedAudience(read: EnvReader): string {
+  const given = read.get("AUDIT_FEDERATED_AUDIENCE");
+  if (given === undefined) {
+    const authorityHost = new URL(read.withDefault("AUDIT_AUTHORITY")).host.toLowerCase();
+    return authorityHost.endsWith(".us")
+      ? FEDERATED_AUDIENCES.usGovernment
+      : FEDERATED_AUDIENCES.public;
+  }
+  // An audience is a URI (api://…); a stray scope suffix would make every exchange fail.
+  if (!/^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(given) || given.endsWith("/.default")) {
+    throw new ConfigError(
+      "AUDIT_FEDERATED_AUDIENCE",
+      `AUDIT_FEDERATED_AUDIENCE=${given} is not an audience URI (without /.default): ${DOCS.AUDIT_FEDERATED_AUDIENCE.description}`,
+    );
+  }
+  return given;
 }
 
 function readContentTypes(read: EnvReader): string[] {
@@ -463,7 +592,7 @@ export function describeVariables(): string {
 
 /** Values that must never appear in logs or error output: every secret variable, and its parts. */
 export function secretValues(config: RuntimeConfig): string[] {
-  const values = [config.clientSecret];
+  const values = config.credential.kind === "secret" ? [config.credential.secret] : [];
   if (config.storage.kind === "connection-string") {
     values.push(config.storage.connectionString);
     const key = /AccountKey=([^;]+)/i.exec(config.storage.connectionString)?.[1];

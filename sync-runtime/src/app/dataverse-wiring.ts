@@ -7,15 +7,47 @@ import type { Logger } from "../core/log";
 import type { Metrics } from "../core/metrics";
 import type { Storage } from "../storage/account";
 import { DataverseOutbox } from "../storage/dataverse-outbox";
+import { DataverseRejected } from "../storage/dataverse-rejected";
+import type { EventsTable } from "../storage/events";
 import type { RuntimeConfig } from "./config";
-import { DATAVERSE_LIMITS, DataverseSink } from "./dataverse-sink";
-import type { SyncStore } from "./pass";
+import {
+  backfillOutbox,
+  planBackfill,
+  type BackfillProgress,
+  type BackfillResult,
+} from "./dataverse-backfill";
+import {
+  DATAVERSE_LIMITS,
+  DataverseSink,
+  type DrainProgress,
+  type DrainResult,
+} from "./dataverse-sink";
 import type { RuntimeDeps } from "./runtime";
+
+/** Progress of the sink's work, for a line on stderr. */
+export type DataverseProgress =
+  ({ phase: "backfill" } & BackfillProgress) | ({ phase: "drain" } & DrainProgress);
+
+export interface DataverseWork {
+  signal?: AbortSignal;
+  onProgress?: (progress: DataverseProgress) => void;
+}
 
 export interface DataverseWiring {
   sink: DataverseSink;
-  /** Drains, and turns a failure into a log line and a metric: the events wait in the outbox. */
-  drainLogged(signal?: AbortSignal): Promise<void>;
+  outbox: DataverseOutbox;
+  rejected: DataverseRejected;
+  /** Before a pass: when the sink is new here, notes what stored history it has to back-fill. */
+  beforePass(): Promise<void>;
+  /**
+   * After a pass: back-fills stored history if the sink is new here (or resumes a back-fill cut
+   * short), then drains; a failure becomes a log line and a metric: the events wait in the outbox.
+   */
+  drainLogged(work?: DataverseWork): Promise<void>;
+  /** Back-fill (from `from`, a UTC day, or as the stored state says), then drain. */
+  backfill(work: DataverseWork & { from?: string }): Promise<BackfillResult & DrainResult>;
+  /** Puts the dead letters back into the outbox, then drains. */
+  retryRejected(work: DataverseWork): Promise<DrainResult & { retried: number }>;
 }
 
 /**
@@ -27,11 +59,11 @@ export interface DataverseWiring {
 export function createDataverseSink(
   config: RuntimeConfig,
   storage: Storage,
-  store: SyncStore,
-  deps: RuntimeDeps & { metrics: Metrics; logger: Logger },
+  store: { launches: EventsTable; deletes: EventsTable; dataverseOutbox?: DataverseOutbox },
+  deps: RuntimeDeps & { metrics: Metrics; logger: Logger; now: () => Date },
 ): DataverseWiring | undefined {
   if (!config.dataverseUrl) return undefined;
-  const { metrics, logger } = deps;
+  const { metrics, logger, now } = deps;
   const http = new HttpClient({
     agent: deps.agent,
     timeoutMs: config.httpTimeoutMs,
@@ -43,6 +75,7 @@ export function createDataverseSink(
   });
   const tokens = createTokenProvider({ ...config, audience: config.dataverseUrl }, http);
   const outbox = new DataverseOutbox(storage.table(TABLES.dataverseOutbox));
+  const rejected = new DataverseRejected(storage.table(TABLES.dataverseRejected));
   store.dataverseOutbox = outbox;
   const sink = new DataverseSink({
     client: new DataverseClient({
@@ -50,28 +83,98 @@ export function createDataverseSink(
       clientId: config.clientId,
       http,
       tokens,
+      suppressFlows: config.dataverseSuppressFlows,
     }),
+    outbox,
+    rejected,
+    metrics,
+    logger,
+    now,
+    holdMs: config.dataverseHoldMs,
+  });
+  const backfillDeps = {
+    launches: store.launches,
+    deletes: store.deletes,
     outbox,
     metrics,
     logger,
+    now,
+  };
+  /**
+   * Without a progress line to feed (serve), progress goes to the log, at most once a minute: a
+   * back-fill of months runs for a long time inside a pass.
+   */
+  let lastLogged = 0;
+  const logProgress = (p: DataverseProgress) => {
+    const t = Date.now();
+    if (t - lastLogged < 60_000) return;
+    lastLogged = t;
+    logger.info(
+      p.phase === "backfill" ? "dataverse back-fill progress" : "dataverse drain progress",
+      p.phase === "backfill"
+        ? { day: p.day, daysDone: p.daysDone, days: p.days, events: p.events }
+        : { handled: p.handled, total: p.total, ...p.result },
+    );
+  };
+  const withProgress = <T extends DataverseWork>(work: T): T => ({
+    ...work,
+    onProgress: work.onProgress ?? logProgress,
   });
+  const drain = (work: DataverseWork) =>
+    sink.drain({
+      signal: work.signal,
+      onProgress: work.onProgress && ((p) => work.onProgress!({ phase: "drain", ...p })),
+    });
+  const fill = (work: DataverseWork & { from?: string }) =>
+    backfillOutbox(backfillDeps, {
+      from: work.from,
+      signal: work.signal,
+      onProgress: work.onProgress && ((p) => work.onProgress!({ phase: "backfill", ...p })),
+    });
+  const gauges = async () => {
+    try {
+      metrics.set("audit_dataverse_pending", await outbox.count());
+      metrics.set("audit_dataverse_dead_letters", await rejected.count());
+    } catch {
+      // The gauges are informational; storage trouble shows in the pass itself.
+    }
+  };
   return {
     sink,
-    async drainLogged(signal) {
+    outbox,
+    rejected,
+    beforePass: () => planBackfill(backfillDeps),
+    async drainLogged(given = {}) {
+      const work = withProgress(given);
       try {
-        await sink.drain(signal);
+        await fill(work);
+        await drain(work);
       } catch (err) {
-        if (signal?.aborted) throw err;
+        if (work.signal?.aborted) throw err;
         metrics.inc("audit_dataverse_failures_total");
         logger.error("writing to Dataverse failed; the events wait in the outbox table", {
           error: err as Error,
           todo: "the Azure Storage archive and the reports are complete; the next pass writes the waiting events to Dataverse",
         });
       }
+      await gauges();
+    },
+    async backfill(work) {
       try {
-        metrics.set("audit_dataverse_pending", await outbox.count());
-      } catch {
-        // The gauge is informational; storage trouble shows in the pass itself.
+        const filled = await fill(work);
+        return { ...filled, ...(await drain(work)) };
+      } finally {
+        await gauges();
+      }
+    },
+    async retryRejected(work) {
+      try {
+        const letters = await rejected.list();
+        await outbox.add(letters.map((l) => l.event));
+        await rejected.remove(letters.map((l) => l.event));
+        return { retried: letters.length, ...(await drain(work)) };
+      } finally {
+        await gauges();
       }
     },
   };

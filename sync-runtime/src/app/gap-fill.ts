@@ -1,6 +1,7 @@
 import { addStats, emptyStats, type BlobStats } from "../domain/tally";
 import type { Interval } from "../domain/windows";
 import type { GapRecord } from "../storage/gaps";
+import type { StorageOptions } from "../storage/options";
 import {
   GRAPH_RETENTION_MS,
   GRAPH_SOURCE_KEY,
@@ -8,6 +9,16 @@ import {
   type GraphContext,
   type GraphPassOptions,
 } from "./graph-pass";
+
+/** What a gap fill needs beyond a Graph pass: the recorded losses, to read and mark filled. */
+export interface GapFillContext extends GraphContext {
+  store: GraphContext["store"] & { gaps: GraphContext["store"]["gaps"] & RecordedGaps };
+}
+
+export interface RecordedGaps {
+  list(options?: StorageOptions): Promise<GapRecord[]>;
+  markFilled(gap: GapRecord, by: string, now: Date, options?: StorageOptions): Promise<void>;
+}
 
 /**
  * Records of a lost interval or blob were created somewhat before the content that held them
@@ -43,9 +54,10 @@ export function fillInterval(gap: GapRecord): Interval {
  * reads the same tables, so it counts the recovered events.
  */
 export async function fillGapsFromGraph(
-  ctx: GraphContext,
+  ctx: GapFillContext,
   options: GraphPassOptions,
 ): Promise<GapFillResult> {
+  const abortSignal = options.signal;
   const result: GapFillResult = {
     source: "graph",
     filled: [],
@@ -55,7 +67,7 @@ export async function fillGapsFromGraph(
     ...emptyStats(),
   };
   const oldest = ctx.now().getTime() - GRAPH_RETENTION_MS;
-  for (const gap of await ctx.store.gaps.list()) {
+  for (const gap of await ctx.store.gaps.list({ abortSignal })) {
     options.signal?.throwIfAborted();
     const which = {
       contentType: gap.contentType,
@@ -81,8 +93,7 @@ export async function fillGapsFromGraph(
       to: window.to,
       checkpoint: false,
     });
-    options.signal?.throwIfAborted();
-    await ctx.store.gaps.markFilled(gap, GRAPH_SOURCE_KEY, ctx.now());
+    await ctx.store.gaps.markFilled(gap, GRAPH_SOURCE_KEY, ctx.now(), { abortSignal });
     addStats(result, pass);
     result.queries += pass.queries;
     result.pages += pass.pages;

@@ -13,10 +13,14 @@ export interface RollupStore {
 }
 
 /** The stored launches and deletes of one UTC day. */
-export async function eventsOfDay(store: RollupStore, day: string): Promise<EventRow[]> {
+export async function eventsOfDay(
+  store: RollupStore,
+  day: string,
+  abortSignal?: AbortSignal,
+): Promise<EventRow[]> {
   const rows: EventRow[] = [];
   for (const table of [store.launches, store.deletes]) {
-    for await (const r of table.read(day, day)) rows.push(r);
+    for await (const r of table.read(day, day, { abortSignal })) rows.push(r);
   }
   return rows;
 }
@@ -30,10 +34,11 @@ export async function storeDayRollups(
   dictionary: UserDictionary,
   day: string,
   built: AppDayRollup[],
+  abortSignal?: AbortSignal,
 ): Promise<void> {
   const stored = built.map((r) => withUserIds(r, dictionary.ids));
   await dictionary.save();
-  await rollups.writeDay(day, stored);
+  await rollups.writeDay(day, stored, { abortSignal });
 }
 
 /**
@@ -56,8 +61,9 @@ export async function rollUpDirtyDays(
     });
   // The pass's events are stored whatever happens here: a storage failure is logged, not fatal.
   let dirty: Map<string, string>;
+  const abortSignal = signal;
   try {
-    dirty = await store.rollups.dirtyDays();
+    dirty = await store.rollups.dirtyDays({ abortSignal });
   } catch (error) {
     failed(error);
     return done;
@@ -68,9 +74,10 @@ export async function rollUpDirtyDays(
     // A lost lease means another runtime may be writing this day's events: leave its mark.
     signal?.throwIfAborted();
     try {
-      dictionary ??= await store.rollups.loadUserIds();
-      await storeDayRollups(store.rollups, dictionary, day, rollUp(await eventsOfDay(store, day)));
-      await store.rollups.clearDirty(day, etag);
+      dictionary ??= await store.rollups.loadUserIds({ abortSignal });
+      const built = rollUp(await eventsOfDay(store, day, signal));
+      await storeDayRollups(store.rollups, dictionary, day, built, signal);
+      await store.rollups.clearDirty(day, etag, { abortSignal });
       done.push(day);
     } catch (error) {
       dictionary = undefined;
@@ -91,13 +98,20 @@ export async function rebuildRollups(
   logger: Logger,
   signal?: AbortSignal,
 ): Promise<string[]> {
-  await markEveryDayDirty(store);
+  await markEveryDayDirty(store, signal);
   return rollUpDirtyDays(store, logger, signal);
 }
 
 /** The first half of rebuildRollups: afterwards the report is exact, reading the events. */
-export async function markEveryDayDirty(store: RollupStore): Promise<void> {
-  const days = new Set([...(await store.launches.days()), ...(await store.deletes.days())]);
-  await store.rollups.markDirty(days);
-  await store.rollups.markBuilt();
+export async function markEveryDayDirty(
+  store: RollupStore,
+  abortSignal?: AbortSignal,
+): Promise<void> {
+  const options = { abortSignal };
+  const days = new Set([
+    ...(await store.launches.days(options)),
+    ...(await store.deletes.days(options)),
+  ]);
+  await store.rollups.markDirty(days, options);
+  await store.rollups.markBuilt(options);
 }

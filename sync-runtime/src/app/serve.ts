@@ -1,3 +1,4 @@
+import { LOG_EVENTS } from "../../contract";
 import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
@@ -56,6 +57,8 @@ export async function serve(runtime: Runtime, options: ServeOptions): Promise<Ru
     intervalMinutes: options.intervalMs / 60_000,
     // Which Key Vault secret version this revision runs with (rotation check); not the secret.
     clientSecretVersion: runtime.config.clientSecretVersion,
+    // How it signs in: "federated" needs no secret, so a secret version means nothing then.
+    credential: runtime.config.credential.kind,
   });
 
   const loop = async () => {
@@ -135,12 +138,13 @@ async function scheduledPass(
     metrics.set("audit_last_success_timestamp_seconds", Math.floor(Date.now() / 1000));
     state.lastPass = "ok";
     state.lastError = "";
-    logger.info("pass completed", { results });
+    logger.info("pass completed", { event: LOG_EVENTS.passCompleted, results });
     // A failed report upload is not a failed pass: the data is stored; log it and move on.
-    await writeReportFiles(runtime, options.reportDays, options.staleDays).catch((err: Error) =>
-      logger.error("report files not written; they are retried after the next pass", {
-        error: err,
-      }),
+    await writeReportFiles(runtime, options.reportDays, options.staleDays, options.signal).catch(
+      (err: Error) =>
+        logger.error("report files not written; they are retried after the next pass", {
+          error: err,
+        }),
     );
   } catch (err) {
     if (options.signal.aborted) return;
@@ -153,6 +157,7 @@ async function scheduledPass(
     state.lastPass = "failed";
     state.lastError = (err as Error).message ?? String(err);
     logger.error("pass failed; the next pass retries from the checkpoint", {
+      event: LOG_EVENTS.passFailed,
       error: err as Error,
     });
   } finally {
@@ -168,12 +173,13 @@ export async function writeReportFiles(
   runtime: Runtime,
   days: number,
   staleDays: number = DEFAULT_STALE_DAYS,
+  signal?: AbortSignal,
 ): Promise<UsageReport> {
-  const report = await runtime.report(lastDays(runtime.now(), days), { staleDays });
+  const report = await runtime.report(lastDays(runtime.now(), days), { staleDays, signal });
   for (const format of REPORT_FILES) {
     const body = Buffer.from(renderReport(report, format), "utf8");
-    await runtime.storage.reports.getBlockBlobClient(reportBlobName(format)).uploadData(body, {
-      blobHTTPHeaders: { blobContentType: REPORT_CONTENT_TYPES[format] },
+    await runtime.store.reports.put(reportBlobName(format), body, REPORT_CONTENT_TYPES[format], {
+      abortSignal: signal,
     });
   }
   return report;

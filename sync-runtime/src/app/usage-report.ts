@@ -26,18 +26,20 @@ export interface UsageRead {
 export async function readUsage(
   store: RollupStore,
   window: { from: Date; to: Date },
+  abortSignal?: AbortSignal,
 ): Promise<UsageRead> {
+  const options = { abortSignal };
   const merger = new RollupMerger(window);
   const days = daysOf(window.from, window.to);
   if (days.length === 0) return { report: merger.report(), daysFromEvents: [] };
-  const built = await store.rollups.isBuilt();
-  const dirty = built ? await store.rollups.dirtyDays() : new Map<string, string>();
+  const built = await store.rollups.isBuilt(options);
+  const dirty = built ? await store.rollups.dirtyDays(options) : new Map<string, string>();
   // Whole days' rows are merged as they arrive; a cut day's are kept until all of it is read.
   const cut = new Map<string, StoredRollup[]>(
     days.filter((d) => !isWholeDayIn(d, window)).map((d) => [d, []]),
   );
   if (built) {
-    for await (const r of store.rollups.read(days[0]!, days[days.length - 1]!)) {
+    for await (const r of store.rollups.read(days[0]!, days[days.length - 1]!, options)) {
       if (dirty.has(r.day)) continue;
       const held = cut.get(r.day);
       if (held) held.push(r);
@@ -57,8 +59,9 @@ export async function readUsage(
         continue;
       }
     }
-    ids ??= built ? (await store.rollups.loadUserIds()).ids : new UserIds();
-    for (const r of rollUp(await eventsOfDay(store, day), window)) merger.add(withUserIds(r, ids));
+    ids ??= built ? (await store.rollups.loadUserIds(options)).ids : new UserIds();
+    const rows = await eventsOfDay(store, day, abortSignal);
+    for (const r of rollUp(rows, window)) merger.add(withUserIds(r, ids));
     daysFromEvents.push(day);
   }
   return { report: merger.report(), daysFromEvents };
@@ -73,6 +76,7 @@ function isWholeDayIn(day: string, window: { from: Date; to: Date }): boolean {
 export async function buildUsageReport(
   store: RollupStore,
   window: { from: Date; to: Date },
+  abortSignal?: AbortSignal,
 ): Promise<UsageReport> {
-  return (await readUsage(store, window)).report;
+  return (await readUsage(store, window, abortSignal)).report;
 }

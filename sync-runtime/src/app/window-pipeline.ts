@@ -1,10 +1,11 @@
 import { ListingCutError } from "../core/errors";
+import type { Logger } from "../core/log";
 import { ConcurrencyController } from "../domain/concurrency";
 import type { ContentItem } from "../domain/content";
 import type { ProgressSnapshot } from "../domain/progress-snapshot";
-import { addStats, type BlobStats } from "../domain/tally";
+import { addStats, emptyStats, type BlobStats } from "../domain/tally";
 import type { Interval } from "../domain/windows";
-import { processBlob, type BlobOutcome, type SyncContext } from "./blob";
+import type { BlobOutcome } from "./content-blob";
 import { BoundedQueue } from "./bounded-queue";
 import { TaskPool } from "./pool";
 
@@ -16,27 +17,57 @@ export const LOOKAHEAD_WINDOWS = 2;
 /** Listed blobs waiting for a slot: enough to cover a listing page's latency, a bound on memory. */
 export const QUEUED_BLOBS = 1000;
 
-/** What the pool's size is decided from: the rate limiter's rate and how long takers wait. */
-export interface RatePace {
+/**
+ * What the pool's size is decided from: the rate the API client allows itself, and running
+ * totals of what its traffic met. An explicit channel from the client to the pool, read between
+ * blobs.
+ */
+export interface PaceSignals {
   readonly ratePerMinute: number;
-  /** Tokens handed out so far. */
-  readonly taken: number;
+  read(): PaceTotals;
+}
+
+export interface PaceTotals {
+  /** Rate limiter tokens handed out so far. */
+  taken: number;
   /** Ms the takers of those tokens waited in all. */
-  readonly waitedMs: number;
+  waitedMs: number;
+  /** Answers that throttled the client (HTTP 429, or 403 with AF429). */
+  throttled: number;
+}
+
+/**
+ * What a window pipeline needs around it, for one content type: where its windows are listed and
+ * its blobs stored, and how a finished window is committed. Each call takes the pass's signal.
+ */
+export interface WindowWork {
+  /** One window's content, page by page. */
+  list(window: Interval, signal?: AbortSignal): AsyncIterable<ContentItem[]>;
+  /** Stores one listed blob; the outcome says what became of it. */
+  storeBlob(item: ContentItem, signal?: AbortSignal): Promise<BlobOutcome>;
+  /** Moves the checkpoint to a finished window's end; returns where it is. Unset: it stays. */
+  commit?(window: Interval, signal?: AbortSignal): Promise<Date>;
+  /** Records a window whose listing was cut short (see ListingCutError). */
+  recordListingCut(window: Interval, cut: ListingCutError, signal?: AbortSignal): Promise<void>;
 }
 
 export interface WindowsOptions {
+  contentType: string;
+  /** The planned windows, in order. */
+  windows: Interval[];
+  work: WindowWork;
   /** The most blobs in flight; the pool's size when there is no `pace` to adapt to. */
   blobConcurrency: number;
-  /** The API client's rate limiter: with it, the pool's size adapts to latency and rate. */
-  pace?: RatePace;
-  /** Whether finishing a window advances the checkpoint. */
-  advancesCheckpoint: boolean;
+  /** The API client's traffic: with it, the pool's size adapts to latency and rate. */
+  pace?: PaceSignals;
+  logger: Logger;
+  onProgress?: (snapshot: ProgressSnapshot) => void;
   signal?: AbortSignal;
 }
 
-/** What one content type's pass counts; filled in as blobs and windows finish. */
+/** What one content type's pass counts, as blobs and windows finish. */
 export interface WindowCounts extends BlobStats {
+  /** Where the checkpoint is after the last committed window (unset when none moved it). */
   checkpoint?: string;
   blobsListed: number;
   blobsProcessed: number;
@@ -51,7 +82,7 @@ export interface WindowCounts extends BlobStats {
 }
 
 /** Tracks one content type's progress and emits copies of it (the renderer keeps its own). */
-export class Progress {
+class Progress {
   readonly snapshot: ProgressSnapshot;
   constructor(
     contentType: string,
@@ -94,15 +125,10 @@ interface WindowState {
  * whose every blob is stored, so a pass stopped at any point (killed, aborted, a blob failing)
  * leaves it before the first unfinished window; all writes are idempotent.
  */
-export async function syncWindows(
-  ctx: SyncContext,
-  contentType: string,
-  windows: Interval[],
-  options: WindowsOptions,
-  counts: WindowCounts,
-  progress: Progress,
-): Promise<void> {
-  await new WindowPipeline(ctx, contentType, windows, options, counts, progress).run();
+export async function syncWindows(options: WindowsOptions): Promise<WindowCounts> {
+  const pipeline = new WindowPipeline(options);
+  await pipeline.run();
+  return pipeline.counts;
 }
 
 class WindowPipeline {
@@ -119,17 +145,23 @@ class WindowPipeline {
   private commitFailed = false;
   private committing: Promise<void> = Promise.resolve();
   private waiters: Array<() => void> = [];
-  private seen = { taken: 0, waitedMs: 0, throttled: 0 };
+  /** The pace totals at the last blob's end, to take the next one's share from. */
+  private seen: PaceTotals | undefined;
+  readonly counts: WindowCounts = {
+    blobsListed: 0,
+    blobsProcessed: 0,
+    blobsSkipped: 0,
+    blobsExpired: 0,
+    blobsRefused: 0,
+    blobsQuarantined: 0,
+    listingsCut: 0,
+    ...emptyStats(),
+  };
+  private readonly progress: Progress;
 
-  constructor(
-    private readonly ctx: SyncContext,
-    private readonly contentType: string,
-    windows: Interval[],
-    private readonly options: WindowsOptions,
-    private readonly counts: WindowCounts,
-    private readonly progress: Progress,
-  ) {
-    this.states = windows.map((window) => ({
+  constructor(private readonly options: WindowsOptions) {
+    this.progress = new Progress(options.contentType, options.windows.length, options.onProgress);
+    this.states = options.windows.map((window) => ({
       window,
       ids: new Set(),
       listed: false,
@@ -143,8 +175,7 @@ class WindowPipeline {
         })
       : undefined;
     this.pool = new TaskPool(this.controller?.target ?? options.blobConcurrency, () => this.wake());
-    if (pace) this.seen = { ...this.seen, taken: pace.taken, waitedMs: pace.waitedMs };
-    this.seen.throttled = ctx.metrics.get("audit_throttled_total");
+    this.seen = pace?.read();
   }
 
   /** A blob failed, a listing or checkpoint write failed, or the pass is being stopped. */
@@ -157,6 +188,7 @@ class WindowPipeline {
     const onAbort = () => this.wake();
     signal?.addEventListener("abort", onAbort, { once: true });
     let poolError: { error: unknown } | undefined;
+    this.progress.emit();
     try {
       await Promise.all([this.listAll(), this.dispatch()]);
       // Every task submitted has ended after the drain: nothing writes once the pass returns.
@@ -191,9 +223,7 @@ class WindowPipeline {
   /** Lists one window to its end (true) or until the pass stops (false). */
   private async list(state: WindowState): Promise<boolean> {
     const { counts, progress } = this;
-    const pages = this.ctx.api.listContent(this.contentType, state.window.from, state.window.to, {
-      signal: this.options.signal,
-    });
+    const pages = this.options.work.list(state.window, this.options.signal);
     try {
       for await (const page of pages) {
         for (const item of page) {
@@ -232,7 +262,7 @@ class WindowPipeline {
   /** One blob, counted; its window is one blob closer to done only if it was stored. */
   private async store(item: ContentItem, state: WindowState): Promise<void> {
     const started = performance.now();
-    const outcome = await processBlob(this.ctx, item, this.options.signal);
+    const outcome = await this.options.work.storeBlob(item, this.options.signal);
     this.count(outcome);
     state.outstanding--;
     this.adapt(outcome, performance.now() - started);
@@ -261,12 +291,12 @@ class WindowPipeline {
    */
   private adapt(outcome: BlobOutcome, ms: number): void {
     const { pace } = this.options;
-    if (!this.controller || !pace) return;
-    const throttled = this.ctx.metrics.get("audit_throttled_total");
-    const taken = pace.taken - this.seen.taken;
-    const waited = pace.waitedMs - this.seen.waitedMs;
-    const wasThrottled = throttled > this.seen.throttled;
-    this.seen = { taken: pace.taken, waitedMs: pace.waitedMs, throttled };
+    if (!this.controller || !pace || !this.seen) return;
+    const now = pace.read();
+    const taken = now.taken - this.seen.taken;
+    const waited = now.waitedMs - this.seen.waitedMs;
+    const wasThrottled = now.throttled > this.seen.throttled;
+    this.seen = now;
     // A skipped blob made no request: its time says nothing about the API's latency.
     if (outcome.status === "skipped" && !wasThrottled) return;
     const waitMs = taken > 0 ? waited / taken : 0;
@@ -289,27 +319,23 @@ class WindowPipeline {
   }
 
   private async advance(): Promise<void> {
-    const { ctx, options, counts, progress } = this;
+    const { options, counts, progress } = this;
+    const { work, signal } = options;
     while (this.head < this.states.length) {
       const state = this.states[this.head];
       if (!state.listed || state.outstanding > 0) return;
-      if (options.signal?.aborted || this.commitFailed) return;
-      if (state.cut) await recordListingCut(ctx, this.contentType, state.window, state.cut, counts);
-      if (options.advancesCheckpoint) {
-        options.signal?.throwIfAborted();
-        const advanced = await ctx.store.checkpoints.advance(
-          this.contentType,
-          state.window.to,
-          ctx.now(),
-        );
-        counts.checkpoint = advanced.toISOString();
+      if (signal?.aborted || this.commitFailed) return;
+      if (state.cut) {
+        await work.recordListingCut(state.window, state.cut, signal);
+        counts.listingsCut++;
       }
+      if (work.commit) counts.checkpoint = (await work.commit(state.window, signal)).toISOString();
       this.head++;
       state.ids.clear();
       progress.snapshot.windowsDone++;
       progress.emit();
-      ctx.logger.info("window synced", {
-        contentType: this.contentType,
+      options.logger.info("window synced", {
+        contentType: options.contentType,
         from: state.window.from.toISOString(),
         to: state.window.to.toISOString(),
         checkpoint: counts.checkpoint,
@@ -331,43 +357,4 @@ class WindowPipeline {
   private wake(): void {
     for (const wake of this.waiters.splice(0)) wake();
   }
-}
-
-/**
- * The window's listing ended at a NextPageUri that cannot be followed: everything it listed is
- * stored by now; what later pages held may be missing. Record the window and the answer where
- * losses go (gaps, quarantine, metric, error log) and let the checkpoint move on, because the
- * same answer on every retry would hold back every later window until it ages out.
- */
-async function recordListingCut(
-  ctx: SyncContext,
-  contentType: string,
-  window: Interval,
-  cut: ListingCutError,
-  counts: WindowCounts,
-): Promise<void> {
-  const now = ctx.now();
-  const kept = await ctx.store.quarantine.putListing(contentType, window, {
-    nextPageUri: cut.nextPageUri,
-    why: cut.why,
-    pages: cut.pages,
-    detectedAt: now.toISOString(),
-  });
-  await ctx.store.gaps.recordListingCut(
-    contentType,
-    window,
-    `${cut.message} The answer is kept in the quarantine container as ${kept}.`,
-    now,
-  );
-  counts.listingsCut++;
-  ctx.metrics.inc("audit_listings_cut_total", { content_type: contentType });
-  ctx.logger.error("content listing cut short: a NextPageUri could not be followed", {
-    contentType,
-    from: window.from.toISOString(),
-    to: window.to.toISOString(),
-    pages: cut.pages,
-    why: cut.why,
-    quarantined: kept,
-    todo: "the window is in the gaps table; re-list it with once --from/--to when the API answers sanely",
-  });
 }

@@ -2,7 +2,7 @@ import type { Response } from "node-fetch";
 import type { TokenProvider } from "./auth";
 import { bearerCall } from "./bearer-call";
 import { AF, ApiError, BadContentError, ForeignUriError, ListingCutError } from "../core/errors";
-import { redactUrl } from "../core/api-errors";
+import { redactUrl } from "./http/api-errors";
 import { bodyError, readJson, type HttpClient } from "./http/client";
 import { formatApiTime } from "../domain/windows";
 import type { ContentItem, Subscription } from "../domain/content";

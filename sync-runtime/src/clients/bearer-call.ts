@@ -9,6 +9,8 @@ export interface BearerRequest {
   /** Sent as JSON when given (an empty POST sends ""). */
   body?: string;
   signal?: AbortSignal;
+  /** Which failures the HTTP client retries. Default: its own (throttling, 5xx, transport). */
+  retryable?: (err: unknown) => boolean;
 }
 
 /**
@@ -20,7 +22,7 @@ export function bearerCall<T>(
   http: HttpClient,
   tokens: TokenProvider,
   what: string,
-  { url, method, body, signal }: BearerRequest,
+  { url, method, body, signal, retryable }: BearerRequest,
   handle: (response: Response) => Promise<T>,
   explain: (err: unknown) => unknown = (err) => err,
 ): Promise<T> {
@@ -50,6 +52,6 @@ export function bearerCall<T>(
       }
       return handle(response);
     },
-    { signal },
+    { signal, retryable },
   );
 }

@@ -1,15 +1,18 @@
 import { randomUUID } from "node:crypto";
-import { parseErrorBody, parseRetryAfter } from "../core/api-errors";
+import { parseErrorBody, parseRetryAfter } from "./http/api-errors";
 import { DataverseError, ThrottledError, TransportError } from "../core/errors";
 import type { TokenProvider } from "./auth";
 import type { HttpClient } from "./http/client";
 
 /**
  * The Dataverse Web API calls the sink needs (learn.microsoft.com, Power Apps developer docs, "Use
- * the Microsoft Dataverse Web API"): GET a row by key, and writes sent as `$batch` requests whose
- * change sets are transactions ("Execute batch operations using the Web API"). A write is a PATCH
- * to `<set>(<key>)`: an upsert, or with `If-Match: *` an update that never creates a row
- * ("Update and delete table rows using the Web API").
+ * the Microsoft Dataverse Web API"): GET a row by key, collection queries with `$filter`/`$select`
+ * followed through `@odata.nextLink` ("Query data using the Web API"), and writes sent as `$batch`
+ * requests with `Prefer: odata.continue-on-error`, so that every request gets its own answer and
+ * one refused row does not stop the others ("Execute batch operations using the Web API"). A
+ * write is a PATCH to `<set>(<key>)`: an upsert, with `If-Match: *` an update that never creates
+ * a row, with `If-Match: <ETag>` an update only while the row is unchanged (412 otherwise:
+ * "Perform conditional operations using the Web API").
  */
 export const WEB_API = "/api/data/v9.2";
 
@@ -17,8 +20,26 @@ export interface DataverseWrite {
   entitySet: string;
   id: string;
   body: Record<string, unknown>;
-  /** Only update an existing row (If-Match: *), never create one. */
-  updateOnly?: boolean;
+  /** "*": only update an existing row, never create one; an ETag: only while the row is unchanged. */
+  ifMatch?: string;
+  /** Ask for the row back (Prefer: return=representation): its new ETag and columns. */
+  returnRow?: boolean;
+}
+
+/** One write's answer inside a batch. */
+export interface WriteResult {
+  /** HTTP status of the write; for a write still throttled or failing after the retries, the last one. */
+  status: number;
+  /** Dataverse's error code (0x…) and message, for a failure. */
+  code?: string;
+  message?: string;
+  /** The row as written, when asked for and given. */
+  row?: Record<string, unknown>;
+}
+
+/** Whether a write's answer means "try again later" (throttled, a server fault) rather than yes or no. */
+export function isTransient(status: number): boolean {
+  return status === 429 || status >= 500 || status === 0;
 }
 
 /** What Dataverse answers for a missing application user, and what to do about it. */
@@ -39,12 +60,25 @@ export interface DataverseClientOptions {
   clientId: string;
   http: HttpClient;
   tokens: TokenProvider;
+  /**
+   * Send `MSCRM.SuppressCallbackRegistrationExpanderJob: true` with every write, so that the
+   * writes trigger no Power Automate flow (learn.microsoft.com, "Bypass Power Automate flows").
+   */
+  suppressFlows?: boolean;
+}
+
+export interface QueryOptions {
+  select: string[];
+  filter?: string;
 }
 
 export class DataverseClient {
+  /** The last `x-ms-dop-hint` Dataverse answered: the parallelism it recommends. */
+  dopHint: number | undefined;
+
   constructor(private readonly options: DataverseClientOptions) {}
 
-  /** The row's selected columns, or undefined when it does not exist (404). */
+  /** The row's selected columns (and `@odata.etag`), or undefined when it does not exist (404). */
   async get(
     entitySet: string,
     id: string,
@@ -57,45 +91,198 @@ export class DataverseClient {
       async () => {
         const res = await this.send(url, { method: "GET" }, signal);
         if (res.status === 404) return undefined;
-        await this.check(res.status, res.text, url, res.retryAfter);
+        this.check(res.status, res.text, url, res.retryAfter);
         return JSON.parse(res.text) as Record<string, unknown>;
       },
       { signal, retryable },
     );
   }
 
+  /** Every row the query matches, page after page (`@odata.nextLink`). */
+  async query(
+    entitySet: string,
+    query: QueryOptions,
+    signal?: AbortSignal,
+  ): Promise<Record<string, unknown>[]> {
+    const params = [`$select=${query.select.join(",")}`];
+    if (query.filter) params.push(`$filter=${encodeURIComponent(query.filter)}`);
+    let url: string | undefined = `${this.options.url}${WEB_API}/${entitySet}?${params.join("&")}`;
+    const rows: Record<string, unknown>[] = [];
+    // Every page is a new request; the bound only guards against a link that never ends.
+    for (let page = 0; url && page < 10_000; page++) {
+      const pageUrl: string = url;
+      const body = await this.options.http.retrying(
+        "dataverse query",
+        async () => {
+          const res = await this.send(
+            pageUrl,
+            { method: "GET", headers: { Prefer: "odata.maxpagesize=5000" } },
+            signal,
+          );
+          this.check(res.status, res.text, pageUrl, res.retryAfter);
+          return JSON.parse(res.text) as {
+            value?: Record<string, unknown>[];
+            "@odata.nextLink"?: string;
+          };
+        },
+        { signal, retryable },
+      );
+      rows.push(...(body.value ?? []));
+      url = body["@odata.nextLink"];
+    }
+    return rows;
+  }
+
   /**
-   * Sends the writes as one `$batch`, each inner array a change set (all or nothing). The whole
-   * batch is retried on throttling or a 5xx; that is safe because every write is idempotent.
+   * Sends the writes as one `$batch` of independent requests (`Prefer: odata.continue-on-error`)
+   * and returns each write's answer, in order. Writes answered 429 or 5xx are sent again, alone,
+   * under the retry policy (Retry-After wins); those still failing come back with that status,
+   * for the caller to keep for later. Every write is idempotent, so sending one twice is safe.
    */
-  async batch(changeSets: DataverseWrite[][], signal?: AbortSignal): Promise<void> {
+  async batch(writes: DataverseWrite[], signal?: AbortSignal): Promise<WriteResult[]> {
     const url = `${this.options.url}${WEB_API}/$batch`;
-    await this.options.http.retrying(
-      "dataverse batch",
-      async () => {
-        const boundary = `batch_${randomUUID()}`;
-        const res = await this.send(
-          url,
-          {
-            method: "POST",
-            headers: { "Content-Type": `multipart/mixed; boundary=${boundary}` },
-            body: batchBody(this.options.url, boundary, changeSets),
-          },
-          signal,
-        );
-        await this.check(res.status, res.text, url, res.retryAfter);
-        const failed = firstFailure(res.text);
-        if (failed) await this.check(failed.status, failed.body, url, undefined);
+    const results: WriteResult[] = writes.map(() => ({ status: 0 }));
+    let pending = writes.map((_, i) => i);
+    try {
+      await this.options.http.retrying(
+        "dataverse batch",
+        async () => {
+          const boundary = `batch_${randomUUID()}`;
+          const res = await this.send(
+            url,
+            {
+              method: "POST",
+              headers: {
+                "Content-Type": `multipart/mixed; boundary=${boundary}`,
+                Prefer: "odata.continue-on-error",
+                ...this.flowHeaders(),
+              },
+              body: batchBody(
+                this.options.url,
+                boundary,
+                pending.map((i) => writes[i]),
+                this.flowHeaders(),
+              ),
+            },
+            signal,
+          );
+          this.check(res.status, res.text, url, res.retryAfter);
+          const answers = parseBatchResponse(res.contentType, res.text);
+          const still: number[] = [];
+          let retryAfter: string | undefined;
+          pending.forEach((index, k) => {
+            const answer = answers[k];
+            if (!answer) {
+              // An answer cut short: the writes it does not cover are sent again.
+              still.push(index);
+              return;
+            }
+            results[index] = answer.result;
+            if (isTransient(answer.result.status)) {
+              still.push(index);
+              retryAfter ??= answer.retryAfter;
+            }
+          });
+          pending = still;
+          if (pending.length === 0) return;
+          const first = results[pending[0]];
+          if (first.status === 429 || first.status === 0)
+            throw new DataverseThrottledError(
+              429,
+              url,
+              parseRetryAfter(retryAfter ?? null, Date.now()),
+            );
+          throw new DataverseError({
+            status: first.status,
+            dataverseCode: first.code,
+            message: `Dataverse answered HTTP ${first.status} to ${pending.length} of the batch's writes; they are sent again.`,
+          });
+        },
+        { signal, retryable },
+      );
+    } catch (err) {
+      if (signal?.aborted || !retryable(err)) throw err;
+      // The retries ran out: the writes still throttled or failing are the caller's to keep.
+      for (const i of pending) if (results[i].status === 0) results[i] = transientOf(err);
+    }
+    return results;
+  }
+
+  /**
+   * Whether the table offers a message (learn.microsoft.com, "Use bulk operation messages":
+   * "Availability with standard tables" queries `sdkmessagefilters` by message name and table).
+   */
+  async hasMessage(logicalName: string, message: string, signal?: AbortSignal): Promise<boolean> {
+    const rows = await this.query(
+      "sdkmessagefilters",
+      {
+        select: ["sdkmessagefilterid"],
+        filter: `sdkmessageid/name eq '${message}' and primaryobjecttypecode eq '${logicalName}'`,
       },
-      { signal, retryable },
+      signal,
     );
+    return rows.length > 0;
+  }
+
+  /**
+   * Upserts the rows in one `UpsertMultiple` request (learn.microsoft.com, "UpsertMultiple
+   * Action"): each target names its row with `@odata.id`, all or nothing. Throttling and 5xx are
+   * retried (Retry-After wins); a refusal comes back as the answer, for the caller to find the
+   * row it is about.
+   */
+  async upsertMultiple(
+    entitySet: string,
+    logicalName: string,
+    rows: { id: string; body: Record<string, unknown> }[],
+    signal?: AbortSignal,
+  ): Promise<WriteResult> {
+    const url = `${this.options.url}${WEB_API}/${entitySet}/Microsoft.Dynamics.CRM.UpsertMultiple`;
+    const body = JSON.stringify({
+      Targets: rows.map((r) => ({
+        "@odata.type": `Microsoft.Dynamics.CRM.${logicalName}`,
+        "@odata.id": `${entitySet}(${r.id})`,
+        ...r.body,
+      })),
+    });
+    try {
+      return await this.options.http.retrying(
+        "dataverse upsertmultiple",
+        async () => {
+          const res = await this.send(
+            url,
+            {
+              method: "POST",
+              headers: { "Content-Type": "application/json; charset=utf-8", ...this.flowHeaders() },
+              body,
+            },
+            signal,
+          );
+          if (res.status >= 400 && res.status < 500 && ![401, 403, 429].includes(res.status)) {
+            const e = parseErrorBody(res.text);
+            return { status: res.status, code: e.code, message: e.message };
+          }
+          this.check(res.status, res.text, url, res.retryAfter);
+          return { status: res.status };
+        },
+        { signal, retryable },
+      );
+    } catch (err) {
+      if (signal?.aborted || !retryable(err)) throw err;
+      return transientOf(err);
+    }
+  }
+
+  private flowHeaders(): Record<string, string> {
+    return this.options.suppressFlows
+      ? { "MSCRM.SuppressCallbackRegistrationExpanderJob": "true" }
+      : {};
   }
 
   private async send(
     url: string,
     init: { method: "GET" | "POST"; headers?: Record<string, string>; body?: string },
     signal?: AbortSignal,
-  ): Promise<{ status: number; text: string; retryAfter: string | null }> {
+  ): Promise<{ status: number; text: string; retryAfter: string | null; contentType: string }> {
     const token = await this.options.tokens.getToken({ signal });
     const res = await this.options.http.send(url, {
       ...init,
@@ -109,22 +296,29 @@ export class DataverseClient {
       acceptAnyStatus: true,
       signal,
     });
+    const hint = Number(res.headers.get("x-ms-dop-hint"));
+    if (Number.isInteger(hint) && hint > 0) this.dopHint = hint;
     let text: string;
     try {
       text = await res.text();
     } catch (cause) {
       throw new TransportError(url, `Reading Dataverse's answer failed; it is retried.`, { cause });
     }
-    return { status: res.status, text, retryAfter: res.headers.get("retry-after") };
+    return {
+      status: res.status,
+      text,
+      retryAfter: res.headers.get("retry-after"),
+      contentType: res.headers.get("content-type") ?? "",
+    };
   }
 
   /** Throws the error an answer means; returns for a success. */
-  private async check(
+  private check(
     status: number,
     text: string,
     url: string,
     retryAfter: string | null | undefined,
-  ): Promise<void> {
+  ): void {
     if (status < 400) return;
     if (status === 429)
       throw new DataverseThrottledError(
@@ -167,33 +361,95 @@ function retryable(err: unknown): boolean {
   return err instanceof DataverseError && err.status >= 500;
 }
 
-/** The multipart/mixed body of a $batch, one change set per group of writes. */
+/** The answer kept for a write whose retries ran out. */
+function transientOf(err: unknown): WriteResult {
+  return {
+    status: err instanceof DataverseError ? err.status : err instanceof ThrottledError ? 429 : 0,
+    message: err instanceof Error ? err.message : String(err),
+  };
+}
+
+/** The multipart/mixed body of a $batch: one independent request per write, in order. */
 export function batchBody(
   origin: string,
   boundary: string,
-  changeSets: DataverseWrite[][],
+  writes: DataverseWrite[],
+  extraHeaders: Record<string, string> = {},
 ): string {
-  const parts = changeSets.map((writes, i) => {
-    const cs = `changeset_${i}_${randomUUID()}`;
-    const inner = writes.map((w, j) => {
-      const headers = ["Content-Type: application/json; type=entry"];
-      if (w.updateOnly) headers.push("If-Match: *");
-      return (
-        `--${cs}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: ${j + 1}\r\n\r\n` +
-        `PATCH ${origin}${WEB_API}/${w.entitySet}(${w.id}) HTTP/1.1\r\n${headers.join("\r\n")}\r\n\r\n${JSON.stringify(w.body)}\r\n`
-      );
-    });
-    return `--${boundary}\r\nContent-Type: multipart/mixed; boundary=${cs}\r\n\r\n${inner.join("")}--${cs}--\r\n`;
+  const parts = writes.map((w) => {
+    const headers = [
+      "Content-Type: application/json; type=entry",
+      ...Object.entries(extraHeaders).map(([k, v]) => `${k}: ${v}`),
+    ];
+    if (w.ifMatch) headers.push(`If-Match: ${w.ifMatch}`);
+    if (w.returnRow) headers.push("Prefer: return=representation");
+    return (
+      `--${boundary}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n` +
+      `PATCH ${origin}${WEB_API}/${w.entitySet}(${w.id}) HTTP/1.1\r\n${headers.join("\r\n")}\r\n\r\n${JSON.stringify(w.body)}\r\n`
+    );
   });
   return `${parts.join("")}--${boundary}--\r\n`;
 }
 
-/** The first inner response of a batch answer with a 4xx/5xx status, with its body. */
-export function firstFailure(text: string): { status: number; body: string } | undefined {
-  const re = /HTTP\/1\.1 (\d{3})[^\r\n]*\r?\n([\s\S]*?)\r?\n\r?\n([^\r\n]*)/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
+/**
+ * The answers of a `$batch` response, in order: the status of each inner response, Dataverse's
+ * error for a failure, the row for a success that returned one. A change set's answers (a nested
+ * multipart) are read in their order too.
+ */
+export function parseBatchResponse(
+  contentType: string,
+  text: string,
+): { result: WriteResult; retryAfter?: string }[] {
+  const boundary = /boundary=("?)([^";]+)\1/i.exec(contentType)?.[2];
+  if (!boundary) return [];
+  const out: { result: WriteResult; retryAfter?: string }[] = [];
+  for (const part of multipartParts(text, boundary)) {
+    const { headers, rest } = headersAndRest(part);
+    const nested = /boundary=("?)([^";]+)\1/i.exec(headers["content-type"] ?? "")?.[2];
+    if (/^multipart\/mixed/i.test(headers["content-type"] ?? "") && nested) {
+      out.push(...parseBatchResponse(`multipart/mixed; boundary=${nested}`, rest));
+      continue;
+    }
+    const [statusLine, ...after] = rest.split(/\r?\n/);
+    const m = /^HTTP\/1\.1 (\d{3})/.exec(statusLine.trim());
+    if (!m) continue;
     const status = Number(m[1]);
-    if (status >= 400) return { status, body: m[3] };
+    const inner = headersAndRest(after.join("\r\n"));
+    const body = inner.rest.trim();
+    const result: WriteResult = { status };
+    if (status >= 400) {
+      const e = parseErrorBody(body);
+      if (e.code) result.code = e.code;
+      if (e.message) result.message = e.message;
+    } else if (body.startsWith("{")) {
+      try {
+        result.row = JSON.parse(body) as Record<string, unknown>;
+      } catch {
+        // A success without a readable row is still a success.
+      }
+    }
+    out.push({ result, retryAfter: inner.headers["retry-after"] });
   }
-  return undefined;
+  return out;
+}
+
+function multipartParts(body: string, boundary: string): string[] {
+  const delimiter = `--${boundary}`;
+  const end = body.indexOf(`${delimiter}--`);
+  return (end < 0 ? body : body.slice(0, end))
+    .split(delimiter)
+    .slice(1)
+    .map((p) => p.replace(/^\r?\n/, ""));
+}
+
+function headersAndRest(text: string): { headers: Record<string, string>; rest: string } {
+  const m = /\r?\n\r?\n/.exec(text);
+  const head = m ? text.slice(0, m.index) : text;
+  const rest = m ? text.slice(m.index + m[0].length) : "";
+  const headers: Record<string, string> = {};
+  for (const line of head.split(/\r?\n/)) {
+    const i = line.indexOf(":");
+    if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  return { headers, rest };
 }

@@ -2,7 +2,7 @@ import type { Response } from "node-fetch";
 import type { TokenProvider } from "./auth";
 import { bearerCall } from "./bearer-call";
 import { ApiError } from "../core/errors";
-import { redactUrl } from "../core/api-errors";
+import { redactUrl } from "./http/api-errors";
 import { readJson, type HttpClient } from "./http/client";
 import type { Interval } from "../domain/windows";
 import type { OperationOptions } from "./activity-api";
@@ -52,7 +52,12 @@ export class GraphAuditApi {
     this.origin = new URL(options.endpoint).origin;
   }
 
-  /** Submits a query for records created in [from, to) with these operations. */
+  /**
+   * Submits a query for records created in [from, to) with these operations. Sent once, never
+   * retried here: any attempt Graph may have taken spends one of the tenant's submissions per 24
+   * hours, so the caller counts each attempt against its budget and decides whether to try again
+   * (a 429 answers with ThrottledError and its Retry-After). A 401 still renews the token once.
+   */
   async createQuery(
     window: Interval,
     operations: readonly string[],
@@ -65,8 +70,14 @@ export class GraphAuditApi {
       filterEndDateTime: window.to.toISOString(),
       operationFilters: [...operations],
     });
-    return this.call("create audit log query", this.base, "POST", body, options, (r) =>
-      readQuery(r, this.base),
+    return this.call(
+      "create audit log query",
+      this.base,
+      "POST",
+      body,
+      options,
+      (r) => readQuery(r, this.base),
+      () => false,
     );
   }
 
@@ -141,9 +152,17 @@ export class GraphAuditApi {
     body: string | undefined,
     { signal }: OperationOptions,
     handle: (response: Response) => Promise<T>,
+    retryable?: (err: unknown) => boolean,
   ): Promise<T> {
     const { http, tokens } = this.options;
-    return bearerCall(http, tokens, what, { url, method, body, signal }, handle, explain);
+    return bearerCall(
+      http,
+      tokens,
+      what,
+      { url, method, body, signal, retryable },
+      handle,
+      explain,
+    );
   }
 }
 

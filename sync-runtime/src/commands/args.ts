@@ -1,5 +1,5 @@
 import { UsageError } from "../core/errors";
-import { DEFAULT_STALE_DAYS } from "../domain/stale-days";
+import { DEFAULT_STALE_DAYS, validateStaleDays } from "../domain/stale-days";
 
 /** A command line: the words, and the --flags with their values. */
 export interface Parsed {
@@ -49,15 +49,21 @@ export function parseTime(flag: string, value: string): Date {
   return new Date(ms);
 }
 
-/** `--stale-days N`: whole days, like --days. */
+/** `--stale-days N`: the report's rule (a positive number of days), and whole days, like --days. */
 export function parseStaleDays(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_STALE_DAYS;
-  const days = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isInteger(days) || days < 1 || days > 3660) {
-    throw new UsageError(
+  const mistake = () =>
+    new UsageError(
       `--stale-days ${raw} is not a whole number of days between 1 and 3660; pass e.g. --stale-days 30.`,
     );
+  let days: number;
+  try {
+    days = validateStaleDays(Number(raw));
+  } catch (err) {
+    if (err instanceof RangeError) throw mistake();
+    throw err;
   }
+  if (!/^\d+$/.test(raw.trim()) || !Number.isInteger(days) || days > 3660) throw mistake();
   return days;
 }
 

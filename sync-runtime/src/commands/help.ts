@@ -43,7 +43,17 @@ Commands:
         reason}): expired before download, refused (contentUri off the API's origin) or
         quarantined (unreadable; the bytes are in the quarantine container); and listing
         windows cut short at a NextPageUri that could not be followed ({from, to, reason
-        "listingCut", detail}; the answer is in the quarantine container under listings/).
+        "listingCut", detail}; the answer is in the quarantine container under listings/); and,
+        with AUDIT_DATAVERSE_URL, launches and deletes Dataverse refused for good ({recordId,
+        reason "dataverseRejected", status, detail}: Dataverse's error), kept as dead letters.
+  dataverse backfill [--from ISO]
+        Put the launches and deletes stored in Azure Storage (from the day of --from; default:
+        where the last back-fill stopped, or everything stored when none ran) into the Dataverse
+        outbox and write them to the CoE tables. The sink does this by itself when it is switched
+        on over stored history. Idempotent (rows are keyed by the record Id) and resumable: killed
+        midway, the next run or pass goes on where it stopped. Progress on stderr, JSON on stdout.
+  dataverse retry-rejected
+        Send the dead letters (see gaps) to Dataverse again, after the cause was fixed there.
   rebuild-rollups
         Rebuild the per-app, per-day rollups the report reads from every stored launch and
         delete (storage written before rollups existed, or to check them). Waits for the sync

@@ -4,6 +4,8 @@ import { createProgressRenderer } from "../presentation/progress/progress-render
 import { AUDIT_SOURCES, type AuditSource } from "../../contract";
 import type { ProgressSnapshot } from "../domain/progress-snapshot";
 import { parseTime, type Parsed } from "./args";
+import type { DataverseProgress } from "../app/dataverse-wiring";
+import { dataverseProgressLine } from "./dataverse";
 import { EXIT } from "./help";
 import type { CliIo } from "./io";
 
@@ -32,6 +34,8 @@ export async function onceCommand(runtime: Runtime, parsed: Parsed, io: CliIo): 
       from,
       to,
       onProgress: (s: ProgressSnapshot) => progress.update(s),
+      onDataverseProgress: (p: DataverseProgress) =>
+        io.stderr.write(`${dataverseProgressLine(p)}\n`),
       signal: io.signal,
     };
     const results = gaps

@@ -33,7 +33,7 @@ export async function reportCommand(runtime: Runtime, parsed: Parsed, io: CliIo)
     window = lastDays(runtime.now(), days);
   }
   const staleDays = parseStaleDays(parsed.flags.get("stale-days"));
-  const text = renderReport(await runtime.report(window, { staleDays }), format);
+  const text = renderReport(await runtime.report(window, { staleDays, signal: io.signal }), format);
   const out = parsed.flags.get("out");
   if (out) {
     await writeFile(out, text);

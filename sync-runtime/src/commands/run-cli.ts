@@ -9,6 +9,7 @@ import type { CliIo } from "./io";
 import { onceCommand } from "./once";
 import { reportCommand } from "./report";
 import { subscriptionCommand } from "./subscription";
+import { dataverseCommand } from "./dataverse";
 
 export { EXIT, HELP } from "./help";
 export { parseArgs, parseStaleDays, parseTime } from "./args";
@@ -82,11 +83,20 @@ async function dispatch({
       noSubcommand();
       allowOnly(parsed, ["from", "to", "days", "format", "out", "stale-days"]);
       return reportCommand(runtime, parsed, io);
-    case "gaps":
+    case "gaps": {
       allowOnly(parsed, []);
       await runtime.ready();
-      io.stdout(JSON.stringify(await runtime.store.gaps.list(), null, 2) + "\n");
+      // Events Dataverse refused for good are missing from the CoE tables: listed with the rest.
+      const gaps = [
+        ...(await runtime.store.gaps.list()),
+        ...((await runtime.dataverse?.rejectedGaps()) ?? []),
+      ];
+      io.stdout(JSON.stringify(gaps, null, 2) + "\n");
       return EXIT.ok;
+    }
+    case "dataverse":
+      allowOnly(parsed, sub === "backfill" ? ["from"] : []);
+      return dataverseCommand(runtime, sub, parsed, io);
     case "rebuild-rollups": {
       noSubcommand();
       allowOnly(parsed, []);

@@ -98,18 +98,15 @@ export class ThrottledError extends ApiError {
   /** From `Retry-After` when the answer had one. */
   readonly retryAfterMs: number | undefined;
   constructor(
-    init: { status: number; afCode?: string; url: string; retryAfterMs?: number },
+    init: { status: number; afCode?: string; url: string; retryAfterMs?: number; message?: string },
     options?: { cause?: unknown },
   ) {
     super(
       {
         ...init,
-        message: init.url.includes("/security/auditLog/")
-          ? `Microsoft Graph throttled the audit log query call (HTTP ${init.status}). ` +
-            "The runtime waits for Retry-After and retries; the tenant's audit log query limits are shared with every app that uses them."
-          : `The Management Activity API throttled the request (HTTP ${init.status}${init.afCode ? ` ${init.afCode}` : ""}). ` +
-            "The runtime backs off and retries; if this persists, lower AUDIT_RATE_LIMIT_PER_MINUTE " +
-            "or check that AUDIT_PUBLISHER_ID is set so the tenant has its own quota.",
+        message:
+          init.message ??
+          `The service throttled the request (HTTP ${init.status}${init.afCode ? ` ${init.afCode}` : ""}); the runtime backs off and retries.`,
       },
       options,
     );
@@ -143,9 +140,12 @@ export class TransportError extends SyncError {
 export class AuthError extends SyncError {
   /** True for outages of the token endpoint (worth a retry), false for refused credentials. */
   readonly transient: boolean;
-  constructor(message: string, options: { cause?: unknown; transient: boolean }) {
+  /** Entra's AADSTS error number, when the token endpoint answered one. */
+  readonly aadsts?: string;
+  constructor(message: string, options: { cause?: unknown; transient: boolean; aadsts?: string }) {
     super("AUTH", message, { cause: options.cause });
     this.transient = options.transient;
+    this.aadsts = options.aadsts;
   }
 }
 
@@ -232,17 +232,6 @@ export class UsageError extends SyncError {
   constructor(message: string) {
     super("USAGE", message);
   }
-}
-
-/**
- * Whether an API error is worth retrying: throttling, 5xx and transport failures are; the rest
- * not. Token failures are retried inside auth.ts only, so retries never multiply.
- */
-export function isRetryable(err: unknown): boolean {
-  if (err instanceof ThrottledError || err instanceof TransportError) return true;
-  if (err instanceof BadContentError) return true;
-  if (err instanceof ApiError) return err.status >= 500 || err.status === 408;
-  return false;
 }
 
 /** Dataverse refused or failed a write (the sink's own error: the Azure Storage archive goes on). */

@@ -141,6 +141,26 @@ export const METRIC_DEFINITIONS = [
     "counter",
   ],
   ["audit_dataverse_pending", "Events in the outbox table not yet written to Dataverse.", "gauge"],
+  [
+    "audit_dataverse_rejected_total",
+    "Events whose write Dataverse refused for good (a 4xx), moved to the dead letters (listed in gaps).",
+    "counter",
+  ],
+  [
+    "audit_dataverse_dead_letters",
+    "Events in the dead-letter table (dataverse retry-rejected sends them again).",
+    "gauge",
+  ],
+  [
+    "audit_dataverse_held",
+    "Launches held at the last drain: their app is not yet in admin_apps (AUDIT_DATAVERSE_HOLD_HOURS).",
+    "gauge",
+  ],
+  [
+    "audit_dataverse_backfilled_total",
+    "Stored events put into the outbox by the back-fill of history.",
+    "counter",
+  ],
   ["audit_last_success_timestamp_seconds", "Unix time of the last successful pass.", "gauge"],
   [
     "audit_lag_seconds",
@@ -163,6 +183,17 @@ export const METRIC_DEFINITIONS = [
     "Graph query windows halved because the query exceeded its record limit.",
     "counter",
   ],
+  [
+    "audit_graph_submissions_total",
+    "Microsoft Graph audit log query submissions sent (each spends one of the tenant's per 24 hours).",
+    "counter",
+  ],
+  [
+    "audit_graph_submissions_refused_total",
+    "Graph audit log query submissions answered 429 (the tenant's query limits); each halves the queries in flight.",
+    "counter",
+  ],
+  ["audit_graph_queries_in_flight", "Graph audit log queries queued or running now.", "gauge"],
 ] as const;
 
 export type MetricName = (typeof METRIC_DEFINITIONS)[number][0];

@@ -1,15 +1,29 @@
 import type { PowerAppEvent } from "./records";
 
 /**
- * What the CoE Starter Kit's "Admin | Audit Logs | Sync Audit Logs (V2)" flow writes for an event
- * (microsoft/coe-starter-kit, CenterofExcellenceCoreComponents/SolutionPackage/src/Workflows/
- * AdminAuditLogsSyncAuditLogsV2-BCCF2957-….json, actions UpsertAuditLogEvent and
- * Mark_Power_App_record_deleted), with the columns "Update Data (V2)" fills from the same record
- * (admin_appname, admin_appenvironment). Column lengths are those of
+ * What the CoE Starter Kit's audit log flows write for an event, together (microsoft/coe-starter-kit,
+ * CenterofExcellenceCoreComponents/SolutionPackage/src/Workflows): "Admin | Audit Logs | Sync Audit
+ * Logs (V2)" upserts one admin_auditlogs row per launch (title, creation time, app id, the
+ * admin_AppLookup bind, operation, UPN, workload; its Graph path also admin_userid) and marks
+ * deleted apps; "Admin | Audit Logs | Update Data (V2)", triggered by each such row, fills the
+ * row's admin_appname from the app's admin_displayname, admin_appenvironment with the
+ * environment's display name, admin_appispremium from the app's admin_usespremiumapi, and moves
+ * admin_apps.admin_applastlaunchedon forward. Column lengths are those of
  * Entities/admin_AuditLog/Entity.xml; a longer value is cut to fit rather than failing the row.
  */
 export const AUDIT_LOGS = "admin_auditlogs";
 export const APPS = "admin_apps";
+export const ENVIRONMENTS = "admin_environments";
+
+/** The admin_apps columns the sink reads. */
+export const APP_COLUMNS = [
+  "admin_appid",
+  "admin_displayname",
+  "admin_usespremiumapi",
+  "admin_applastlaunchedon",
+  "admin_appdeleted",
+  "admin_appdeletedon",
+];
 
 const MAX = {
   admin_title: 300,
@@ -19,6 +33,7 @@ const MAX = {
   admin_operation: 100,
   admin_workload: 300,
   admin_userupn: 300,
+  admin_userid: 100,
 } as const;
 
 /** The record's CreationTime as the API wrote it (UTC, no zone, seconds): the flow's title uses it. */
@@ -26,8 +41,48 @@ export function recordCreationTime(iso: string): string {
   return iso.replace(/(\.\d+)?Z$/, "");
 }
 
-/** The admin_auditlogs row of a launch; `appKnown` adds the lookup, as the flow's bind does. */
-export function auditLogRow(e: PowerAppEvent, appKnown: boolean): Record<string, unknown> {
+/** What admin_apps holds of an app that matters to the sink. */
+export interface CoeAppState {
+  lastLaunchedOn: string | null;
+  deleted: boolean;
+  deletedOn: string | null;
+}
+
+/** An admin_apps row as the sink reads it: its state, what the audit rows copy, its ETag. */
+export interface CoeApp extends CoeAppState {
+  displayName: string | null;
+  usesPremiumApi: boolean | null;
+  /** The row's `@odata.etag`: the update of admin_apps is conditional on it. */
+  etag: string | undefined;
+}
+
+/** An admin_apps row of the Web API as a CoeApp. */
+export function coeAppOf(row: Record<string, unknown>): CoeApp {
+  const text = (v: unknown) => (typeof v === "string" ? v : null);
+  return {
+    displayName: text(row.admin_displayname),
+    usesPremiumApi: typeof row.admin_usespremiumapi === "boolean" ? row.admin_usespremiumapi : null,
+    lastLaunchedOn: text(row.admin_applastlaunchedon),
+    deleted: row.admin_appdeleted === true,
+    deletedOn: text(row.admin_appdeletedon),
+    etag: text(row["@odata.etag"]) ?? undefined,
+  };
+}
+
+/** What a launch's row is written with besides the record. */
+export interface RowContext {
+  /** The app's admin_apps row; absent when admin_apps does not have the app. */
+  app?: CoeApp;
+  /** The environment's admin_displayname in admin_environments, when it has the environment. */
+  environmentName?: string;
+}
+
+/**
+ * The admin_auditlogs row of a launch, as both flows leave it. For an app admin_apps does not have
+ * (the flows write no row; the sink writes one after holding it) the lookup is left out and the
+ * app name is the record's own.
+ */
+export function auditLogRow(e: PowerAppEvent, ctx: RowContext): Record<string, unknown> {
   const created = recordCreationTime(e.creationTime);
   const row: Record<string, unknown> = {
     admin_title: cut(`Power App Launch ${e.appId} - ${created}`, MAX.admin_title),
@@ -38,18 +93,16 @@ export function auditLogRow(e: PowerAppEvent, appKnown: boolean): Record<string,
     admin_workload: e.schema === "legacy" ? "PowerApps" : "PowerPlatform",
   };
   if (e.userUpn !== null) row.admin_userupn = cut(e.userUpn, MAX.admin_userupn);
-  if (e.appName !== null) row.admin_appname = cut(e.appName, MAX.admin_appname);
-  if (e.environmentId !== null)
-    row.admin_appenvironment = cut(e.environmentId, MAX.admin_appenvironment);
-  if (appKnown) row["admin_AppLookup@odata.bind"] = `${APPS}(${e.appId})`;
+  if (e.userKey !== null) row.admin_userid = cut(e.userKey, MAX.admin_userid);
+  const name = ctx.app ? ctx.app.displayName : e.appName;
+  if (name !== null) row.admin_appname = cut(name, MAX.admin_appname);
+  if (ctx.environmentName !== undefined)
+    row.admin_appenvironment = cut(ctx.environmentName, MAX.admin_appenvironment);
+  if (ctx.app) {
+    row["admin_AppLookup@odata.bind"] = `${APPS}(${e.appId})`;
+    if (ctx.app.usesPremiumApi !== null) row.admin_appispremium = ctx.app.usesPremiumApi;
+  }
   return row;
-}
-
-/** What admin_apps holds of an app that matters to the sink. */
-export interface CoeAppState {
-  lastLaunchedOn: string | null;
-  deleted: boolean;
-  deletedOn: string | null;
 }
 
 /**
@@ -88,6 +141,11 @@ export function appUpdate(
     next.deletedOn = deleted;
   }
   return Object.keys(body).length ? { body, next } : undefined;
+}
+
+/** An OData `$filter` matching any of the keys: `k eq a or k eq b …` (ids are GUIDs, no quoting). */
+export function keyFilter(column: string, ids: string[]): string {
+  return ids.map((id) => `${column} eq ${id}`).join(" or ");
 }
 
 function cut(value: string, max: number): string {

@@ -27,10 +27,7 @@ export class ConcurrencyController {
   private readonly smoothing: number;
   private averageMs: number | undefined;
   private current: number;
-  /** Lowered by throttling, raised again as blobs succeed; Infinity until a throttle. */
-  private ceiling = Infinity;
-  /** Blobs still to finish before another throttle may lower the target again. */
-  private holdOff = 0;
+  private readonly ceiling = new ThrottleCeiling();
 
   constructor(options: ConcurrencyOptions) {
     if (!(options.max >= 1)) throw new RangeError("max must be at least 1");
@@ -62,22 +59,73 @@ export class ConcurrencyController {
       this.averageMs === undefined
         ? sample
         : this.averageMs + this.smoothing * (sample - this.averageMs);
-    if (this.holdOff > 0) this.holdOff--;
-    if (throttled && this.holdOff === 0) {
-      // Every request in flight meets the same throttle: one halving per round of blobs.
-      this.ceiling = Math.max(1, Math.floor(this.current / 2));
-      this.holdOff = this.current;
-    } else if (!throttled && this.ceiling < this.max) {
-      this.ceiling += 1 / Math.max(1, this.current);
-    }
+    const ceiling = this.ceiling.observe(this.current, this.max, throttled);
     const littles = Math.ceil(this.ratePerSecond * (this.averageMs / 1000) * this.headroom);
     // At most doubling per sample, so one slow first blob (a new connection, a token) does not
     // open every slot at once.
-    this.current = clamp(
-      Math.min(littles, Math.floor(this.ceiling), this.current * 2),
-      1,
-      this.max,
-    );
+    this.current = clamp(Math.min(littles, Math.floor(ceiling), this.current * 2), 1, this.max);
+    return this.current;
+  }
+}
+
+/**
+ * The throttle half of the control: a throttled answer halves the ceiling at once (once per round
+ * of tasks, since every task in flight meets the same throttle); each task that ends without one
+ * raises it by 1/current, about one task per round, as TCP's congestion window grows back.
+ * Infinity until the first throttle.
+ */
+export class ThrottleCeiling {
+  private ceiling = Infinity;
+  /** Tasks still to end before another throttle may lower the ceiling again. */
+  private holdOff = 0;
+
+  /** One task ended; `current` is the target it ran under. Returns the new ceiling. */
+  observe(current: number, max: number, throttled: boolean): number {
+    if (this.holdOff > 0) this.holdOff--;
+    if (throttled && this.holdOff === 0) {
+      this.ceiling = Math.max(1, Math.floor(current / 2));
+      this.holdOff = current;
+    } else if (!throttled && this.ceiling < max) {
+      this.ceiling += 1 / Math.max(1, current);
+    }
+    return this.ceiling;
+  }
+}
+
+/**
+ * How many Microsoft Graph audit log queries a pass keeps queued or running. Unlike blobs, a
+ * query's minutes are spent on Microsoft's side, not on the runtime's request rate, so Little's
+ * law has nothing to size: the target is the configured number (a share of the tenant's queued
+ * or running queries), lowered by half when Graph answers a submission with 429 and raised again
+ * by about one query per round of queries that end without one.
+ */
+export class QueryConcurrency {
+  private readonly ceiling = new ThrottleCeiling();
+  private current: number;
+
+  constructor(private readonly max: number) {
+    if (!(max >= 1)) throw new RangeError("max must be at least 1");
+    this.current = Math.floor(max);
+  }
+
+  /** Queries to keep in flight now. */
+  get target(): number {
+    return this.current;
+  }
+
+  /** Graph refused a submission (429): fewer queries in flight. Returns the new target. */
+  throttled(): number {
+    return this.update(true);
+  }
+
+  /** A query ended (stored) without a 429 since: more queries in flight, slowly. */
+  succeeded(): number {
+    return this.update(false);
+  }
+
+  private update(throttled: boolean): number {
+    const ceiling = this.ceiling.observe(this.current, this.max, throttled);
+    this.current = clamp(Math.min(ceiling, this.max), 1, this.max);
     return this.current;
   }
 }

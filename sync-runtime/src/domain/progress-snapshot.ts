@@ -13,4 +13,10 @@ export interface ProgressSnapshot {
   recordsDone: number;
   /** Start of the pass, for rate and ETA. */
   startedAt: Date;
+  /**
+   * The Graph source's days (windowsTotal of them): whose query was submitted or re-attached, in
+   * flight now (submitted, running or being stored), and stored. windowsDone counts the days the
+   * checkpoint has passed.
+   */
+  days?: { queried: number; running: number; stored: number };
 }

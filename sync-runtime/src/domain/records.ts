@@ -17,6 +17,8 @@ export interface PowerAppEvent {
   appName: string | null;
   environmentId: string | null;
   userUpn: string | null;
+  /** The record's UserKey: the user's Entra object id (what the CoE writes to admin_userid). */
+  userKey: string | null;
   schema: "purview" | "legacy";
 }
 
@@ -67,6 +69,7 @@ export function classifyRecord(raw: unknown): Classified {
         appName: props.appName ?? null,
         environmentId: props.environmentId ?? str(r.EnvironmentId) ?? null,
         userUpn: str(r.UserId) ?? props.user ?? null,
+        userKey: str(r.UserKey) ?? null,
         schema: "purview",
       },
     };
@@ -83,6 +86,7 @@ export function classifyRecord(raw: unknown): Classified {
         appName: legacy.appName,
         environmentId: legacy.environmentId,
         userUpn: str(r.UserId) ?? null,
+        userKey: str(r.UserKey) ?? null,
         schema: "legacy",
       },
     };

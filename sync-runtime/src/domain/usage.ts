@@ -2,7 +2,7 @@ import type { PowerAppEvent } from "./records";
 import type { AppUsage, DailyLaunches, UsageReport } from "./usage-report";
 
 /** One stored launch or delete, as the usage tables hold it: the event without its schema. */
-export type EventRow = Omit<PowerAppEvent, "schema">;
+export type EventRow = Omit<PowerAppEvent, "schema" | "userKey">;
 
 interface AppAccumulator {
   appId: string;

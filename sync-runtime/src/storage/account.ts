@@ -4,6 +4,7 @@ import { DefaultAzureCredential } from "@azure/identity";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { CONTAINERS, TABLES, type TableName } from "../../contract";
 import { StorageError } from "../core/errors";
+import type { StorageOptions } from "./options";
 
 /** How the runtime reaches its storage account. */
 export type StorageConfig =
@@ -20,7 +21,7 @@ export interface Storage {
   leases: ContainerClient;
   quarantine: ContainerClient;
   /** Creates missing tables and containers (idempotent); run once at start. */
-  ensure(): Promise<void>;
+  ensure(options?: StorageOptions): Promise<void>;
 }
 
 /**
@@ -66,16 +67,15 @@ export function openStorage(config: StorageConfig, credential?: TokenCredential)
     reports,
     leases,
     quarantine,
-    async ensure() {
+    async ensure(options = {}) {
+      const { abortSignal } = options;
       try {
         await Promise.all([
-          ...TABLE_NAMES.map((t) => tables[t].createTable()),
-          raw.createIfNotExists(),
-          reports.createIfNotExists(),
-          leases.createIfNotExists(),
-          quarantine.createIfNotExists(),
+          ...TABLE_NAMES.map((t) => tables[t].createTable({ abortSignal })),
+          ...[raw, reports, leases, quarantine].map((c) => c.createIfNotExists({ abortSignal })),
         ]);
       } catch (cause) {
+        abortSignal?.throwIfAborted();
         throw new StorageError(
           `Could not open the storage account (${describeStorageFailure(cause)}). Check AUDIT_STORAGE_CONNECTION_STRING, or AUDIT_BLOB_ENDPOINT/AUDIT_TABLE_ENDPOINT and that the identity AZURE_CLIENT_ID has the Storage Blob Data Contributor and Storage Table Data Contributor roles.`,
           { cause },

@@ -2,7 +2,8 @@ import type { TableClient } from "@azure/data-tables";
 import { tableKey } from "./keys";
 import { foldAppState, type AppState } from "../domain/app-state";
 import type { PowerAppEvent } from "../domain/records";
-import { getEntityOrUndefined } from "./entity";
+import { readModifyWrite } from "./entity";
+import type { StorageOptions } from "./options";
 
 const PARTITION = "app";
 
@@ -14,7 +15,7 @@ export class AppsTable {
   private readonly locks = new Map<string, Promise<void>>();
   constructor(private readonly table: TableClient) {}
 
-  async apply(events: PowerAppEvent[]): Promise<void> {
+  async apply(events: PowerAppEvent[], options: StorageOptions = {}): Promise<void> {
     const byApp = new Map<string, PowerAppEvent[]>();
     for (const e of events) {
       const list = byApp.get(e.appId) ?? [];
@@ -22,38 +23,34 @@ export class AppsTable {
       byApp.set(e.appId, list);
     }
     await Promise.all(
-      [...byApp].map(([appId, list]) => this.withLock(appId, () => this.update(appId, list))),
+      [...byApp].map(([appId, list]) =>
+        this.withLock(appId, () => this.update(appId, list, options)),
+      ),
     );
   }
 
-  async list(): Promise<AppState[]> {
+  async list(options: StorageOptions = {}): Promise<AppState[]> {
     const out: AppState[] = [];
-    for await (const e of this.table.listEntities<AppState>()) out.push(stripEntity(e));
+    for await (const e of this.table.listEntities<AppState>({ abortSignal: options.abortSignal }))
+      out.push(stripEntity(e));
     return out;
   }
 
-  private async update(appId: string, events: PowerAppEvent[]): Promise<void> {
-    const rowKey = tableKey(appId);
-    // Bounded optimistic concurrency: a conflict means someone else wrote; re-read and re-fold.
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const current = await getEntityOrUndefined<AppState>(this.table, PARTITION, rowKey);
-      const base: AppState = current ? stripEntity(current) : { appId };
-      const next = foldAppState(base, events);
-      try {
-        if (current) {
-          await this.table.updateEntity({ partitionKey: PARTITION, rowKey, ...next }, "Replace", {
-            etag: current.etag,
-          });
-        } else {
-          await this.table.createEntity({ partitionKey: PARTITION, rowKey, ...next });
-        }
-        return;
-      } catch (err) {
-        const status = (err as { statusCode?: number }).statusCode;
-        if (status !== 412 && status !== 409) throw err;
-      }
-    }
-    throw new Error(`apps table: could not update app ${appId} after 5 conflicting writes`);
+  /** Folds the events into the app's row; a conflict means someone else wrote: re-read, re-fold. */
+  private async update(
+    appId: string,
+    events: PowerAppEvent[],
+    options: StorageOptions,
+  ): Promise<void> {
+    await readModifyWrite<AppState, void>(
+      this.table,
+      { partitionKey: PARTITION, rowKey: tableKey(appId) },
+      (current) => ({
+        write: foldAppState(current ? stripEntity(current) : { appId }, events),
+        result: undefined,
+      }),
+      { ...options, what: `apps table: could not update app ${appId}` },
+    );
   }
 
   private async withLock(key: string, fn: () => Promise<void>): Promise<void> {

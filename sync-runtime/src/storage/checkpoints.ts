@@ -1,7 +1,7 @@
 import type { TableClient } from "@azure/data-tables";
 import { tableKey } from "./keys";
-import { StorageError } from "../core/errors";
-import { getEntityOrUndefined } from "./entity";
+import { getEntityOrUndefined, readModifyWrite } from "./entity";
+import type { StorageOptions } from "./options";
 
 const PARTITION = "checkpoint";
 
@@ -16,11 +16,12 @@ interface CheckpointEntity {
 export class Checkpoints {
   constructor(private readonly table: TableClient) {}
 
-  async get(contentType: string): Promise<Date | undefined> {
+  async get(contentType: string, options: StorageOptions = {}): Promise<Date | undefined> {
     const e = await getEntityOrUndefined<CheckpointEntity>(
       this.table,
       PARTITION,
       tableKey(contentType),
+      options,
     );
     return e ? new Date(e.syncedTo) : undefined;
   }
@@ -30,30 +31,27 @@ export class Checkpoints {
    * the row read (its ETag, or its absence), so two writers can never move it back: a conflict
    * re-reads and decides again.
    */
-  async advance(contentType: string, syncedTo: Date, now: Date): Promise<Date> {
-    const rowKey = tableKey(contentType);
-    // Bounded: each conflict means another writer moved the checkpoint in between.
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const current = await getEntityOrUndefined<CheckpointEntity>(this.table, PARTITION, rowKey);
-      if (current && new Date(current.syncedTo) >= syncedTo) return new Date(current.syncedTo);
-      const entity = {
-        partitionKey: PARTITION,
-        rowKey,
-        contentType,
-        syncedTo: syncedTo.toISOString(),
-        updatedAt: now.toISOString(),
-      };
-      try {
-        if (current) await this.table.updateEntity(entity, "Replace", { etag: current.etag });
-        else await this.table.createEntity(entity);
-        return syncedTo;
-      } catch (err) {
-        const status = (err as { statusCode?: number }).statusCode;
-        if (status !== 412 && status !== 409) throw err;
-      }
-    }
-    throw new StorageError(
-      `checkpoints table: could not advance ${contentType} after 5 conflicting writes; another runtime is writing the same checkpoint (see the sync lease).`,
+  advance(
+    contentType: string,
+    syncedTo: Date,
+    now: Date,
+    options: StorageOptions = {},
+  ): Promise<Date> {
+    return readModifyWrite<CheckpointEntity, Date>(
+      this.table,
+      { partitionKey: PARTITION, rowKey: tableKey(contentType) },
+      (current) => {
+        if (current && new Date(current.syncedTo) >= syncedTo) {
+          return { result: new Date(current.syncedTo) };
+        }
+        const write = {
+          contentType,
+          syncedTo: syncedTo.toISOString(),
+          updatedAt: now.toISOString(),
+        };
+        return { write, result: syncedTo };
+      },
+      { ...options, what: `checkpoints table: could not advance ${contentType}` },
     );
   }
 }

@@ -4,6 +4,7 @@ import type { BlobStats } from "../domain/tally";
 import type { ContentLoss } from "./gaps";
 import { tableKey } from "./keys";
 import { getEntityOrUndefined } from "./entity";
+import type { StorageOptions } from "./options";
 
 interface ContentIdEntity extends Partial<BlobStats> {
   contentId: string;
@@ -21,17 +22,25 @@ interface ContentIdEntity extends Partial<BlobStats> {
 export class ContentIds {
   constructor(private readonly table: TableClient) {}
 
-  async isProcessed(contentType: string, contentId: string): Promise<boolean> {
-    return (
-      (await getEntityOrUndefined(this.table, tableKey(contentType), tableKey(contentId))) !==
-      undefined
+  async isProcessed(
+    contentType: string,
+    contentId: string,
+    options: StorageOptions = {},
+  ): Promise<boolean> {
+    const row = await getEntityOrUndefined(
+      this.table,
+      tableKey(contentType),
+      tableKey(contentId),
+      options,
     );
+    return row !== undefined;
   }
 
   async markProcessed(
     item: ContentItem,
     result: { status: "done" | ContentLoss; archiveBlob: string; stats?: BlobStats },
     now: Date,
+    options: StorageOptions = {},
   ): Promise<void> {
     await this.table.upsertEntity<ContentIdEntity>(
       {
@@ -45,6 +54,7 @@ export class ContentIds {
         ...result.stats,
       },
       "Replace",
+      { abortSignal: options.abortSignal },
     );
   }
 }

@@ -2,17 +2,19 @@ import type { TableClient, TransactionAction } from "@azure/data-tables";
 import { eventKeys } from "./keys";
 import type { EventKind, PowerAppEvent } from "../domain/records";
 import type { EventRow } from "../domain/usage";
+import type { StorageOptions } from "./options";
 
 /** Azure Tables accepts at most 100 operations per transaction, all in one partition. */
 const BATCH = 100;
 
-interface EventEntity {
+export interface EventEntity {
   recordId: string;
   creationTime: string;
   appId: string;
   appName?: string;
   environmentId?: string;
   userUpn?: string;
+  userKey?: string;
   schema: string;
 }
 
@@ -28,7 +30,7 @@ export class EventsTable {
   ) {}
 
   /** Upserts the events, in transactions of at most BATCH rows of one partition. */
-  async write(events: PowerAppEvent[]): Promise<void> {
+  async write(events: PowerAppEvent[], options: StorageOptions = {}): Promise<void> {
     const byPartition = new Map<string, Map<string, PowerAppEvent>>();
     for (const e of events) {
       const { partitionKey, rowKey } = eventKeys(e);
@@ -43,24 +45,44 @@ export class EventsTable {
         const actions: TransactionAction[] = entries
           .slice(i, i + BATCH)
           .map(([rowKey, e]) => ["upsert", { partitionKey, rowKey, ...toEntity(e) }, "Replace"]);
-        await this.table.submitTransaction(actions);
+        await this.table.submitTransaction(actions, { abortSignal: options.abortSignal });
       }
     }
   }
 
   /** The UTC days that hold rows, ascending (a scan of every row's key: for rebuilding rollups). */
-  async days(): Promise<string[]> {
+  async days(options: StorageOptions = {}): Promise<string[]> {
     const days = new Set<string>();
-    for await (const e of this.table.listEntities({ queryOptions: { select: ["PartitionKey"] } })) {
+    const rows = this.table.listEntities({
+      queryOptions: { select: ["PartitionKey"] },
+      abortSignal: options.abortSignal,
+    });
+    for await (const e of rows) {
       days.add(e.partitionKey!);
     }
     return [...days].sort();
   }
 
-  /** Reads the rows of the UTC days `firstDay`..`lastDay` (inclusive) back as report input. */
-  async *read(firstDay: string, lastDay: string): AsyncGenerator<EventRow> {
+  /** The stored rows of the UTC days `firstDay`..`lastDay` (inclusive). */
+  entities(
+    firstDay: string,
+    lastDay: string,
+    options: StorageOptions = {},
+  ): AsyncIterable<EventEntity> {
     const filter = `PartitionKey ge '${firstDay}' and PartitionKey le '${lastDay}'`;
-    for await (const e of this.table.listEntities<EventEntity>({ queryOptions: { filter } })) {
+    return this.table.listEntities<EventEntity>({
+      queryOptions: { filter },
+      abortSignal: options.abortSignal,
+    });
+  }
+
+  /** Reads the rows of the UTC days `firstDay`..`lastDay` (inclusive) back as report input. */
+  async *read(
+    firstDay: string,
+    lastDay: string,
+    options: StorageOptions = {},
+  ): AsyncGenerator<EventRow> {
+    for await (const e of this.entities(firstDay, lastDay, options)) {
       yield {
         kind: this.kind,
         recordId: e.recordId,
@@ -74,6 +96,30 @@ export class EventsTable {
   }
 }
 
+/**
+ * The events of the UTC days `firstDay`..`lastDay` (inclusive) as stored, day by day in key
+ * order: what the Dataverse sink back-fills from. Rows stored before UserKey was kept have none.
+ */
+export async function* storedEvents(
+  table: EventsTable,
+  firstDay: string,
+  lastDay: string,
+): AsyncGenerator<PowerAppEvent> {
+  for await (const e of table.entities(firstDay, lastDay)) {
+    yield {
+      kind: table.kind,
+      recordId: e.recordId,
+      creationTime: e.creationTime,
+      appId: e.appId,
+      appName: e.appName ?? null,
+      environmentId: e.environmentId ?? null,
+      userUpn: e.userUpn ?? null,
+      userKey: e.userKey ?? null,
+      schema: e.schema === "legacy" ? "legacy" : "purview",
+    };
+  }
+}
+
 function toEntity(e: PowerAppEvent): EventEntity {
   // Tables cannot store null: absent properties read back as null.
   return {
@@ -83,6 +129,7 @@ function toEntity(e: PowerAppEvent): EventEntity {
     ...(e.appName !== null ? { appName: e.appName } : {}),
     ...(e.environmentId !== null ? { environmentId: e.environmentId } : {}),
     ...(e.userUpn !== null ? { userUpn: e.userUpn } : {}),
+    ...(e.userKey !== null ? { userKey: e.userKey } : {}),
     schema: e.schema,
   };
 }

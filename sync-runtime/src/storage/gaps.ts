@@ -2,6 +2,7 @@ import type { TableClient } from "@azure/data-tables";
 import type { ContentItem } from "../domain/content";
 import { tableKey } from "./keys";
 import type { Interval } from "../domain/windows";
+import type { StorageOptions } from "./options";
 
 /** An interval whose content can no longer be listed (the checkpoint was older than 7 days). */
 export interface IntervalGap {
@@ -64,7 +65,12 @@ type GapEntity = Partial<
 export class Gaps {
   constructor(private readonly table: TableClient) {}
 
-  async record(contentType: string, gap: Interval, now: Date): Promise<void> {
+  async record(
+    contentType: string,
+    gap: Interval,
+    now: Date,
+    options: StorageOptions = {},
+  ): Promise<void> {
     await this.table.upsertEntity<IntervalGap>(
       {
         partitionKey: tableKey(contentType),
@@ -75,6 +81,7 @@ export class Gaps {
         detectedAt: now.toISOString(),
       },
       "Replace",
+      { abortSignal: options.abortSignal },
     );
   }
 
@@ -83,6 +90,7 @@ export class Gaps {
     window: Interval,
     detail: string,
     now: Date,
+    options: StorageOptions = {},
   ): Promise<void> {
     await this.table.upsertEntity<ListingGap>(
       {
@@ -96,6 +104,7 @@ export class Gaps {
         detectedAt: now.toISOString(),
       },
       "Replace",
+      { abortSignal: options.abortSignal },
     );
   }
 
@@ -104,6 +113,7 @@ export class Gaps {
     reason: ContentLoss,
     now: Date,
     detail?: string,
+    options: StorageOptions = {},
   ): Promise<void> {
     await this.table.upsertEntity<ExpiredContentGap>(
       {
@@ -119,6 +129,7 @@ export class Gaps {
         detectedAt: now.toISOString(),
       },
       "Replace",
+      { abortSignal: options.abortSignal },
     );
   }
 
@@ -126,7 +137,12 @@ export class Gaps {
    * Marks a loss as recovered from another source. The row stays (the Management API did lose
    * it); a re-detection of the same loss replaces the row and clears the mark, as it should.
    */
-  async markFilled(gap: GapRecord, by: string, now: Date): Promise<void> {
+  async markFilled(
+    gap: GapRecord,
+    by: string,
+    now: Date,
+    options: StorageOptions = {},
+  ): Promise<void> {
     await this.table.upsertEntity(
       {
         partitionKey: tableKey(gap.contentType),
@@ -135,13 +151,16 @@ export class Gaps {
         filledBy: by,
       },
       "Merge",
+      { abortSignal: options.abortSignal },
     );
   }
 
   /** Every recorded loss, oldest first (intervals by start, blobs by contentCreated). */
-  async list(): Promise<GapRecord[]> {
+  async list(options: StorageOptions = {}): Promise<GapRecord[]> {
     const out: GapRecord[] = [];
-    for await (const e of this.table.listEntities<GapEntity>()) {
+    for await (const e of this.table.listEntities<GapEntity>({
+      abortSignal: options.abortSignal,
+    })) {
       out.push(
         e.contentId !== undefined
           ? {

@@ -2,6 +2,7 @@ import type { BlobLeaseClient, ContainerClient } from "@azure/storage-blob";
 import { LeaseError } from "../core/errors";
 import { sleep } from "../core/sleep";
 import { describeStorageFailure } from "./account";
+import type { StorageOptions } from "./options";
 
 /** The blob whose lease makes a runtime the one writer (in the leases container). */
 export const LEASE_BLOB = "sync-pass.lock";
@@ -48,14 +49,16 @@ export class PassLease {
   }
 
   /** Takes the lease if it is free; undefined when another runtime holds it. */
-  async tryAcquire(): Promise<HeldLease | undefined> {
+  async tryAcquire(options: StorageOptions = {}): Promise<HeldLease | undefined> {
     const blob = this.container.getBlockBlobClient(LEASE_BLOB);
-    await this.ensureBlob();
+    await this.ensureBlob(options);
     const client = blob.getBlobLeaseClient();
     try {
-      await client.acquireLease(this.durationSeconds);
+      await client.acquireLease(this.durationSeconds, { abortSignal: options.abortSignal });
     } catch (err) {
       if (isLeaseConflict(err)) return undefined;
+      // Stopped while asking: the stop, not a storage failure.
+      options.abortSignal?.throwIfAborted();
       throw new LeaseError(
         `Could not take the sync lease on ${LEASE_BLOB} (${describeStorageFailure(err)}). Check the storage account and the identity's Storage Blob Data Contributor role.`,
         { cause: err },
@@ -65,24 +68,24 @@ export class PassLease {
   }
 
   /** Waits (polling, abortable) until the lease is free, calling `onWait` once if it is not. */
-  async acquire(options: { signal?: AbortSignal; onWait?: () => void } = {}): Promise<HeldLease> {
+  async acquire(options: StorageOptions & { onWait?: () => void } = {}): Promise<HeldLease> {
     // Bounded by the signal: a runtime asked to wait waits until the other pass ends or it is
     // stopped; each iteration is one request and one poll interval.
     for (let waited = false; ; waited = true) {
-      options.signal?.throwIfAborted();
-      const held = await this.tryAcquire();
+      const held = await this.tryAcquire(options);
       if (held) return held;
       if (!waited) options.onWait?.();
-      await sleep(this.pollMs, options.signal);
+      await sleep(this.pollMs, options.abortSignal);
     }
   }
 
-  private async ensureBlob(): Promise<void> {
+  private async ensureBlob(options: StorageOptions): Promise<void> {
     try {
       await this.container
         .getBlockBlobClient(LEASE_BLOB)
-        .upload("", 0, { conditions: { ifNoneMatch: "*" } });
+        .upload("", 0, { conditions: { ifNoneMatch: "*" }, abortSignal: options.abortSignal });
     } catch (err) {
+      options.abortSignal?.throwIfAborted();
       const status = (err as { statusCode?: number }).statusCode;
       // 409 (leased) or 412 (exists): the blob is there, which is all that is needed.
       if (status !== 409 && status !== 412) {

@@ -1,6 +1,7 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import type { ContentItem } from "../domain/content";
 import type { Interval } from "../domain/windows";
+import type { StorageOptions } from "./options";
 import { archiveBlobName } from "./raw-archive";
 
 /**
@@ -17,10 +18,12 @@ export class Quarantine {
     item: ContentItem,
     bytes: Buffer,
     meta: { reason: string; status: number; truncated: boolean },
+    options: StorageOptions = {},
   ): Promise<string> {
     const name = archiveBlobName(item).replace(/\.ndjson\.gz$/, ".raw");
     await this.container.getBlockBlobClient(name).uploadData(bytes, {
       blobHTTPHeaders: { blobContentType: "application/octet-stream" },
+      abortSignal: options.abortSignal,
       // Metadata values must be ASCII: keep the reason readable, drop anything else.
       metadata: {
         reason: meta.reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 1024),
@@ -41,6 +44,7 @@ export class Quarantine {
     contentType: string,
     window: Interval,
     answer: { nextPageUri: string; why: string; pages: number; detectedAt: string },
+    options: StorageOptions = {},
   ): Promise<string> {
     const name = `listings/${contentType}/${window.from.toISOString().replace(/:/g, "")}.json`;
     const body = JSON.stringify(
@@ -51,6 +55,7 @@ export class Quarantine {
     await this.container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
       blobHTTPHeaders: { blobContentType: "application/json" },
       metadata: { reason: "listingCut" },
+      abortSignal: options.abortSignal,
     });
     return name;
   }

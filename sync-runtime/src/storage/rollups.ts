@@ -3,6 +3,7 @@ import { StorageError } from "../core/errors";
 import { decodeIdSet, encodeIdSet } from "../domain/id-set";
 import type { Stamped, StoredRollup } from "../domain/rollup";
 import { tableKey } from "./keys";
+import type { StorageOptions } from "./options";
 import { UserDictionary } from "./user-ids";
 
 /**
@@ -129,21 +130,25 @@ export class RollupsTable {
   constructor(private readonly table: TableClient) {}
 
   /** Marks days as changed. Idempotent; every write changes the mark's ETag. */
-  async markDirty(days: Iterable<string>): Promise<void> {
+  async markDirty(days: Iterable<string>, options: StorageOptions = {}): Promise<void> {
     const unique = [...new Set(days)];
     for (let i = 0; i < unique.length; i += BATCH) {
       const actions: TransactionAction[] = unique
         .slice(i, i + BATCH)
         .map((day) => ["upsert", { partitionKey: DIRTY, rowKey: day, day }, "Replace"]);
-      await this.table.submitTransaction(actions);
+      await this.table.submitTransaction(actions, { abortSignal: options.abortSignal });
     }
   }
 
   /** The days marked dirty, each with the ETag of its mark. */
-  async dirtyDays(): Promise<Map<string, string>> {
+  async dirtyDays(options: StorageOptions = {}): Promise<Map<string, string>> {
     const days = new Map<string, string>();
     const filter = `PartitionKey eq '${DIRTY}'`;
-    for await (const e of this.table.listEntities({ queryOptions: { filter } })) {
+    const rows = this.table.listEntities({
+      queryOptions: { filter },
+      abortSignal: options.abortSignal,
+    });
+    for await (const e of rows) {
       days.set(e.rowKey!, e.etag);
     }
     return days;
@@ -153,9 +158,9 @@ export class RollupsTable {
    * Removes a day's mark unless it was written again since `etag` was read (then the day is
    * rolled up again next time).
    */
-  async clearDirty(day: string, etag: string): Promise<void> {
+  async clearDirty(day: string, etag: string, options: StorageOptions = {}): Promise<void> {
     try {
-      await this.table.deleteEntity(DIRTY, day, { etag });
+      await this.table.deleteEntity(DIRTY, day, { etag, abortSignal: options.abortSignal });
     } catch (err) {
       const status = (err as { statusCode?: number }).statusCode;
       if (status !== 404 && status !== 412) throw err;
@@ -163,10 +168,11 @@ export class RollupsTable {
   }
 
   /** Whether every stored event has been rolled up or marked dirty (see the class comment). */
-  async isBuilt(): Promise<boolean> {
+  async isBuilt(options: StorageOptions = {}): Promise<boolean> {
     const filter = `PartitionKey eq '${META}' and RowKey eq '${META_ROW}'`;
     for await (const e of this.table.listEntities<{ format?: number }>({
       queryOptions: { filter },
+      abortSignal: options.abortSignal,
     })) {
       return e.format === FORMAT;
     }
@@ -174,14 +180,15 @@ export class RollupsTable {
   }
 
   /** The user dictionary the rows' ids come from, as stored now. */
-  loadUserIds(): Promise<UserDictionary> {
-    return UserDictionary.load(this.table);
+  loadUserIds(options: StorageOptions = {}): Promise<UserDictionary> {
+    return UserDictionary.load(this.table, options);
   }
 
-  async markBuilt(): Promise<void> {
+  async markBuilt(options: StorageOptions = {}): Promise<void> {
     await this.table.upsertEntity(
       { partitionKey: META, rowKey: META_ROW, format: FORMAT },
       "Replace",
+      { abortSignal: options.abortSignal },
     );
   }
 
@@ -189,7 +196,12 @@ export class RollupsTable {
    * Replaces the stored rollups of one day. Rollups are derived from the day's events, which are
    * only ever added, so every app of the old set is in the new one: upserts suffice.
    */
-  async writeDay(day: string, rollups: StoredRollup[]): Promise<void> {
+  async writeDay(
+    day: string,
+    rollups: StoredRollup[],
+    options: StorageOptions = {},
+  ): Promise<void> {
+    const { abortSignal } = options;
     let batch: TransactionAction[] = [];
     let bytes = 0;
     for (const r of rollups) {
@@ -197,7 +209,7 @@ export class RollupsTable {
       const entity = toRollupEntity(r);
       const size = entityBytes(entity);
       if (batch.length === BATCH || (batch.length > 0 && bytes + size > BATCH_BYTES)) {
-        await this.table.submitTransaction(batch);
+        await this.table.submitTransaction(batch, { abortSignal });
         batch = [];
         bytes = 0;
       }
@@ -208,13 +220,21 @@ export class RollupsTable {
       ]);
       bytes += size;
     }
-    if (batch.length > 0) await this.table.submitTransaction(batch);
+    if (batch.length > 0) await this.table.submitTransaction(batch, { abortSignal });
   }
 
   /** The stored rollups of the UTC days `firstDay`..`lastDay` (inclusive), as they arrive. */
-  async *read(firstDay: string, lastDay: string): AsyncGenerator<StoredRollup> {
+  async *read(
+    firstDay: string,
+    lastDay: string,
+    options: StorageOptions = {},
+  ): AsyncGenerator<StoredRollup> {
     const filter = `PartitionKey ge '${firstDay}' and PartitionKey le '${lastDay}'`;
-    for await (const e of this.table.listEntities({ queryOptions: { filter } })) {
+    const rows = this.table.listEntities({
+      queryOptions: { filter },
+      abortSignal: options.abortSignal,
+    });
+    for await (const e of rows) {
       yield fromRollupEntity(e);
     }
   }

@@ -2,6 +2,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import type { TableClient } from "@azure/data-tables";
 import { StorageError } from "../core/errors";
 import { UserIds } from "../domain/user-ids";
+import type { StorageOptions } from "./options";
 
 /**
  * The user dictionary (sync-runtime/src/domain/user-ids.ts) in the rollups table's `~users`
@@ -42,14 +43,16 @@ export class UserDictionary {
     /** The dictionary as loaded plus the ids assigned since. */
     readonly ids: UserIds,
     private last: Page | undefined,
+    private readonly abortSignal: AbortSignal | undefined,
   ) {}
 
   /** Reads every page; throws StorageError when they are not one run of ids from 0. */
-  static async load(table: TableClient): Promise<UserDictionary> {
+  static async load(table: TableClient, options: StorageOptions = {}): Promise<UserDictionary> {
     const upns: string[] = [];
     let last: Page | undefined;
     const filter = `PartitionKey eq '${USERS}'`;
-    for await (const e of table.listEntities({ queryOptions: { filter } })) {
+    const rows = table.listEntities({ queryOptions: { filter }, abortSignal: options.abortSignal });
+    for await (const e of rows) {
       const firstId = Number(e.firstId);
       const parts: Uint8Array[] = [];
       for (let i = 0; i < Number(e.chunks); i++) parts.push(e[`upns${i}`] as Uint8Array);
@@ -62,7 +65,7 @@ export class UserDictionary {
       for (const upn of page) upns.push(upn);
       last = { firstId, count: page.length, bytes: Number(e.bytes), etag: e.etag };
     }
-    return new UserDictionary(table, new UserIds(upns), last);
+    return new UserDictionary(table, new UserIds(upns), last, options.abortSignal);
   }
 
   /** Stores the ids assigned since loading; nothing when there are none. */
@@ -106,9 +109,10 @@ export class UserDictionary {
     }
     const e = entity as typeof entity & { partitionKey: string; rowKey: string };
     // A new page must not exist yet and a grown one must be as read: a second writer fails here.
+    const { abortSignal } = this;
     const response = page.etag
-      ? await this.table.updateEntity(e, "Replace", { etag: page.etag })
-      : await this.table.createEntity(e);
+      ? await this.table.updateEntity(e, "Replace", { etag: page.etag, abortSignal })
+      : await this.table.createEntity(e, { abortSignal });
     return { ...page, etag: response.etag! };
   }
 }

@@ -56,6 +56,20 @@ describe("npm run demo (runDemo with a small tenant)", () => {
     expect(general.deletes).toBeGreaterThan(0);
   });
 
+  it("signs in as a deployed stack does: the managed identity's token, no client secret anywhere", () => {
+    expect(result.auth.credential).toBe("federated");
+    expect(result.auth.managedIdentityTokens).toBeGreaterThan(0);
+    expect(result.auth.clientSecretsSeen).toBe(0);
+  });
+
+  it("reads on empty storage, without --from, the 7 days the API still holds", () => {
+    const backfillStart = Date.parse(result.backfill[0].from);
+    const backfillEnd = Date.parse(result.backfill[0].to);
+    // The runtime starts 10 minutes inside the API's 7 days, so no listed blob expires meanwhile.
+    expect(backfillEnd - backfillStart).toBeGreaterThan(7 * DAY_MS - 15 * 60_000);
+    expect(backfillEnd - backfillStart).toBeLessThanOrEqual(7 * DAY_MS - 10 * 60_000);
+  });
+
   it("compares an honest window: nearly the whole week, every record of it listed before the backfill", () => {
     const from = Date.parse(result.window.from);
     const to = Date.parse(result.window.to);

@@ -131,9 +131,11 @@ describe("a CLI pass killed mid-way", () => {
         const entry = JSON.parse(line) as { msg: string; port?: number };
         if (entry.msg === "serving") port = entry.port!;
         if (entry.msg === "pass completed") {
+          // A failed fetch shows in the metrics assertion below, with its reason.
           fetch(`http://127.0.0.1:${port}/metrics`)
             .then((r) => r.text())
             .then((text) => (metrics = text))
+            .catch((err: unknown) => (metrics = `GET /metrics failed: ${String(err)}`))
             .finally(() => signal("SIGTERM"));
         }
       },

@@ -13,7 +13,7 @@ import {
   type RunningEmulator,
 } from "../../../emulator/index";
 import { claimStorageAccount } from "../../helpers/scenario-services";
-import { loadConfig } from "../../../sync-runtime/src/app/config";
+import { loadConfig, secretValues } from "../../../sync-runtime/src/app/config";
 import { createLogger } from "../../../sync-runtime/src/core/log";
 import {
   createRuntime,
@@ -86,7 +86,7 @@ export async function startTestEnv(
         logger: createLogger({
           level: "info",
           write: (l) => logs.push(l),
-          secrets: [config.clientSecret],
+          secrets: secretValues(config),
         }),
         ...deps,
       });

@@ -48,7 +48,8 @@ describe("a simulated week synced in passes", () => {
   it("gives a report equal to the ground truth, under faults", async () => {
     const runtime = t.runtime();
     const results: ContentTypeResult[] = [];
-    // The first pass covers the first-run period (24 h); then every 6 h until a week has passed.
+    // The first pass reads all the API holds (7 days back: the tenant's one day of history); then
+    // every 6 h until a week has passed.
     results.push(...(await runtime.sync()));
     for (
       let now = start.getTime() + 6 * HOUR;

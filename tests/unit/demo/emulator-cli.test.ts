@@ -52,11 +52,13 @@ describe("npm run emulator", () => {
       "AUDIT_CLIENT_ID",
       "AUDIT_CLIENT_SECRET",
       "AUDIT_CONTENT_TYPES",
+      "AUDIT_CREDENTIAL",
       "AUDIT_GRAPH_ENDPOINT",
       "AUDIT_PUBLISHER_ID",
       "AUDIT_TENANT_ID",
       "NODE_EXTRA_CA_CERTS",
     ]);
+    expect(env.AUDIT_CREDENTIAL).toBe("secret");
     expect(text).toContain(`client secret   ${env.AUDIT_CLIENT_SECRET}`);
     const ca = readFileSync(env.NODE_EXTRA_CA_CERTS, "utf8");
     const res = await send(
@@ -68,5 +70,41 @@ describe("npm run emulator", () => {
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(0);
     expect(existsSync(env.NODE_EXTRA_CA_CERTS)).toBe(false);
+  });
+
+  it("--federated prints the managed identity's environment, without a secret", async () => {
+    const run = cli([
+      "--seed",
+      "cli",
+      "--days",
+      "1",
+      "--future-days",
+      "0",
+      "--federated",
+      "--json",
+    ]);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no line: ${run.out()} ${run.err()}`)),
+        20_000,
+      );
+      run.child.stdout.on("data", () => {
+        if (run.out().includes("\n")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const { env } = JSON.parse(run.out()) as { env: Record<string, string> };
+    expect(env.AUDIT_CREDENTIAL).toBe("federated");
+    expect(env.AUDIT_CLIENT_SECRET).toBeUndefined();
+    expect(env.IDENTITY_ENDPOINT).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/msi\/token$/);
+    const token = await fetch(
+      `${env.IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=api://AzureADTokenExchange&client_id=${env.AZURE_CLIENT_ID}`,
+      { headers: { "X-IDENTITY-HEADER": env.IDENTITY_HEADER } },
+    );
+    expect(token.status).toBe(200);
+    run.child.kill("SIGTERM");
+    expect(await run.exited).toBe(0);
   });
 });

@@ -187,6 +187,44 @@ describe("the emulated Graph's limits", () => {
     });
   });
 
+  it("runs each query for minutes of its own, the same for the same filters, on the simulated clock", async () => {
+    await withTinyEmulator(
+      { graph: { queryRunMs: 4 * 60_000, pollProgressMs: 0 } },
+      async (emu) => {
+        const g = await graphClient(emu);
+        const window = (h: number) => ({
+          filterStartDateTime: new Date(TINY_START.getTime() - (h + 1) * HOUR).toISOString(),
+          filterEndDateTime: new Date(TINY_START.getTime() - h * HOUR).toISOString(),
+          operationFilters: OPS,
+        });
+        const ids: string[] = [];
+        for (let h = 0; h < 8; h++)
+          ids.push((JSON.parse((await g.submit(window(h))).body) as GraphQuery).id);
+        // The first window again: the same filters take the same time.
+        await g.submit(window(0));
+        const runs = emu.graphSubmissions().map((q) => q.runMs);
+        expect(runs[8]).toBe(runs[0]);
+        // Minutes each, within queryRunMs × (1 ± 0.5), not all alike.
+        for (const ms of runs) {
+          expect(ms).toBeGreaterThanOrEqual(2 * 60_000);
+          expect(ms).toBeLessThanOrEqual(6 * 60_000);
+        }
+        expect(new Set(runs).size).toBeGreaterThan(4);
+        expect(emu.stats().graph.queryRunMsTotal).toBe(runs.reduce((a, b) => a + b, 0));
+        // Each query succeeds when the clock reaches its own run time, not before.
+        const status = async (id: string) =>
+          (JSON.parse((await g.get(`${g.queries}/${id}`)).body) as GraphQuery).status;
+        const shortest = runs.indexOf(Math.min(...runs.slice(0, 8)));
+        emu.clock.advance(runs[shortest] - 1);
+        expect(await status(ids[shortest])).toBe("running");
+        emu.clock.advance(1);
+        expect(await status(ids[shortest])).toBe("succeeded");
+        const longest = runs.indexOf(Math.max(...runs.slice(0, 8)));
+        expect(await status(ids[longest])).not.toBe("succeeded");
+      },
+    );
+  });
+
   it("answers 429 past the queued or running queries, and again once one finished", async () => {
     await withTinyEmulator({ graph: { maxConcurrentQueries: 1 } }, async (emu) => {
       const g = await graphClient(emu);
@@ -194,9 +232,14 @@ describe("the emulated Graph's limits", () => {
       expect((await g.submit(body)).status).toBe(201);
       const refused = await g.submit(body);
       expect(refused.status).toBe(429);
-      expect(refused.headers["retry-after"]).toBeDefined();
-      emu.clock.advance(10 * 60_000);
+      // Retry once the running query ends: at most its run time (5 min × 1.5) from now.
+      const retryAfter = Number(refused.headers["retry-after"]);
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(450);
+      emu.clock.advance(retryAfter * 1000);
       expect((await g.submit(body)).status).toBe(201);
+      expect(emu.stats().graph.peakQueriesInFlight).toBe(1);
+      expect(emu.stats().graph.queriesRefusedPer24Hours).toBe(0);
     });
   });
 

@@ -192,3 +192,27 @@ export async function withTinyEmulator(
     await emu.stop();
   }
 }
+
+/** A `$batch` body: each entry a request on its own, or an array of requests (a change set). */
+export function batchBody(
+  base: string,
+  parts: (
+    | { method: string; path: string; body?: unknown }
+    | { method: string; path: string; body?: unknown }[]
+  )[],
+): { boundary: string; body: string } {
+  const boundary = "batch_test";
+  const request = (r: { method: string; path: string; body?: unknown }, id?: number) =>
+    `Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n${id ? `Content-ID: ${id}\r\n` : ""}\r\n` +
+    `${r.method} ${base}/api/data/v9.2/${r.path} HTTP/1.1\r\nContent-Type: application/json\r\n\r\n${r.body === undefined ? "" : JSON.stringify(r.body)}\r\n`;
+  let body = "";
+  parts.forEach((part, i) => {
+    if (Array.isArray(part)) {
+      const cs = `changeset_${i}`;
+      body += `--${boundary}\r\nContent-Type: multipart/mixed; boundary=${cs}\r\n\r\n`;
+      part.forEach((r, j) => (body += `--${cs}\r\n${request(r, j + 1)}`));
+      body += `--${cs}--\r\n`;
+    } else body += `--${boundary}\r\n${request(part)}`;
+  });
+  return { boundary, body: `${body}--${boundary}--\r\n` };
+}

@@ -1,6 +1,6 @@
 import type { Agent } from "node:https";
 import fetch, { type Response } from "node-fetch";
-import { errorFromResponse, parseRetryAfter, redactUrl } from "../../core/api-errors";
+import { errorFromResponse, parseRetryAfter, redactUrl } from "./api-errors";
 import { ThrottledError, TransportError } from "../../core/errors";
 import type { Logger } from "../../core/log";
 import { silentLogger } from "../../core/log";
@@ -45,6 +45,7 @@ export class HttpClient {
   private readonly metrics: Metrics | undefined;
   private readonly logger: Logger;
   private readonly sleep: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
+  private throttledAnswers = 0;
 
   constructor(options: HttpClientOptions = {}) {
     this.agent = options.agent;
@@ -87,17 +88,35 @@ export class HttpClient {
       url,
       retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), Date.now()),
     });
-    if (error instanceof ThrottledError) this.metrics?.inc("audit_throttled_total");
+    if (error instanceof ThrottledError) {
+      this.throttledAnswers++;
+      this.metrics?.inc("audit_throttled_total");
+    }
     throw error;
+  }
+
+  /**
+   * Running totals of this client's traffic: rate limiter tokens taken, ms their takers waited,
+   * throttled answers. What a caller that paces itself by the client (the pass's adaptive pool)
+   * reads, instead of the metrics registry.
+   */
+  traffic(): { taken: number; waitedMs: number; throttled: number } {
+    const { taken, waitedMs } = this.limiter?.usage() ?? { taken: 0, waitedMs: 0 };
+    return { taken, waitedMs, throttled: this.throttledAnswers };
   }
 
   /** Runs a whole operation under the retry policy, counting and logging each retry. */
   retrying<T>(
     what: string,
     fn: (attempt: number) => Promise<T>,
-    options: { signal?: AbortSignal; retryable?: (err: unknown) => boolean } = {},
+    options: {
+      signal?: AbortSignal;
+      retryable?: (err: unknown) => boolean;
+      /** Overrides of this client's policy for this operation (a slower, longer wait). */
+      policy?: Partial<RetryPolicy>;
+    } = {},
   ): Promise<T> {
-    return withRetry(this.policy, fn, {
+    return withRetry({ ...this.policy, ...options.policy }, fn, {
       signal: options.signal,
       sleep: this.sleep,
       retryable: options.retryable,

@@ -11,9 +11,8 @@ export class RateLimiter {
   private queue: Promise<void> = Promise.resolve();
   readonly ratePerMinute: number;
   readonly burst: number;
-  /** Tokens handed out so far, and the ms their takers waited in all: how long the queue is. */
-  taken = 0;
-  waitedMs = 0;
+  private taken = 0;
+  private waitedMs = 0;
 
   constructor(
     ratePerMinute: number,
@@ -35,6 +34,11 @@ export class RateLimiter {
 
   private readonly nowMs: () => number;
   private readonly sleepFn: (ms: number, signal?: AbortSignal) => Promise<void>;
+
+  /** Tokens handed out so far, and the ms their takers waited in all: how long the queue is. */
+  usage(): { taken: number; waitedMs: number } {
+    return { taken: this.taken, waitedMs: this.waitedMs };
+  }
 
   /** Resolves when the caller may send one request; rejects when `signal` aborts first. */
   take(signal?: AbortSignal): Promise<void> {

@@ -1,5 +1,5 @@
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from "@azure/msal-node";
-import { redactUrl } from "../../core/api-errors";
+import { redactUrl } from "./api-errors";
 import { TransportError } from "../../core/errors";
 import type { HttpClient } from "./client";
 

@@ -1,4 +1,4 @@
-import { isRetryable, ThrottledError } from "../../core/errors";
+import { ApiError, BadContentError, ThrottledError, TransportError } from "../../core/errors";
 import { sleep } from "../../core/sleep";
 
 /** How the runtime retries one request. Every field has a default; every loop is bounded by it. */
@@ -36,6 +36,18 @@ export function retryDelayMs(
   }
   const cap = Math.min(policy.maxDelayMs, policy.minDelayMs * policy.factor ** (attempt - 1));
   return Math.round(policy.minDelayMs + random() * Math.max(0, cap - policy.minDelayMs));
+}
+
+/**
+ * Whether an API error is worth retrying: throttling, 5xx and transport failures are, and a
+ * content body that is not a JSON array (a proxy may have garbled one answer); the rest not.
+ * Token failures are retried inside auth.ts only, so retries never multiply.
+ */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof ThrottledError || err instanceof TransportError) return true;
+  if (err instanceof BadContentError) return true;
+  if (err instanceof ApiError) return err.status >= 500 || err.status === 408;
+  return false;
 }
 
 export interface RetryHooks {

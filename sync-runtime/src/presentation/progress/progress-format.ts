@@ -45,7 +45,9 @@ export function formatRate(perSecond: number | null): string {
  * is optimistic while pages are still being listed; the ETA corrects itself as blobsKnown grows.
  */
 export function progressFraction(snapshot: ProgressSnapshot): number | null {
-  const { windowsDone, windowsTotal, blobsDone, blobsKnown } = snapshot;
+  const { windowsDone, windowsTotal, blobsDone, blobsKnown, days } = snapshot;
+  // The Graph source stores days out of order, many at once: stored days are the measure.
+  if (days && windowsTotal > 0) return days.stored > 0 ? days.stored / windowsTotal : null;
   if (windowsTotal > 0 && windowsDone >= windowsTotal) return 1;
   if (windowsDone > 0 && windowsTotal > 0) return windowsDone / windowsTotal;
   if (blobsKnown > 0 && blobsDone > 0) {
@@ -69,7 +71,8 @@ export type ProgressState = "running" | "done" | "failed";
 
 /**
  * One line: "Audit.General  windows 3/7  blobs 120/450  records 45,210  1,234 records/s
- * elapsed 1m 10s  ETA 2m 05s". A finished pass reports its total time instead of an ETA.
+ * elapsed 1m 10s  ETA 2m 05s", or for the Graph source "graph  days 30 queried  10 running
+ * 20/180 stored  records …". A finished pass reports its total time instead of an ETA.
  */
 export function formatProgressLine(
   snapshot: ProgressSnapshot,
@@ -77,10 +80,19 @@ export function formatProgressLine(
   state: ProgressState = "running",
 ): string {
   const elapsed = formatDuration(nowMs - snapshot.startedAt.getTime());
+  const { days } = snapshot;
   const parts = [
     snapshot.contentType,
-    `windows ${formatCount(snapshot.windowsDone)}/${formatCount(snapshot.windowsTotal)}`,
-    `blobs ${formatCount(snapshot.blobsDone)}/${formatCount(snapshot.blobsKnown)}`,
+    ...(days
+      ? [
+          `days ${formatCount(days.queried)} queried`,
+          `${formatCount(days.running)} running`,
+          `${formatCount(days.stored)}/${formatCount(snapshot.windowsTotal)} stored`,
+        ]
+      : [
+          `windows ${formatCount(snapshot.windowsDone)}/${formatCount(snapshot.windowsTotal)}`,
+          `blobs ${formatCount(snapshot.blobsDone)}/${formatCount(snapshot.blobsKnown)}`,
+        ]),
     `records ${formatCount(snapshot.recordsDone)}`,
     formatRate(recordsPerSecond(snapshot, nowMs)),
   ];

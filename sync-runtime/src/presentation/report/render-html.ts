@@ -46,6 +46,8 @@ section.card { background: var(--card); border: 1px solid var(--line); border-ra
   padding: 16px 18px; margin: 0 0 16px; overflow-x: auto; }
 .note { color: var(--muted); margin: 0 0 10px; font-size: .9rem; }
 .chart { display: block; max-width: 100%; height: auto; font-size: 12px; }
+/* The per-day chart stretches to its card (its viewBox keeps the proportions). */
+.chart.wide { width: 100%; }
 .chart text { fill: var(--text); }
 .chart text.axis, .chart text.value { fill: var(--muted); }
 .chart rect { fill: var(--accent); }
@@ -64,7 +66,9 @@ tbody th, tbody td { overflow-wrap: anywhere; }
 td.id { word-break: break-all; min-width: 10ch; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .8rem; color: var(--muted); }
-.tag { display: inline-block; padding: 0 8px; border-radius: 999px; font-size: .8rem; font-weight: 600; }
+/* A badge is one word: never broken inside it, whatever the cell's wrapping rules. */
+.tag { display: inline-block; padding: 0 8px; border-radius: 999px; font-size: .8rem; font-weight: 600;
+  white-space: nowrap; overflow-wrap: normal; word-break: normal; }
 .tag.deleted { color: var(--danger); border: 1px solid var(--danger); }
 ul.apps { margin: 0; padding-left: 20px; }
 .empty { color: var(--muted); font-style: italic; margin: 0; }

@@ -24,6 +24,8 @@ const LABEL_WIDTH = 190;
 const BAR_AREA = 260;
 const VALUE_WIDTH = 60;
 const ROW_HEIGHT = 26;
+/** The column chart's width in SVG units: about its card's width at 1400 px, so text keeps its size. */
+const COLUMN_CHART_WIDTH = 1200;
 // Roughly what fits in LABEL_WIDTH at the chart's font size; the tooltip has the full name.
 const LABEL_MAX_CHARS = 24;
 
@@ -32,9 +34,9 @@ function barLength(value: number, max: number, area: number): number {
   return Math.max(2, Math.round((value / max) * area));
 }
 
-function chartOpen(text: ChartText, width: number, height: number): string {
+function chartOpen(text: ChartText, width: number, height: number, kind = "chart"): string {
   return (
-    `<svg class="chart" data-testid="${escapeHtml(text.testId)}" role="img" ` +
+    `<svg class="${kind}" data-testid="${escapeHtml(text.testId)}" role="img" ` +
     `aria-labelledby="${escapeHtml(text.id)}-title ${escapeHtml(text.id)}-desc" ` +
     `viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">` +
     `<title id="${escapeHtml(text.id)}-title">${escapeHtml(text.title)}</title>` +
@@ -79,14 +81,22 @@ export function valueTicks(max: number): number[] {
   return ticks;
 }
 
-/** Vertical bars over time (one per day), a value axis with grid lines, a date under every few bars. */
+/**
+ * Vertical bars over time (one per day), a value axis with grid lines, a date under every few bars.
+ * The plot is always COLUMN_CHART_WIDTH units wide, whatever the number of days, and the page
+ * stretches it to its card (class "chart wide"): a week's seven bars then spread over the card
+ * instead of leaving two thirds of it empty, and a long window's bars get thinner.
+ */
 export function columnChart(bars: readonly Bar[], text: ChartText): string {
   const plotHeight = 180;
   const axis = 24;
   const top = 12;
-  const slot = Math.max(8, Math.min(40, Math.floor(1000 / Math.max(1, bars.length))));
   const left = 56;
-  const width = Math.max(300, left + bars.length * slot + 24);
+  const right = 24;
+  const width = COLUMN_CHART_WIDTH;
+  const slot = (width - left - right) / Math.max(1, bars.length);
+  // Bars keep a bar's proportions on short windows: at most 48 units wide, centred in the slot.
+  const barWidth = Math.max(1, Math.min(48, slot - 2));
   const height = top + plotHeight + axis;
   const max = Math.max(0, ...bars.map((bar) => bar.value));
   const ticks = valueTicks(max);
@@ -105,17 +115,18 @@ export function columnChart(bars: readonly Bar[], text: ChartText): string {
     const length = barLength(bar.value, scaleMax, plotHeight);
     const x = left + index * slot;
     const y = top + plotHeight - length;
+    const barX = Math.round((x + (slot - barWidth) / 2) * 10) / 10;
     const label =
       index % labelEvery === 0
-        ? `<text class="axis" x="${x + slot / 2}" y="${top + plotHeight + 16}" text-anchor="middle">${escapeHtml(bar.label)}</text>`
+        ? `<text class="axis" x="${Math.round((x + slot / 2) * 10) / 10}" y="${top + plotHeight + 16}" text-anchor="middle">${escapeHtml(bar.label)}</text>`
         : "";
     return (
       `<g class="bar" data-testid="chart-bar">` +
       `<title>${escapeHtml(bar.tooltip)}</title>` +
-      `<rect x="${x + 1}" y="${y}" width="${slot - 2}" height="${length}" rx="2"></rect>` +
+      `<rect x="${barX}" y="${y}" width="${Math.round(barWidth * 10) / 10}" height="${length}" rx="2"></rect>` +
       label +
       `</g>`
     );
   });
-  return `${chartOpen(text, width, height)}${grid.join("")}${columns.join("")}</svg>`;
+  return `${chartOpen(text, width, height, "chart wide")}${grid.join("")}${columns.join("")}</svg>`;
 }

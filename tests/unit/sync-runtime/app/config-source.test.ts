@@ -63,3 +63,25 @@ describe("AUDIT_SOURCE and AUDIT_GRAPH_ENDPOINT", () => {
     );
   });
 });
+
+describe("AUDIT_GRAPH_QUERY_CONCURRENCY and AUDIT_GRAPH_DAILY_SUBMISSIONS", () => {
+  it("default to 10 queries in flight and 150 submissions a day, within the 50 and 200 baseline", () => {
+    const c = loadConfig(base);
+    expect(c.graphQueryConcurrency).toBe(10);
+    expect(c.graphDailySubmissions).toBe(150);
+    const set = loadConfig({
+      ...base,
+      AUDIT_GRAPH_QUERY_CONCURRENCY: "50",
+      AUDIT_GRAPH_DAILY_SUBMISSIONS: "400",
+    });
+    expect([set.graphQueryConcurrency, set.graphDailySubmissions]).toEqual([50, 400]);
+  });
+
+  it("refuses more queries in flight than a tenant's baseline allows, and a budget of none", () => {
+    const many = configError({ ...base, AUDIT_GRAPH_QUERY_CONCURRENCY: "51" });
+    expect(many.key).toBe("AUDIT_GRAPH_QUERY_CONCURRENCY");
+    expect(many.message).toContain("between 1 and 50");
+    const none = configError({ ...base, AUDIT_GRAPH_DAILY_SUBMISSIONS: "0" });
+    expect(none.key).toBe("AUDIT_GRAPH_DAILY_SUBMISSIONS");
+  });
+});

@@ -15,6 +15,7 @@ const ev = (
   appName: null,
   environmentId: "env",
   userUpn: `${recordId}@contoso.com`,
+  userKey: null,
   schema: "purview",
   ...extra,
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { appUpdate, auditLogRow } from "../../../../sync-runtime/src/domain/coe-rows";
+import {
+  appUpdate,
+  auditLogRow,
+  coeAppOf,
+  type CoeApp,
+} from "../../../../sync-runtime/src/domain/coe-rows";
 import type { PowerAppEvent } from "../../../../sync-runtime/src/domain/records";
 
 const launch = (over: Partial<PowerAppEvent> = {}): PowerAppEvent => ({
@@ -10,36 +15,72 @@ const launch = (over: Partial<PowerAppEvent> = {}): PowerAppEvent => ({
   appName: "TestEmptyApp",
   environmentId: "aa289efd-09f4-eaeb-bbb8-c08fc9e27d09",
   userUpn: "AmberR@CONTOSO.OnMicrosoft.com",
+  userKey: "7ff1e0f1-e2a4-48a0-874e-34db43893df1",
   schema: "purview",
   ...over,
 });
 
+/** The app as admin_apps has it (the CoE inventory's display name, not the record's). */
+const inventory: CoeApp = {
+  displayName: "Test Empty App (inventory)",
+  usesPremiumApi: true,
+  lastLaunchedOn: null,
+  deleted: false,
+  deletedOn: null,
+  etag: 'W/"1001"',
+};
+
 describe("auditLogRow", () => {
-  it("writes the flow's columns, its title format and the app lookup when the app is known", () => {
-    expect(auditLogRow(launch(), true)).toEqual({
-      admin_title: "Power App Launch 6c39e97c-6ddd-4a37-afd4-494a605925cf - 2026-05-19T13:17:34",
-      admin_creationtime: "2026-05-19T13:17:34Z",
-      admin_appid: "6c39e97c-6ddd-4a37-afd4-494a605925cf",
-      admin_operation: "LaunchPowerApp",
-      admin_workload: "PowerPlatform",
-      admin_userupn: "AmberR@CONTOSO.OnMicrosoft.com",
-      admin_appname: "TestEmptyApp",
-      admin_appenvironment: "aa289efd-09f4-eaeb-bbb8-c08fc9e27d09",
-      "admin_AppLookup@odata.bind": "admin_apps(6c39e97c-6ddd-4a37-afd4-494a605925cf)",
-    });
+  it("writes what Sync Audit Logs (V2) and Update Data (V2) together write for a known app", () => {
+    expect(auditLogRow(launch(), { app: inventory, environmentName: "Contoso (default)" })).toEqual(
+      {
+        // Sync Audit Logs (V2): the record's columns, the title, the lookup; its Graph path the user id.
+        admin_title: "Power App Launch 6c39e97c-6ddd-4a37-afd4-494a605925cf - 2026-05-19T13:17:34",
+        admin_creationtime: "2026-05-19T13:17:34Z",
+        admin_appid: "6c39e97c-6ddd-4a37-afd4-494a605925cf",
+        admin_operation: "LaunchPowerApp",
+        admin_workload: "PowerPlatform",
+        admin_userupn: "AmberR@CONTOSO.OnMicrosoft.com",
+        admin_userid: "7ff1e0f1-e2a4-48a0-874e-34db43893df1",
+        "admin_AppLookup@odata.bind": "admin_apps(6c39e97c-6ddd-4a37-afd4-494a605925cf)",
+        // Update Data (V2): the inventory's name, the environment's display name, premium.
+        admin_appname: "Test Empty App (inventory)",
+        admin_appenvironment: "Contoso (default)",
+        admin_appispremium: true,
+      },
+    );
   });
 
-  it("leaves the lookup out for an app not in admin_apps, and says PowerApps for the older schema", () => {
-    const row = auditLogRow(launch({ schema: "legacy", userUpn: null }), false);
+  it("writes an app not in admin_apps without lookup or premium, named as the record names it", () => {
+    const row = auditLogRow(launch({ schema: "legacy", userUpn: null, userKey: null }), {});
     expect(row["admin_AppLookup@odata.bind"]).toBeUndefined();
+    expect(row.admin_appispremium).toBeUndefined();
+    expect(row.admin_appname).toBe("TestEmptyApp");
+    // No environment display name known: the column stays empty rather than holding an id.
+    expect(row.admin_appenvironment).toBeUndefined();
     expect(row.admin_workload).toBe("PowerApps");
     expect(row.admin_userupn).toBeUndefined();
+    expect(row.admin_userid).toBeUndefined();
+  });
+
+  it("reads an admin_apps row of the Web API, ETag included", () => {
+    expect(
+      coeAppOf({
+        "@odata.etag": 'W/"1001"',
+        admin_appid: "6c39e97c-6ddd-4a37-afd4-494a605925cf",
+        admin_displayname: "Test Empty App (inventory)",
+        admin_usespremiumapi: true,
+        admin_applastlaunchedon: null,
+        admin_appdeleted: false,
+        admin_appdeletedon: null,
+      }),
+    ).toEqual(inventory);
   });
 
   it("cuts every text to its column's length", () => {
     const row = auditLogRow(
       launch({ appName: "n".repeat(400), userUpn: `${"u".repeat(400)}@x`, appId: "a".repeat(150) }),
-      false,
+      {},
     );
     expect((row.admin_appname as string).length).toBe(300);
     expect((row.admin_userupn as string).length).toBe(300);

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ConcurrencyController } from "../../../../sync-runtime/src/domain/concurrency";
+import {
+  ConcurrencyController,
+  QueryConcurrency,
+} from "../../../../sync-runtime/src/domain/concurrency";
 
 /** Feeds `n` samples of `ms` (not throttled) and returns the last target. */
 function feed(c: ConcurrencyController, n: number, ms: number): number {
@@ -83,5 +86,36 @@ describe("ConcurrencyController", () => {
   it("refuses a max below one or a rate that is not positive", () => {
     expect(() => new ConcurrencyController({ max: 0, ratePerSecond: 30 })).toThrow(RangeError);
     expect(() => new ConcurrencyController({ max: 4, ratePerSecond: 0 })).toThrow(RangeError);
+  });
+});
+
+describe("QueryConcurrency", () => {
+  it("keeps the configured number of queries in flight until Graph refuses one", () => {
+    const c = new QueryConcurrency(10);
+    expect(c.target).toBe(10);
+    for (let i = 0; i < 20; i++) c.succeeded();
+    expect(c.target).toBe(10);
+  });
+
+  it("halves on a 429, once per round of queries, then grows back about one per round", () => {
+    const c = new QueryConcurrency(10);
+    expect(c.throttled()).toBe(5);
+    // The other 9 queries in flight may meet the same limit: no second halving for them.
+    for (let i = 0; i < 8; i++) expect(c.throttled()).toBe(5);
+    c.succeeded();
+    expect(c.throttled()).toBe(2);
+    for (let i = 0; i < 4; i++) c.throttled();
+    expect(c.throttled()).toBe(1);
+    // Back up slowly: after n queries at target t, about n / t more.
+    const targets: number[] = [];
+    for (let i = 0; i < 60; i++) targets.push(c.succeeded());
+    expect(targets[0]).toBe(2);
+    expect(targets[40]).toBeLessThan(10);
+    expect(targets[59]).toBe(10);
+    expect(targets.filter((t) => t === 5).length).toBeGreaterThan(3);
+  });
+
+  it("refuses a max below one", () => {
+    expect(() => new QueryConcurrency(0)).toThrow(RangeError);
   });
 });

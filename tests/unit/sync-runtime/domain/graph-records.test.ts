@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { auditDataOf, halve } from "../../../../sync-runtime/src/domain/graph-records";
+import {
+  auditDataOf,
+  dayWindows,
+  halve,
+  pollDelayMs,
+  sawEveryRecord,
+} from "../../../../sync-runtime/src/domain/graph-records";
 import { RecordCollector } from "../../../../sync-runtime/src/domain/tally";
 
 const launch = {
@@ -44,5 +50,39 @@ describe("halve", () => {
   it("refuses to split a window not longer than the minimum", () => {
     expect(halve({ from, to: new Date(from.getTime() + 60_000) }, 60_000)).toBeUndefined();
     expect(halve({ from, to: new Date(from.getTime() + 1500) }, 1000)).toBeUndefined();
+  });
+});
+
+describe("dayWindows", () => {
+  const at = (iso: string) => new Date(iso);
+  const shown = (ws: { from: Date; to: Date }[]) =>
+    ws.map((w) => `${w.from.toISOString()}/${w.to.toISOString()}`);
+
+  it("cuts an interval at UTC midnights, so every pass queries the same days", () => {
+    expect(shown(dayWindows(at("2026-05-01T12:30:00Z"), at("2026-05-03T06:00:00Z")))).toEqual([
+      "2026-05-01T12:30:00.000Z/2026-05-02T00:00:00.000Z",
+      "2026-05-02T00:00:00.000Z/2026-05-03T00:00:00.000Z",
+      "2026-05-03T00:00:00.000Z/2026-05-03T06:00:00.000Z",
+    ]);
+    expect(dayWindows(at("2026-05-01T00:00:00Z"), at("2026-05-31T00:00:00Z"))).toHaveLength(30);
+    expect(dayWindows(at("2026-05-01T00:00:00Z"), at("2026-05-01T00:00:00Z"))).toEqual([]);
+  });
+});
+
+describe("pollDelayMs", () => {
+  it("polls soon at first, then at the interval", () => {
+    expect([0, 1, 2, 3, 4, 5, 30].map((n) => pollDelayMs(n, 15_000))).toEqual([
+      1000, 2000, 4000, 8000, 15_000, 15_000, 15_000,
+    ]);
+    expect(pollDelayMs(0, 1)).toBe(1);
+  });
+});
+
+describe("sawEveryRecord", () => {
+  const window = { from: new Date("2026-05-01T00:00:00Z"), to: new Date("2026-05-02T00:00:00Z") };
+  it("holds for a query submitted when the window's latest records had arrived", () => {
+    const late = 12 * 3_600_000;
+    expect(sawEveryRecord(window, new Date("2026-05-02T12:00:00Z"), late)).toBe(true);
+    expect(sawEveryRecord(window, new Date("2026-05-02T11:59:59Z"), late)).toBe(false);
   });
 });

@@ -56,6 +56,7 @@ describe("classifyRecord", () => {
         appName: "TestEmptyApp",
         environmentId: "aa289efd-09f4-eaeb-bbb8-c08fc9e27d09",
         userUpn: "AmberR@CONTOSO.OnMicrosoft.com",
+        userKey: "7ff1e0f1-e2a4-48a0-874e-34db43893df1",
         schema: "purview",
       },
     });

@@ -30,8 +30,8 @@ describe("RateLimiter", () => {
     });
     // Three takers at once: the first waits 0, the second 100 ms, the third 200 ms.
     await Promise.all([limiter.take(), limiter.take(), limiter.take()]);
-    expect(limiter.taken).toBe(3);
-    expect(limiter.waitedMs).toBe(300);
+    expect(limiter.usage().taken).toBe(3);
+    expect(limiter.usage().waitedMs).toBe(300);
   });
 
   it("keeps the default burst at 5 seconds' worth of the rate", () => {

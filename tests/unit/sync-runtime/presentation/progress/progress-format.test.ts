@@ -103,6 +103,20 @@ describe("formatProgressLine", () => {
     );
   });
 
+  it("shows the Graph source's days queried, running and stored, with an ETA from stored days", () => {
+    const s = snapshot({
+      contentType: "graph",
+      windowsDone: 2,
+      windowsTotal: 180,
+      recordsDone: 9_000,
+      days: { queried: 30, running: 10, stored: 20 },
+    });
+    expect(formatProgressLine(s, START + 60_000)).toBe(
+      "graph  days 30 queried  10 running  20/180 stored  records 9,000  150 records/s  elapsed 1m 00s  ETA 8m 00s",
+    );
+    expect(progressFraction({ ...s, days: { queried: 10, running: 10, stored: 0 } })).toBeNull();
+  });
+
   it("reports the total time instead of an ETA once done or failed", () => {
     const s = snapshot({ windowsDone: 6, windowsTotal: 6, recordsDone: 600 });
     expect(formatProgressLine(s, START + 60_000, "done")).toMatch(/done in 1m 00s$/);

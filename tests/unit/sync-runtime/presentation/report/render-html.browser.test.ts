@@ -152,6 +152,26 @@ describe.skipIf(skipBrowserTests())("HTML dashboard in headless Chromium", () =>
     expect(fit.page).toBeLessThanOrEqual(0);
   });
 
+  it("keeps every 'deleted' badge of the all-apps table on one line at 1400 px, screenshot in out/", async () => {
+    await page.setViewportSize({ width: 1400, height: 900 });
+    // The lines each badge's text takes: a badge broken inside its word ("delete / d") takes two.
+    const lines = (await page.evaluate(`(() =>
+      [...document.querySelectorAll("#apps-table .tag")].map((tag) => {
+        const range = document.createRange();
+        range.selectNodeContents(tag);
+        return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+      })
+    )()`)) as number[];
+    expect(lines.length).toBe(report.apps.filter((app) => app.deleted).length);
+    expect(lines.every((n) => n === 1)).toBe(true);
+    await page.getByTestId("all-apps").screenshot({ path: "out/dashboard-all-apps.png" });
+  });
+
+  it("fills the launches-per-day card with its chart at 1400 px", async () => {
+    await page.setViewportSize({ width: 1400, height: 900 });
+    expect(await chartFill(page)).toBeGreaterThanOrEqual(0.98);
+  });
+
   it("draws the per-day chart with a labelled value axis and headroom above the tallest bar", async () => {
     const chart = page.getByTestId("daily-chart");
     const ticks = await chart.getByTestId("y-tick").allTextContents();
@@ -171,8 +191,34 @@ describe.skipIf(skipBrowserTests())("HTML dashboard in headless Chromium", () =>
     expect(geometry.top).toBeGreaterThanOrEqual(geometry.gridTop - 0.5);
   });
 
+  it("fills the card with the per-day chart of a one-week report too, screenshot in out/", async () => {
+    const week = generateReport({ seed: 7, apps: 12, days: 7, deletedApps: 2 });
+    const file = join(dir, "week.html");
+    await writeFile(file, renderReport(week, "html", { staleDays: STALE_DAYS }));
+    const weekPage = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    try {
+      await weekPage.goto(pathToFileURL(file).href, { waitUntil: "load" });
+      expect(await chartFill(weekPage)).toBeGreaterThanOrEqual(0.98);
+      await weekPage.getByTestId("daily").screenshot({ path: "out/dashboard-daily-week.png" });
+    } finally {
+      await weekPage.close();
+    }
+  });
+
   it("loads nothing but its own file and logs no errors", () => {
     expect(requests).toEqual([fileUrl]);
     expect(consoleErrors).toEqual([]);
   });
 });
+
+/** The share of its card's inner width the launches-per-day chart takes. */
+async function chartFill(page: Page): Promise<number> {
+  const fill = (await page.evaluate(`(() => {
+    const card = document.querySelector("[data-testid=daily]");
+    const chart = card.querySelector("svg");
+    const style = getComputedStyle(card);
+    const inner = card.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return chart.getBoundingClientRect().width / inner;
+  })()`)) as number;
+  return fill;
+}

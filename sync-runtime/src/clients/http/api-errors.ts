@@ -1,8 +1,8 @@
 /**
- * The mapping from an HTTP answer to the runtime's error types, beside them (errors.ts) so the HTTP
- * client and the API client share it without depending on each other.
+ * The mapping from an HTTP answer to the runtime's error types (core/errors.ts): which error, and
+ * the message that says what to do, from the status, the body and which API was called.
  */
-import { AF, ApiError, isKnownAfCode, ThrottledError, type AfCode } from "./errors";
+import { AF, ApiError, isKnownAfCode, ThrottledError, type AfCode } from "../../core/errors";
 
 /** What to do about each documented AF code; unknown codes fail loudly with the API's message. */
 const ADVICE: Partial<Record<AfCode, string>> = {
@@ -71,6 +71,7 @@ export function errorFromResponse(init: {
       afCode,
       url: redactUrl(url),
       retryAfterMs: init.retryAfterMs,
+      message: throttledMessage(url, status, afCode),
     });
   }
   const advice = isKnownAfCode(afCode) ? ADVICE[afCode] : undefined;
@@ -92,11 +93,35 @@ export function errorFromResponse(init: {
   });
 }
 
+/** What a throttled answer means, and what the runtime and the operator do about it. */
+function throttledMessage(url: string, status: number, afCode: string | undefined): string {
+  if (isGraphAuditCall(url)) {
+    return (
+      `Microsoft Graph throttled the audit log query call (HTTP ${status}). ` +
+      "The runtime waits for Retry-After and retries; the tenant's audit log query limits are shared with every app that uses them."
+    );
+  }
+  return (
+    `The Management Activity API throttled the request (HTTP ${status}${afCode ? ` ${afCode}` : ""}). ` +
+    "The runtime backs off and retries; if this persists, lower AUDIT_RATE_LIMIT_PER_MINUTE " +
+    "or check that AUDIT_PUBLISHER_ID is set so the tenant has its own quota."
+  );
+}
+
+/** Microsoft Graph's audit log query API (learn.microsoft.com, "security/auditLog/queries"). */
+function isGraphAuditCall(url: string): boolean {
+  try {
+    return new URL(url).pathname.includes("/security/auditLog/");
+  } catch {
+    return false;
+  }
+}
+
 /** Names the API operation without query strings (they can be long and carry no secrets, but add noise). */
 function describeCall(url: string): string {
   try {
     const u = new URL(url);
-    if (u.pathname.includes("/security/auditLog/")) return "Microsoft Graph audit log query call";
+    if (isGraphAuditCall(url)) return "Microsoft Graph audit log query call";
     const op = u.pathname.split("/activity/feed/")[1] ?? u.pathname;
     return `Management Activity API call ${op.startsWith("subscriptions") ? op : "content fetch"}`;
   } catch {

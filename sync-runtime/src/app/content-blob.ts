@@ -1,48 +1,13 @@
-import type { ActivityApi } from "../clients/activity-api";
+import { LOG_EVENTS } from "../../contract";
 import { AF, ApiError, BadContentError, ForeignUriError, ThrottledError } from "../core/errors";
-import type { Logger } from "../core/log";
-import type { Metrics } from "../core/metrics";
 import type { ContentItem } from "../domain/content";
 import { RecordCollector, tallyBlob, type BlobStats, type BlobTally } from "../domain/tally";
-import type { WrittenIds } from "../domain/written-ids";
-import type { AppsTable } from "../storage/apps";
-import type { Checkpoints } from "../storage/checkpoints";
-import type { ContentIds } from "../storage/content-ids";
-import type { EventsTable } from "../storage/events";
-import type { DataverseOutbox } from "../storage/dataverse-outbox";
-import type { ContentLoss, Gaps } from "../storage/gaps";
-import type { Quarantine } from "../storage/quarantine";
-import type { RollupsTable } from "../storage/rollups";
+import type { ContentLoss } from "../storage/gaps";
 import { dayOf } from "../storage/keys";
-import { archiveBlobName, type ArchiveUpload, type RawArchive } from "../storage/raw-archive";
+import { archiveBlobName } from "../storage/raw-archive";
+import type { StorageOptions } from "../storage/options";
 import { MemoryBudget } from "./memory-budget";
-
-/** Everything a pass reads and writes. */
-export interface SyncStore {
-  checkpoints: Checkpoints;
-  contentIds: ContentIds;
-  gaps: Gaps;
-  archive: RawArchive;
-  quarantine: Quarantine;
-  launches: EventsTable;
-  deletes: EventsTable;
-  apps: AppsTable;
-  /** Set when the Dataverse sink is on: the events it has still to write. */
-  dataverseOutbox?: DataverseOutbox;
-  rollups: RollupsTable;
-}
-
-export interface SyncContext {
-  api: ActivityApi;
-  store: SyncStore;
-  metrics: Metrics;
-  logger: Logger;
-  now: () => Date;
-  /** Shared across passes of one process (serve), so duplicates are counted across passes. */
-  writtenIds: WrittenIds;
-  /** Bytes of blob data in flight across the pass (default: DEFAULT_MEMORY_BUDGET). */
-  budget?: MemoryBudget;
-}
+import type { ArchiveWriter, SyncContext, SyncStore } from "./pass";
 
 /**
  * 64 MiB of blob data in flight, at most 12 MiB charged per blob: with Node's own ~100 MiB this
@@ -69,7 +34,8 @@ export async function processBlob(
   signal?: AbortSignal,
 ): Promise<BlobOutcome> {
   const labels = { content_type: item.contentType };
-  if (await ctx.store.contentIds.isProcessed(item.contentType, item.contentId)) {
+  const options = { abortSignal: signal };
+  if (await ctx.store.contentIds.isProcessed(item.contentType, item.contentId, options)) {
     ctx.metrics.inc("audit_blobs_skipped_total", labels);
     return { status: "skipped" };
   }
@@ -79,16 +45,15 @@ export async function processBlob(
   const { collected } = fetched;
   const tally = tallyBlob(collected, ctx.writtenIds);
   const archiveBlob = archiveBlobName(item);
-  // Before every write: a stop request or a lost lease (another runtime may be the writer
-  // now) ends the blob here; nothing half-written is marked processed. The archive was
-  // committed by fetchBlob, before any event is written.
-  signal?.throwIfAborted();
-  await storeEvents(ctx.store, tally);
-  signal?.throwIfAborted();
+  // Every write takes the signal: a stop request or a lost lease (another runtime may be the
+  // writer now) ends the blob at its next write, and nothing half-written is marked processed.
+  // The archive was committed by fetchBlob, before any event is written.
+  await storeEvents(ctx.store, tally, options);
   await ctx.store.contentIds.markProcessed(
     item,
     { status: "done", archiveBlob, stats: tally.stats },
     ctx.now(),
+    options,
   );
   for (const key of tally.newKeys) ctx.writtenIds.add(key);
   reportBlob(ctx, item, collected, tally.stats);
@@ -105,7 +70,7 @@ async function fetchBlob(
   item: ContentItem,
   signal?: AbortSignal,
 ): Promise<{ ok: true; collected: RecordCollector } | { ok: false; loss: ContentLoss }> {
-  let writer: ArchiveUpload | undefined;
+  let writer: ArchiveWriter | undefined;
   let collected = new RecordCollector();
   const charge = (ctx.budget ??= DEFAULT_MEMORY_BUDGET()).open();
   const name = archiveBlobName(item);
@@ -115,7 +80,7 @@ async function fetchBlob(
       () => {
         writer?.discard();
         charge.release();
-        const w = (writer = ctx.store.archive.begin(name));
+        const w = (writer = ctx.store.archive.begin(name, { abortSignal: signal }));
         const c = (collected = new RecordCollector());
         return async (records, lines) => {
           for (const record of records) c.add(record);
@@ -125,17 +90,14 @@ async function fetchBlob(
       },
       { signal },
     );
-    signal?.throwIfAborted();
     await writer!.finish();
   } catch (err) {
     writer?.discard();
     charge.release();
     const loss = lossOf(err);
     if (loss) {
-      signal?.throwIfAborted();
       const detail = loss === "quarantined" ? await quarantine(ctx, item, signal) : undefined;
-      signal?.throwIfAborted();
-      await recordLost(ctx, item, loss, err as Error, detail);
+      await recordLost(ctx, item, loss, err as Error, detail, signal);
       return { ok: false, loss };
     }
     throw err;
@@ -177,12 +139,12 @@ async function quarantine(
   signal?: AbortSignal,
 ): Promise<string> {
   const raw = await ctx.api.fetchRawContent(item.contentUri, QUARANTINE_MAX_BYTES, { signal });
-  signal?.throwIfAborted();
-  const name = await ctx.store.quarantine.put(item, raw.bytes, {
-    reason: `HTTP ${raw.status}`,
-    status: raw.status,
-    truncated: raw.truncated,
-  });
+  const name = await ctx.store.quarantine.put(
+    item,
+    raw.bytes,
+    { reason: `HTTP ${raw.status}`, status: raw.status, truncated: raw.truncated },
+    { abortSignal: signal },
+  );
   return `kept in the quarantine container as ${name} (HTTP ${raw.status}, ${raw.bytes.length} bytes${raw.truncated ? ", cut" : ""})`;
 }
 
@@ -190,15 +152,24 @@ async function quarantine(
  * Launches and deletes to their tables, then the per-app state they imply, then the Dataverse
  * outbox: the one way events are stored, whichever source they came from.
  */
-export async function storeEvents(store: SyncStore, tally: BlobTally): Promise<void> {
+export async function storeEvents(
+  store: SyncStore,
+  tally: BlobTally,
+  options: StorageOptions = {},
+): Promise<void> {
+  const events = [...tally.launches, ...tally.deletes];
   // Before the events: a pass killed after them leaves their days marked for rolling up.
   await store.rollups.markDirty(
-    [...tally.launches, ...tally.deletes].map((e) => dayOf(e.creationTime)),
+    events.map((e) => dayOf(e.creationTime)),
+    options,
   );
-  await Promise.all([store.launches.write(tally.launches), store.deletes.write(tally.deletes)]);
-  await store.apps.apply([...tally.launches, ...tally.deletes]);
+  await Promise.all([
+    store.launches.write(tally.launches, options),
+    store.deletes.write(tally.deletes, options),
+  ]);
+  await store.apps.apply(events, options);
   // Before the blob is marked processed, so an event never reaches storage without its way to Dataverse.
-  await store.dataverseOutbox?.add([...tally.launches, ...tally.deletes]);
+  await store.dataverseOutbox?.add(events, options);
 }
 
 /**
@@ -212,12 +183,15 @@ async function recordLost(
   item: ContentItem,
   loss: ContentLoss,
   err: Error,
-  where?: string,
+  where: string | undefined,
+  abortSignal: AbortSignal | undefined,
 ): Promise<void> {
   const now = ctx.now();
   const detail = loss === "quarantined" ? `${err.message} ${where ?? ""}`.trim() : undefined;
-  await ctx.store.gaps.recordLostContent(item, loss, now, detail);
-  await ctx.store.contentIds.markProcessed(item, { status: loss, archiveBlob: "" }, now);
+  await ctx.store.gaps.recordLostContent(item, loss, now, detail, { abortSignal });
+  await ctx.store.contentIds.markProcessed(item, { status: loss, archiveBlob: "" }, now, {
+    abortSignal,
+  });
   const fields = {
     contentType: item.contentType,
     contentId: item.contentId,
@@ -227,12 +201,14 @@ async function recordLost(
   if (loss === "expired") {
     ctx.metrics.inc("audit_blobs_expired_total", { content_type: item.contentType });
     ctx.logger.error("content expired before it could be fetched; its records are lost", {
+      event: LOG_EVENTS.gapRecorded,
       ...fields,
       todo: "recorded in the gaps table (`gaps` command); the API keeps content 7 days, so fetch lag (throttling, outage) reached the edge",
     });
   } else if (loss === "quarantined") {
     ctx.metrics.inc("audit_blobs_quarantined_total", { content_type: item.contentType });
     ctx.logger.error("content quarantined: what the API served cannot be read", {
+      event: LOG_EVENTS.contentQuarantined,
       ...fields,
       error: err,
       quarantine: where,
@@ -240,7 +216,9 @@ async function recordLost(
     });
   } else {
     ctx.metrics.inc("audit_blobs_refused_total", { content_type: item.contentType });
+    // Its records are lost as surely as an expired blob's: the same alert.
     ctx.logger.error("content refused: its contentUri is not on the API's origin", {
+      event: LOG_EVENTS.gapRecorded,
       ...fields,
       error: err,
       todo: "recorded in the gaps table (`gaps` command); nothing was sent to that host",

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { errorFromResponse, parseRetryAfter } from "../../../../sync-runtime/src/core/api-errors";
-import { ApiError, isRetryable, ThrottledError } from "../../../../sync-runtime/src/core/errors";
+import {
+  errorFromResponse,
+  parseRetryAfter,
+} from "../../../../../sync-runtime/src/clients/http/api-errors";
+import { isRetryable } from "../../../../../sync-runtime/src/clients/http/retry";
+import { ApiError, ThrottledError } from "../../../../../sync-runtime/src/core/errors";
 
 const url =
   "https://manage.office.com/api/v1.0/t/activity/feed/subscriptions/content?contentType=Audit.General&PublisherIdentifier=t";
