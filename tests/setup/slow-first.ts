@@ -9,18 +9,23 @@ import { relative } from "node:path";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 const SLOW_FIRST = [
+  "tests/scenarios/sync-runtime/dataverse-backfill.test.ts",
+  "tests/scenarios/sync-runtime/rollups.test.ts",
+  "tests/pulumi/program.test.ts",
   // Waits out a killed pass's lease (15 s) besides its own work: idle time others can fill.
   "tests/scenarios/sync-runtime/cli.test.ts",
+  "tests/scenarios/demo/demo-graph.test.ts",
+  "tests/scenarios/demo/demo-dataverse.test.ts",
+  "tests/scenarios/sync-runtime/graph-backfill.test.ts",
   "tests/faults/fault-suite.test.ts",
-  "tests/scenarios/sync-runtime/rollups.test.ts",
+  "tests/scenarios/sync-runtime/dataverse-poison.test.ts",
   "tests/scenarios/sync-runtime/graph-source.test.ts",
-  "tests/scenarios/sync-runtime/secrets.test.ts",
   "tests/scenarios/demo/demo.test.ts",
-  "tests/scenarios/sync-runtime/dataverse-week.test.ts",
   "tests/scenarios/sync-runtime/sync-week.test.ts",
+  "tests/scenarios/sync-runtime/dataverse-week.test.ts",
+  "tests/scenarios/sync-runtime/dataverse-coe-rows.test.ts",
+  "tests/scenarios/sync-runtime/secrets.test.ts",
   "tests/scenarios/demo/demo-cli.test.ts",
-  "tests/scenarios/sync-runtime/foreign-uris.test.ts",
-  "tests/scenarios/sync-runtime/gaps.test.ts",
   "tests/scenarios/sync-runtime/one-writer.test.ts",
 ];
 
