@@ -11,6 +11,18 @@ import { join } from "node:path";
 export interface AzuriteOptions {
   /** Workspace folder for Azurite's data. Default: a fresh temp dir, removed by stop(). */
   location?: string;
+  /**
+   * Keep all data in memory (Azurite's --inMemoryPersistence): nothing on disk, quicker, and
+   * nothing kept across a stop, so stop({ keepData: true }) is refused. Not with `location`.
+   * Default false.
+   */
+  inMemory?: boolean;
+  /**
+   * Storage accounts to serve besides devstoreaccount1, all with its well-known key (Azurite's
+   * AZURITE_ACCOUNTS). Each account has its own containers and tables, so one Azurite can keep
+   * many users apart. Names follow Azure's rule: 3 to 24 lowercase letters and digits.
+   */
+  accounts?: string[];
   /** Milliseconds to wait for both services to answer. Default 30000. */
   startTimeoutMs?: number;
 }
@@ -29,8 +41,10 @@ export interface RunningAzurite {
   connectionString: string;
   blobEndpoint: string;
   tableEndpoint: string;
-  /** The workspace folder in use. */
-  location: string;
+  /** The workspace folder in use; null when the data is in memory. */
+  location: string | null;
+  /** The connection string of another account it serves (AzuriteOptions.accounts). */
+  connectionStringFor(account: string): string;
   /** Whether Azurite is up (false between stop({ keepData: true }) and start()). */
   readonly running: boolean;
   /**
@@ -61,6 +75,24 @@ const WRAPPER = [
   "require(process.argv[1]);",
 ].join("\n");
 
+/**
+ * The connection string of an account Azurite serves (path-style URLs: the account is the first
+ * path segment), with the well-known key every account here shares.
+ */
+export function accountConnectionString(
+  blobUrl: string,
+  tableUrl: string,
+  account: string,
+): string {
+  return (
+    `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${DEV_ACCOUNT_KEY};` +
+    `BlobEndpoint=${blobUrl}/${account};TableEndpoint=${tableUrl}/${account};`
+  );
+}
+
+/** Azure's rule for storage account names. */
+const ACCOUNT_NAME = /^[a-z0-9]{3,24}$/;
+
 const LISTENING = /Azurite (Blob|Queue|Table) service is successfully listening at (http:\/\/\S+)/;
 
 /**
@@ -68,8 +100,22 @@ const LISTENING = /Azurite (Blob|Queue|Table) service is successfully listening 
  * its startup output, so there is no race for a port) and waits until blob and table answer.
  */
 export async function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzurite> {
-  const ownsLocation = options.location === undefined;
-  const location = options.location ?? (await mkdtemp(join(tmpdir(), "azurite-")));
+  const inMemory = options.inMemory ?? false;
+  if (inMemory && options.location !== undefined)
+    throw new RangeError(
+      "startAzurite: inMemory keeps no data folder; leave out either location or inMemory",
+    );
+  const accounts = [DEV_ACCOUNT, ...(options.accounts ?? [])];
+  for (const name of accounts) {
+    if (!ACCOUNT_NAME.test(name))
+      throw new RangeError(
+        `startAzurite: account name "${name}" is not 3 to 24 lowercase letters and digits; rename it`,
+      );
+  }
+  const ownsLocation = options.location === undefined && !inMemory;
+  const location = inMemory
+    ? null
+    : (options.location ?? (await mkdtemp(join(tmpdir(), "azurite-"))));
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   const bin = createRequire(import.meta.url).resolve("azurite/dist/src/azurite.js");
 
@@ -81,7 +127,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     if (finished) return;
     finished = true;
     process.removeListener("exit", killOnExit);
-    if (ownsLocation) await rm(location, { recursive: true, force: true });
+    if (ownsLocation && location) await rm(location, { recursive: true, force: true });
   };
   /** Stops the current child, if any; the ports and the folder stay. */
   const down = async () => {
@@ -93,8 +139,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   const up = async (ports: { blob: number; queue: number; table: number }) => {
     const args = [
       "--silent",
-      "--location",
-      location,
+      ...(location ? ["--location", location] : ["--inMemoryPersistence"]),
       "--blobPort",
       String(ports.blob),
       "--queuePort",
@@ -107,6 +152,10 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     ];
     const started = spawn(process.execPath, ["-e", WRAPPER, "--", bin, ...args], {
       stdio: ["pipe", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        AZURITE_ACCOUNTS: accounts.map((name) => `${name}:${DEV_ACCOUNT_KEY}`).join(";"),
+      },
     });
     child = started;
     // Azurite dying on its own counts as down too.
@@ -139,9 +188,14 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     queue: port(first.urls.Queue),
     table: port(first.urls.Table),
   };
-  const connectionString =
-    `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};` +
-    `BlobEndpoint=${blobEndpoint};TableEndpoint=${tableEndpoint};`;
+  const connectionStringFor = (account: string) => {
+    if (!accounts.includes(account))
+      throw new RangeError(
+        `Azurite does not serve account "${account}"; name it in startAzurite's accounts option`,
+      );
+    return accountConnectionString(first.urls.Blob, first.urls.Table, account);
+  };
+  const connectionString = connectionStringFor(DEV_ACCOUNT);
 
   // One operation at a time: a restart never races a stop.
   let queue: Promise<unknown> = Promise.resolve();
@@ -152,6 +206,8 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   };
   const stop = (stopOptions: AzuriteStopOptions = {}) =>
     serial(async () => {
+      if (stopOptions.keepData && inMemory)
+        throw new Error("Azurite keeps its data in memory (inMemory): a stop cannot keep it");
       await down();
       if (!stopOptions.keepData) await finish();
     });
@@ -167,6 +223,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     });
   return {
     connectionString,
+    connectionStringFor,
     blobEndpoint,
     tableEndpoint,
     location,

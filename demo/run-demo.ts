@@ -63,6 +63,8 @@ export interface DemoOptions {
   content?: ContentOptions;
   /** Extra environment of the runtime's commands (e.g. AUDIT_BLOB_CONCURRENCY). */
   runtimeEnv?: Record<string, string>;
+  /** A runtime bundle to run instead of the source (RuntimeCliOptions.bundle). Default none. */
+  runtimeBundle?: string;
   /** "Not launched for N days" of the reports (whole days, 1-6). Default DEMO_STALE_DAYS. */
   staleDays?: number;
   /** Where the report files go. Default <repository>/out. */
@@ -213,6 +215,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         ...options.runtimeEnv,
       }),
       showStderr: !options.quiet,
+      bundle: options.runtimeBundle,
     });
     running.cli = cli;
 
@@ -281,7 +284,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         managedIdentityTokens: emu.stats().managedIdentityTokens,
       },
       endpoints: { emulator: emu.url, blob: storage.blobEndpoint, table: storage.tableEndpoint },
-      tempPaths: [dirname(emu.caCertPath), storage.location],
+      tempPaths: [dirname(emu.caCertPath), ...(storage.location ? [storage.location] : [])],
       childPids: [...cli.pids],
       timings: steps.timings,
       durationMs: Date.now() - started,

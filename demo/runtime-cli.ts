@@ -1,5 +1,6 @@
 /**
- * Runs the sync runtime's real command line as a child process. Spawning keeps the emulator's
+ * Runs the sync runtime's real command line as a child process (its source through tsx, or the
+ * bundle the container runs). Spawning keeps the emulator's
  * rule of never importing runtime code, and it is the production code path: only the endpoints
  * in the environment differ. The CA of the emulator reaches the child through NODE_EXTRA_CA_CERTS,
  * which Node only reads at process start.
@@ -23,6 +24,12 @@ export interface RuntimeCliOptions {
   env: Record<string, string>;
   /** Pass the child's stderr (progress, logs) straight to ours, so a terminal shows progress. */
   showStderr: boolean;
+  /**
+   * A runtime bundle to run (the `main.mjs` of `npm run build:runtime`), as the container does.
+   * Default: the TypeScript entry through tsx, so the demo always runs the code in the tree (a
+   * bundle in dist/ can be older than the source); tests pass the bundle their run built.
+   */
+  bundle?: string;
 }
 
 /**
@@ -37,7 +44,10 @@ export class RuntimeCli {
   constructor(private readonly options: RuntimeCliOptions) {}
 
   run(args: string[]): Promise<CliRun> {
-    const child = spawn(process.execPath, ["--import", "tsx", "sync-runtime/src/cli.ts", ...args], {
+    const entry = this.options.bundle
+      ? [this.options.bundle]
+      : ["--import", "tsx", "sync-runtime/src/cli.ts"];
+    const child = spawn(process.execPath, [...entry, ...args], {
       cwd: REPO_ROOT,
       env: childEnv(this.options.env),
       stdio: ["ignore", "pipe", this.options.showStderr ? "inherit" : "pipe"],

@@ -34,6 +34,15 @@ export interface ApiCounters {
 }
 
 /** Where foreign URIs live on this server: https://{foreignHost}:PORT/foreign/… */
+/** One item of a content listing, as the API serves it. */
+export interface ListedContent {
+  contentType: string;
+  contentId: string;
+  contentUri: string;
+  contentCreated: string;
+  contentExpiration: string;
+}
+
 export const FOREIGN_PREFIX = "/foreign";
 
 export class ActivityApi {
@@ -123,17 +132,30 @@ export class ActivityApi {
    * what a client that lists the interval once needs at the least (benches compare against it).
    */
   listable(contentType: string, startMs: number, endMs: number): { blobs: number; pages: number } {
+    const n = this.listedBlobs(contentType, startMs, endMs).length;
+    // An empty listing is still one page (a full page says NextPageUri only when more follow).
+    return { blobs: n, pages: Math.max(1, Math.ceil(n / this.options.pageSize)) };
+  }
+
+  /**
+   * The items a complete listing of [startMs, endMs) returns right now, in listing order, read
+   * in-process: no request is made, so no injected fault or throttle touches it.
+   */
+  listed(contentType: string, startMs: number, endMs: number): ListedContent[] {
+    return this.listedBlobs(contentType, startMs, endMs).map((b) => this.item(b));
+  }
+
+  private listedBlobs(contentType: string, startMs: number, endMs: number): PlannedBlob[] {
     const blobs = this.tenant.blobs.get(contentType) ?? [];
     const sub = this.subscriptions.get(contentType);
     const historyFrom =
       this.options.content.history === "sinceSubscription" && sub ? sub.firstStartedMs : -Infinity;
     const nowMs = this.clock.now().getTime();
-    let n = 0;
+    const listed: PlannedBlob[] = [];
     for (let i = lowerBound(blobs, startMs); i < blobs.length && blobs[i].createdMs < endMs; i++) {
-      if (blobs[i].listedAtMs <= nowMs && blobs[i].createdMs >= historyFrom) n++;
+      if (blobs[i].listedAtMs <= nowMs && blobs[i].createdMs >= historyFrom) listed.push(blobs[i]);
     }
-    // An empty listing is still one page (a full page says NextPageUri only when more follow).
-    return { blobs: n, pages: Math.max(1, Math.ceil(n / this.options.pageSize)) };
+    return listed;
   }
 
   private content(url: URL): Reply {
@@ -262,7 +284,7 @@ export class ActivityApi {
     this.bad.requests.set(contentId, (this.bad.requests.get(contentId) ?? 0) + 1);
   }
 
-  private item(b: PlannedBlob) {
+  private item(b: PlannedBlob): ListedContent {
     return {
       contentType: b.contentType,
       contentId: b.contentId,

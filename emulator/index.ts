@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ActivityApi } from "./activity-api";
+import { ActivityApi, type ListedContent } from "./activity-api";
 import {
   startDataverse,
   type DataverseEmulatorOptions,
@@ -62,6 +62,7 @@ export type {
 } from "./options";
 export type { BadInputReport, BadBlobInfo, InjectedRecordInfo, HugeRecordInfo } from "./bad-input";
 export type { ForeignRequest } from "./server";
+export type { ListedContent } from "./activity-api";
 export type { FederatedCredential } from "./token-endpoint";
 export { JWT_BEARER } from "./token-endpoint";
 export type { EmulatorClock } from "./clock";
@@ -177,6 +178,11 @@ export interface RunningEmulator {
    * the pages they take (a client's least number of requests for the interval).
    */
   listable(contentType: string, from: Date, to: Date): { blobs: number; pages: number };
+  /**
+   * The items that complete listing returns at this moment, read in-process: what a client was
+   * offered, for checks that no injected fault or throttle may disturb.
+   */
+  listed(contentType: string, from: Date, to: Date): ListedContent[];
   /** Revokes every access token issued so far: they answer 401 from now on, new ones work. */
   revokeTokens(): void;
   /** Every access token issued so far, in order (what a leak check looks for). */
@@ -338,6 +344,7 @@ export async function startEmulator(
     badInput: () => badReport(),
     foreignRequests: () => parts.foreignRequests.map((r) => ({ ...r })),
     listable: (contentType, from, to) => api.listable(contentType, from.getTime(), to.getTime()),
+    listed: (contentType, from, to) => api.listed(contentType, from.getTime(), to.getTime()),
     revokeTokens: () => revokeTokens(parts),
     issuedTokens: () => signer.issued(),
     dataverse,

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDemo, type DemoResult } from "../../../demo/run-demo";
+import { runtimeBundle } from "../../helpers/scenario-services";
 
 let result: DemoResult;
 let outDir: string;
@@ -18,6 +19,8 @@ beforeAll(async () => {
     quiet: true,
     outDir,
     seed: "demo-dataverse-test",
+    // The runtime as the container runs it, built once for the run; `npm run demo` runs the source.
+    runtimeBundle: runtimeBundle(),
     dataverse: true,
     tenant: { apps: 12, users: 80, days: 9, launchesPerDay: 300, deletes: 3 },
     content: { blobIntervalMinutes: 60 },

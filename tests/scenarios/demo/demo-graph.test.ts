@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDemo, type DemoResult } from "../../../demo/run-demo";
+import { runtimeBundle } from "../../helpers/scenario-services";
 
 const DAY_MS = 86_400_000;
 
@@ -21,6 +22,8 @@ beforeAll(async () => {
     quiet: true,
     outDir,
     seed: "demo-graph-test",
+    // The runtime as the container runs it, built once for the run; `npm run demo` runs the source.
+    runtimeBundle: runtimeBundle(),
     graph: true,
     // Small enough for a test; ten days, more than the Management API keeps.
     tenant: { apps: 8, users: 40, days: 10, launchesPerDay: 120, deletes: 2 },

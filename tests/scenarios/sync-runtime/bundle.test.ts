@@ -1,29 +1,22 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAzurite } from "../../../demo/azurite";
+import { describe, expect, it } from "vitest";
 import { runtimeEnvFor } from "../../../demo/runtime-env";
 import { startEmulator } from "../../../emulator/index";
+import { claimStorageAccount, runtimeBundle } from "../../helpers/scenario-services";
 
 const run = promisify(execFile);
 
 /**
  * The container image runs the esbuild bundle that `npm run build:runtime` (and the Dockerfile)
  * produce. There is no Docker engine here, so this proves the bundle step and its content; the
- * Dockerfile itself is only checked for the facts the Pulumi program relies on.
+ * Dockerfile itself is only checked for the facts the Pulumi program relies on. The bundle is the
+ * one the scenario tiers' global setup built with the same script (tests/setup).
  */
 describe("runtime bundle", () => {
-  let dir = "";
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "runtime-bundle-"));
-    await run(process.execPath, ["sync-runtime/build.mjs", dir]);
-  });
-  afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const dir = dirname(runtimeBundle());
 
   it("contains no Pulumi and no emulator code", async () => {
     const meta = JSON.parse(await readFile(join(dir, "meta.json"), "utf8")) as {
@@ -52,16 +45,16 @@ describe("runtime bundle", () => {
   });
 
   it("syncs against the emulator and Azurite on its own (what the image runs)", async () => {
-    const [emulator, azurite] = await Promise.all([
+    const [emulator, connectionString] = await Promise.all([
       // Enough launches that the 4 hours before any time of day (nights, weekends) hold some.
       startEmulator({ seed: "bundle", tenant: { days: 1, futureDays: 0, launchesPerDay: 2000 } }),
-      startAzurite(),
+      claimStorageAccount(),
     ]);
     try {
       const env = {
         PATH: process.env.PATH,
         ...runtimeEnvFor(emulator),
-        AUDIT_STORAGE_CONNECTION_STRING: azurite.connectionString,
+        AUDIT_STORAGE_CONNECTION_STRING: connectionString,
         AUDIT_FIRST_RUN_HOURS: "4",
       };
       // execFile (not the sync variant): the emulator answers from this very process.
@@ -73,7 +66,7 @@ describe("runtime bundle", () => {
       expect(summary.blobsProcessed).toBeGreaterThan(0);
       expect(summary.launches).toBeGreaterThan(0);
     } finally {
-      await Promise.all([emulator.stop(), azurite.stop()]);
+      await emulator.stop();
     }
   });
 

@@ -1,12 +1,20 @@
 import { spawn } from "node:child_process";
+import { runtimeBundle } from "../../helpers/scenario-services";
 
-/** Runs the real CLI in a child process, trusting the emulator's CA through NODE_EXTRA_CA_CERTS. */
+/**
+ * Runs the real CLI in a child process, trusting the emulator's CA through NODE_EXTRA_CA_CERTS:
+ * the bundle the container runs (built once per run), or with `entry: "source"` the TypeScript
+ * entry through tsx, as `npm run sync` runs it.
+ */
 export function cli(
   args: string[],
   env: Record<string, string>,
   onStderrLine?: (line: string, signal: (s: NodeJS.Signals) => void) => void,
+  options: { entry?: "bundle" | "source" } = {},
 ) {
-  const child = spawn(process.execPath, ["--import", "tsx", "sync-runtime/src/cli.ts", ...args], {
+  const entry =
+    options.entry === "source" ? ["--import", "tsx", "sync-runtime/src/cli.ts"] : [runtimeBundle()];
+  const child = spawn(process.execPath, [...entry, ...args], {
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -86,6 +86,28 @@ describe("a CLI pass killed mid-way", () => {
     expect(killed.stderr + resumed.stderr + report.stderr).not.toContain(t.env.AUDIT_CLIENT_SECRET);
   });
 
+  // Every other CLI test runs the bundle, as the container does; `npm run sync` runs the source.
+  it("the TypeScript entry (npm run sync, through tsx) runs a pass and reports as the bundle does", async () => {
+    const pass = await cli(["once"], t.env, undefined, { entry: "source" });
+    expect(pass.code, pass.stderr).toBe(0);
+    const [summary] = JSON.parse(pass.stdout) as { contentType: string; windows: number }[];
+    expect(summary.contentType).toBe("Audit.General");
+    expect(summary.windows).toBeGreaterThan(0);
+
+    const now = Date.now();
+    const args = ["report", "--format", "json"];
+    args.push("--from", new Date(now - 22 * HOUR).toISOString());
+    args.push("--to", new Date(now - 3 * HOUR).toISOString());
+    const [viaSource, viaBundle] = await Promise.all([
+      cli(args, t.env, undefined, { entry: "source" }),
+      cli(args, t.env),
+    ]);
+    expect(viaSource.code, viaSource.stderr).toBe(0);
+    expect(viaBundle.code, viaBundle.stderr).toBe(0);
+    expect(JSON.parse(viaSource.stdout).apps.length).toBeGreaterThan(2);
+    expect(JSON.parse(viaSource.stdout)).toEqual(JSON.parse(viaBundle.stdout));
+  });
+
   it("report --out writes the file and leaves stdout empty", async () => {
     const dir = await mkdtemp(join(tmpdir(), "report-out-"));
     try {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAzurite, type RunningAzurite } from "../../../demo/azurite";
 import { GRAPH_SOURCE_KEY } from "../../../sync-runtime/src/app/graph-pass";
 import type { RuntimeDeps } from "../../../sync-runtime/src/app/runtime";
 import type { ProgressSnapshot } from "../../../sync-runtime/src/domain/progress-snapshot";
+import { claimStorageAccount } from "../../helpers/scenario-services";
 import { comparable, DAY, HOUR, startTestEnv, type TestEnv } from "./harness";
 
 /** Polls of a running query in tests: the emulator moves a query on with every poll as well. */
@@ -17,7 +17,8 @@ describe("the Graph source on the same tenant as the Management API", () => {
   const start = new Date("2026-06-10T00:00:00Z");
   const window = { from: new Date(start.getTime() - 3 * DAY), to: start };
   let t: TestEnv;
-  let second: RunningAzurite;
+  /** The Graph runtime's own storage: another account. */
+  let second: string;
   beforeAll(async () => {
     [t, second] = await Promise.all([
       startTestEnv({
@@ -27,12 +28,12 @@ describe("the Graph source on the same tenant as the Management API", () => {
         // A limit below a day's records: windows must be split to be read whole.
         graph: { recordCountLimit: 60, pageSize: 25 },
       }),
-      startAzurite(),
+      claimStorageAccount(),
     ]);
     // Every record is available a day later (the worst latency is 12 hours).
     t.emulator.clock.set(new Date(start.getTime() + DAY));
   });
-  afterAll(async () => Promise.all([t?.stop(), second?.stop()]));
+  afterAll(async () => t?.stop());
 
   it("reports the same usage through Graph as through the Management API, equal to the truth", async () => {
     const managementApi = t.runtime();
@@ -40,10 +41,7 @@ describe("the Graph source on the same tenant as the Management API", () => {
     const [mgmt] = await managementApi.sync({ from: window.from });
     expect(mgmt.launches).toBeGreaterThan(0);
 
-    const graph = t.runtime(
-      { ...GRAPH, AUDIT_STORAGE_CONNECTION_STRING: second.connectionString },
-      FAST_POLLING,
-    );
+    const graph = t.runtime({ ...GRAPH, AUDIT_STORAGE_CONNECTION_STRING: second }, FAST_POLLING);
     let progress: ProgressSnapshot | undefined;
     const result = await graph.syncGraph({
       from: window.from,
@@ -68,10 +66,7 @@ describe("the Graph source on the same tenant as the Management API", () => {
   });
 
   it("does not query again the days a pass stored after all their records were available", async () => {
-    const graph = t.runtime(
-      { ...GRAPH, AUDIT_STORAGE_CONNECTION_STRING: second.connectionString },
-      FAST_POLLING,
-    );
+    const graph = t.runtime({ ...GRAPH, AUDIT_STORAGE_CONNECTION_STRING: second }, FAST_POLLING);
     const submitted = t.emulator.stats().graph.queriesSubmitted;
     const again = await graph.syncGraph({ from: window.from, to: window.to });
     expect(again.skipped).toBe(3);

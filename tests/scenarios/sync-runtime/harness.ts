@@ -1,6 +1,7 @@
 /**
- * Starts the emulator (simulated clock) and Azurite for an integration test and wires a runtime
- * to them in-process: the emulator's CA through an https.Agent, its clock as the runtime's now().
+ * Starts the emulator (simulated clock) for an integration test, gives it a storage account of
+ * its own on the worker's shared Azurite, and wires a runtime to them in-process: the emulator's
+ * CA through an https.Agent, its clock as the runtime's now().
  */
 import { Agent } from "node:https";
 import { startAzurite, type RunningAzurite } from "../../../demo/azurite";
@@ -11,6 +12,7 @@ import {
   type EmulatorOptions,
   type RunningEmulator,
 } from "../../../emulator/index";
+import { claimStorageAccount } from "../../helpers/scenario-services";
 import { loadConfig, secretValues } from "../../../sync-runtime/src/app/config";
 import { createLogger } from "../../../sync-runtime/src/core/log";
 import {
@@ -21,7 +23,10 @@ import {
 
 export interface TestEnv {
   emulator: RunningEmulator;
-  /** Azurite (restart() for storage outages); absent features on the storage-less stand-in. */
+  /**
+   * The storage: an account on the worker's shared Azurite, or with `storage: "own"` an Azurite of
+   * its own (restart() for storage outages); stop() ends what the environment started.
+   */
   azurite: Pick<RunningAzurite, "connectionString" | "stop"> & Partial<RunningAzurite>;
   /** The environment a child process (the CLI) needs, NODE_EXTRA_CA_CERTS included. */
   env: Record<string, string>;
@@ -34,20 +39,30 @@ export interface TestEnv {
 /** Fast retries for tests: same policy shape, milliseconds instead of seconds. */
 export const FAST_RETRY = { minDelayMs: 5, maxDelayMs: 50, maxRetryAfterMs: 1_000 };
 
-/** Tests that never touch storage pass `{ storage: false }` and skip starting Azurite. */
+/** Tests that never touch storage pass `{ storage: false }` and get no account. */
 const NO_AZURITE = {
   connectionString: "UseDevelopmentStorage=true",
   stop: async () => {},
 };
 
+/** An account on the shared Azurite: never reused in this run, so there is nothing to stop. */
+async function sharedStorage(): Promise<TestEnv["azurite"]> {
+  return { connectionString: await claimStorageAccount(), stop: async () => {} };
+}
+
+/**
+ * `storage`: true (default) for an account on the worker's shared Azurite; "own" for an Azurite
+ * of the test's own, which it may stop and restart; false for none.
+ */
 export async function startTestEnv(
   emulatorOptions: EmulatorOptions & { dataverse?: DataverseEmulatorOptions },
   runtimeEnv: Record<string, string> = {},
-  options: { storage?: boolean } = {},
+  options: { storage?: boolean | "own" } = {},
 ): Promise<TestEnv> {
+  const storage = options.storage ?? true;
   const [emulator, azurite] = await Promise.all([
     startEmulator(emulatorOptions),
-    options.storage === false ? NO_AZURITE : startAzurite(),
+    storage === false ? NO_AZURITE : storage === "own" ? startAzurite() : sharedStorage(),
   ]);
   const env = {
     ...runtimeEnvFor(emulator),

@@ -22,7 +22,7 @@ describe("startAzurite", () => {
       expect(azurite.tableEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1$/);
       expect(azurite.connectionString).toContain(`BlobEndpoint=${azurite.blobEndpoint};`);
       expect(azurite.connectionString).toContain(`TableEndpoint=${azurite.tableEndpoint};`);
-      expect(existsSync(azurite.location)).toBe(true);
+      expect(existsSync(azurite.location!)).toBe(true);
 
       const container = BlobServiceClient.fromConnectionString(
         azurite.connectionString,
@@ -42,7 +42,7 @@ describe("startAzurite", () => {
     }
     expect(await refuses(azurite.blobEndpoint)).toBe(true);
     expect(await refuses(azurite.tableEndpoint)).toBe(true);
-    expect(existsSync(azurite.location)).toBe(false);
+    expect(existsSync(azurite.location!)).toBe(false);
   });
 
   it("stops and starts again on the same ports and data folder, keeping what was written", async () => {
@@ -65,7 +65,7 @@ describe("startAzurite", () => {
       expect(azurite.running).toBe(false);
       expect(await refuses(azurite.blobEndpoint)).toBe(true);
       expect(await refuses(azurite.tableEndpoint)).toBe(true);
-      expect(existsSync(azurite.location)).toBe(true);
+      expect(existsSync(azurite.location!)).toBe(true);
       // Storage down: a client's call fails (no retries here, to fail fast).
       const once = BlobServiceClient.fromConnectionString(azurite.connectionString, {
         retryOptions: { maxTries: 1 },
@@ -93,8 +93,69 @@ describe("startAzurite", () => {
       await azurite.stop();
     }
     expect(azurite.running).toBe(false);
-    expect(existsSync(azurite.location)).toBe(false);
+    expect(existsSync(azurite.location!)).toBe(false);
     await expect(azurite.start()).rejects.toThrow(/stopped for good/);
+  });
+
+  it("in memory, serves several accounts, each with its own containers and tables", async () => {
+    const names = ["alpha001", "beta0002"];
+    const azurite = await startAzurite({ inMemory: true, accounts: names });
+    try {
+      expect(azurite.location).toBeNull();
+      const [alpha, beta] = names.map((name) => azurite.connectionStringFor(name));
+      expect(alpha).toContain(`BlobEndpoint=${new URL(azurite.blobEndpoint).origin}/alpha001;`);
+      expect(beta).toContain(`TableEndpoint=${new URL(azurite.tableEndpoint).origin}/beta0002;`);
+      // The same container and table names in two accounts hold what each account wrote.
+      for (const [connectionString, text] of [
+        [alpha, "in alpha"],
+        [beta, "in beta"],
+      ]) {
+        const container =
+          BlobServiceClient.fromConnectionString(connectionString).getContainerClient("same");
+        await container.create();
+        await container.getBlockBlobClient("a.txt").upload(text, text.length);
+        const table = TableClient.fromConnectionString(connectionString, "same", {
+          allowInsecureConnection: true,
+        });
+        await table.createTable();
+        await table.upsertEntity({ partitionKey: "p", rowKey: "r", text });
+      }
+      for (const [connectionString, text] of [
+        [alpha, "in alpha"],
+        [beta, "in beta"],
+      ]) {
+        const blob = BlobServiceClient.fromConnectionString(connectionString)
+          .getContainerClient("same")
+          .getBlobClient("a.txt");
+        expect((await blob.downloadToBuffer()).toString()).toBe(text);
+        const table = TableClient.fromConnectionString(connectionString, "same", {
+          allowInsecureConnection: true,
+        });
+        expect((await table.getEntity<{ text: string }>("p", "r")).text).toBe(text);
+      }
+      // The default account sees neither.
+      const listed = [];
+      for await (const c of BlobServiceClient.fromConnectionString(
+        azurite.connectionString,
+      ).listContainers())
+        listed.push(c.name);
+      expect(listed).toEqual([]);
+
+      expect(() => azurite.connectionStringFor("other001")).toThrow(/does not serve/);
+      // Nothing would survive a stop: one that promises to keep the data is refused.
+      await expect(azurite.stop({ keepData: true })).rejects.toThrow(/in memory/);
+      expect(azurite.running).toBe(true);
+    } finally {
+      await azurite.stop();
+    }
+    expect(await refuses(azurite.blobEndpoint)).toBe(true);
+  });
+
+  it("refuses an account name Azure would refuse, and a folder for in-memory data", async () => {
+    await expect(startAzurite({ accounts: ["Bad_Name"] })).rejects.toThrow(/"Bad_Name".*3 to 24/);
+    await expect(startAzurite({ inMemory: true, location: "/tmp/x" })).rejects.toThrow(
+      /inMemory keeps no data folder/,
+    );
   });
 
   it("dies with its parent process even when the parent is killed hard", async () => {

@@ -242,6 +242,35 @@ describe("paging through NextPageUri", () => {
     });
   });
 
+  it("lists in-process exactly what the API lists (listed), without a request or a fault", async () => {
+    const faulty = await startEmulator({
+      seed: "api",
+      startTime: START,
+      pageSize: 25,
+      tenant: SMALL,
+      // Every request would be answered 5xx: only a listing that sends none can succeed.
+      faults: { serverErrorRate: 1 },
+    });
+    try {
+      const window = { startTime: "2026-05-17T00:00", endTime: "2026-05-18T00:00" };
+      const paged = await listAll(api.get, content(window));
+      const before = faulty.stats().requests;
+      const listed = faulty.listed(
+        "Audit.General",
+        new Date("2026-05-17T00:00:00Z"),
+        new Date("2026-05-18T00:00:00Z"),
+      );
+      expect(faulty.stats().requests).toBe(before);
+      // Same tenant, same seed: the same items, field by field but for the host in the URIs.
+      const withoutHost = (items: ContentItem[]) =>
+        items.map((i) => ({ ...i, contentUri: new URL(i.contentUri).pathname }));
+      expect(withoutHost(listed)).toEqual(withoutHost(paged.items));
+      expect(listed.length).toBeGreaterThan(25);
+    } finally {
+      await faulty.stop();
+    }
+  });
+
   it("answers AF20031 for a damaged page token", async () => {
     expectError(await api.get(content({ nextPage: "not-a-token" })), 400, "AF20031");
   });

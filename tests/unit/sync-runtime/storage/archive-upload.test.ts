@@ -1,7 +1,7 @@
 import { gunzipSync } from "node:zlib";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAzurite, type RunningAzurite } from "../../../../demo/azurite";
+import { beforeAll, describe, expect, it } from "vitest";
+import { claimStorageAccount } from "../../../helpers/scenario-services";
 import { RawArchive } from "../../../../sync-runtime/src/storage/raw-archive";
 
 /** Requests the archive sends, by kind, seen through the Blob SDK's own client. */
@@ -41,16 +41,14 @@ async function read(container: ContainerClient, name: string): Promise<string> {
 }
 
 describe("ArchiveUpload (Azurite)", () => {
-  let azurite: RunningAzurite;
+  let connectionString: string;
   let container: ContainerClient;
   beforeAll(async () => {
-    azurite = await startAzurite();
-    container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(
-      "archive-test",
-    );
+    connectionString = await claimStorageAccount();
+    container =
+      BlobServiceClient.fromConnectionString(connectionString).getContainerClient("archive-test");
     await container.create();
   });
-  afterAll(async () => azurite?.stop());
 
   it("sends a small archive as one Put Blob, gzip NDJSON that round-trips", async () => {
     const { archive, sent } = countingArchive(container, 1024 * 1024);

@@ -1,6 +1,6 @@
 import { TableClient } from "@azure/data-tables";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAzurite, type RunningAzurite } from "../../../../demo/azurite";
+import { beforeAll, describe, expect, it } from "vitest";
+import { claimStorageAccount } from "../../../helpers/scenario-services";
 import { StorageError } from "../../../../sync-runtime/src/core/errors";
 import type { PowerAppEvent } from "../../../../sync-runtime/src/domain/records";
 import { AppsTable } from "../../../../sync-runtime/src/storage/apps";
@@ -50,19 +50,18 @@ function racedBy(
 }
 
 describe("the ETag read-modify-write of a table row", () => {
-  let azurite: RunningAzurite;
+  let connectionString: string;
   let n = 0;
   const freshTable = async () => {
-    const table = TableClient.fromConnectionString(azurite.connectionString, `rmw${++n}`, {
+    const table = TableClient.fromConnectionString(connectionString, `rmw${++n}`, {
       allowInsecureConnection: true,
     });
     await table.createTable();
     return table;
   };
   beforeAll(async () => {
-    azurite = await startAzurite();
+    connectionString = await claimStorageAccount();
   });
-  afterAll(async () => azurite?.stop());
 
   it("re-reads after a conflict, so a checkpoint another writer moved further never moves back", async () => {
     const table = await freshTable();

@@ -1,6 +1,6 @@
 import { TableClient } from "@azure/data-tables";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAzurite, type RunningAzurite } from "../../../../demo/azurite";
+import { beforeAll, describe, expect, it } from "vitest";
+import { claimStorageAccount } from "../../../helpers/scenario-services";
 import { UserDictionary } from "../../../../sync-runtime/src/storage/user-ids";
 
 /** The `~users` rows of a table, keyed by row key, with their ETags. */
@@ -14,19 +14,18 @@ async function pages(table: TableClient): Promise<Map<string, { etag: string; ch
 }
 
 describe("the user dictionary in Table Storage", () => {
-  let azurite: RunningAzurite;
+  let connectionString: string;
   let n = 0;
   const freshTable = async () => {
-    const table = TableClient.fromConnectionString(azurite.connectionString, `users${++n}`, {
+    const table = TableClient.fromConnectionString(connectionString, `users${++n}`, {
       allowInsecureConnection: true,
     });
     await table.createTable();
     return table;
   };
   beforeAll(async () => {
-    azurite = await startAzurite();
+    connectionString = await claimStorageAccount();
   });
-  afterAll(async () => azurite?.stop());
 
   it("keeps every id across loads, and a save with nothing new writes nothing", async () => {
     const table = await freshTable();
