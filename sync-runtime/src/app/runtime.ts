@@ -365,11 +365,15 @@ function leaseRunner(
   return async <T>(request: SyncRequest, pass: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     await ready();
     const lease = await take(request);
+    const signal = request.signal ? AbortSignal.any([request.signal, lease.signal]) : lease.signal;
     try {
       await beforePass();
-      return await pass(
-        request.signal ? AbortSignal.any([request.signal, lease.signal]) : lease.signal,
-      );
+      return await pass(signal);
+    } catch (err) {
+      // A stop that lands inside a storage call surfaces as the Azure SDK's own AbortError; the
+      // caller is owed the reason it stopped for (its own, or the lost lease).
+      if (signal.aborted) throw signal.reason;
+      throw err;
     } finally {
       await lease.release();
     }
