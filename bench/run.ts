@@ -1,11 +1,12 @@
 /**
  * `npm run bench [-- name...]`: runs every bench/*.bench.ts (or those whose file name contains one
  * of the names), each in its own child process so one bench's heap and peak RSS cannot colour the
- * next, prints one table and writes bench/results.json as the array of BenchResult. Exits 1 when
+ * next, prints one table and writes bench/results.json as the array of BenchResult (a run of some
+ * names updates their figures in it). Exits 1 when
  * any figure misses its target, 2 when a bench crashed.
  */
 import { spawn } from "node:child_process";
-import { readdir, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Bench, BenchResult } from "./result";
@@ -61,6 +62,14 @@ function table(results: BenchResult[]): string {
   ].join("\n");
 }
 
+async function readStored(): Promise<BenchResult[]> {
+  try {
+    return JSON.parse(await readFile(join(HERE, "results.json"), "utf8")) as BenchResult[];
+  } catch {
+    return [];
+  }
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === "--one") return runOne(args[1]);
@@ -79,11 +88,20 @@ async function main(): Promise<void> {
     else crashed = true;
   }
   process.stdout.write(`\n${table(all)}\n`);
-  // A partial run (names given) must not overwrite the full set of figures with a subset.
-  if (args.length === 0) {
-    await writeFile(join(HERE, "results.json"), `${JSON.stringify(all, null, 2)}\n`);
-    process.stdout.write("wrote bench/results.json\n");
-  }
+  // A partial run (names given) must not drop the other benches' figures: it replaces only the
+  // figures it measured again, by name, and keeps the rest as the last full run left them.
+  const stored = args.length === 0 ? [] : await readStored();
+  const fresh = new Map(all.map((r) => [r.name, r]));
+  const merged = [
+    ...stored.map((r) => fresh.get(r.name) ?? r),
+    ...all.filter((r) => !stored.some((s) => s.name === r.name)),
+  ];
+  await writeFile(join(HERE, "results.json"), `${JSON.stringify(merged, null, 2)}\n`);
+  process.stdout.write(
+    args.length === 0
+      ? "wrote bench/results.json\n"
+      : `updated ${all.length} figures in bench/results.json\n`,
+  );
   if (crashed) process.exit(2);
   if (all.some((r) => !r.ok)) process.exit(1);
 }
