@@ -29,6 +29,21 @@ export interface App {
 export interface User {
   objectId: string;
   upn: string;
+  /** What Microsoft Graph holds of the user (GET /users/{id}). */
+  profile: UserProfile;
+  /** Deleted from Entra ID since: Graph answers 404 for the user, the audit records remain. */
+  deleted: boolean;
+}
+
+/** A user's profile properties Graph serves (resources/user). */
+export interface UserProfile {
+  displayName: string;
+  city: string | null;
+  country: string | null;
+  department: string | null;
+  jobTitle: string | null;
+  /** "Member", or "Guest" for a B2B guest invited from another organization. */
+  userType: "Member" | "Guest";
 }
 
 export interface TenantEvent extends PowerAppsEvent {
@@ -165,6 +180,8 @@ export function generateTenant(input: GenerateInput): Tenant {
   const envRng = new Random(seed, "environments");
   const environments = Array.from({ length: t.environments }, () => envRng.guid());
   const users = makeUsers(new Random(seed, "users"), t.users, t.domain);
+  // Profiles from their own stream, so the users' ids and everything after them stay as they were.
+  addProfiles(new Random(seed, "user-profiles"), users);
   const apps = makeApps(
     new Random(seed, "apps"),
     t.apps,
@@ -226,9 +243,53 @@ function makeUsers(rng: Random, count: number, domain: string): User[] {
     let local = `${rng.pick(FIRST)}${rng.pick(LAST)[0]}`;
     if (seen.has(local.toLowerCase())) local = `${local}${i}`;
     seen.add(local.toLowerCase());
-    users.push({ objectId: rng.guid(), upn: `${local}@${domain}` });
+    users.push({
+      objectId: rng.guid(),
+      upn: `${local}@${domain}`,
+      profile: {
+        displayName: local,
+        city: null,
+        country: null,
+        department: null,
+        jobTitle: null,
+        userType: "Member",
+      },
+      deleted: false,
+    });
   }
   return users;
+}
+
+const PLACES: [city: string, country: string][] = [
+  ["Seattle", "United States"],
+  ["Dublin", "Ireland"],
+  ["Munich", "Germany"],
+  ["Lyon", "France"],
+  ["Osaka", "Japan"],
+];
+const DEPARTMENTS = ["Finance", "Sales", "Operations", "IT", "Human Resources"];
+const TITLES = ["Analyst", "Manager", "Engineer", "Coordinator", "Director"];
+
+/**
+ * Deterministic profiles: every 5th user (from the 4th) is a guest, every 9th (from the 9th) has
+ * been deleted, and some members leave a property empty, as real directories do. The first user
+ * (the admin who deletes apps) is a member who exists.
+ */
+function addProfiles(rng: Random, users: User[]): void {
+  users.forEach((u, i) => {
+    const [city, country] = rng.pick(PLACES);
+    const guest = i % 5 === 3;
+    const local = u.upn.split("@")[0];
+    u.profile = {
+      displayName: guest ? `${local} (Guest)` : local,
+      city: guest ? null : city,
+      country: guest ? null : country,
+      department: rng.chance(0.1) ? null : rng.pick(DEPARTMENTS),
+      jobTitle: rng.pick(TITLES),
+      userType: guest ? "Guest" : "Member",
+    };
+    u.deleted = i % 9 === 8;
+  });
 }
 
 /** The same user written with the varying casing real records show (UPNs compare case-insensitively). */
