@@ -179,9 +179,13 @@ export function generateTenant(input: GenerateInput): Tenant {
 
   const envRng = new Random(seed, "environments");
   const environments = Array.from({ length: t.environments }, () => envRng.guid());
-  const users = makeUsers(new Random(seed, "users"), t.users, t.domain);
-  // Profiles from their own stream, so the users' ids and everything after them stay as they were.
-  addProfiles(new Random(seed, "user-profiles"), users);
+  // Profiles come from their own stream, so the users' ids and all that follows stay as they were.
+  const users = makeUsers(
+    new Random(seed, "users"),
+    new Random(seed, "user-profiles"),
+    t.users,
+    t.domain,
+  );
   const apps = makeApps(
     new Random(seed, "apps"),
     t.apps,
@@ -236,7 +240,7 @@ function secretValue(rng: Random): string {
   return s;
 }
 
-function makeUsers(rng: Random, count: number, domain: string): User[] {
+function makeUsers(rng: Random, profileRng: Random, count: number, domain: string): User[] {
   const seen = new Set<string>();
   const users: User[] = [];
   for (let i = 0; i < count; i++) {
@@ -246,15 +250,9 @@ function makeUsers(rng: Random, count: number, domain: string): User[] {
     users.push({
       objectId: rng.guid(),
       upn: `${local}@${domain}`,
-      profile: {
-        displayName: local,
-        city: null,
-        country: null,
-        department: null,
-        jobTitle: null,
-        userType: "Member",
-      },
-      deleted: false,
+      profile: profileOf(profileRng, local, i),
+      // Every 9th user (from the 9th) has been deleted from Entra ID since.
+      deleted: i % 9 === 8,
     });
   }
   return users;
@@ -271,25 +269,21 @@ const DEPARTMENTS = ["Finance", "Sales", "Operations", "IT", "Human Resources"];
 const TITLES = ["Analyst", "Manager", "Engineer", "Coordinator", "Director"];
 
 /**
- * Deterministic profiles: every 5th user (from the 4th) is a guest, every 9th (from the 9th) has
- * been deleted, and some members leave a property empty, as real directories do. The first user
- * (the admin who deletes apps) is a member who exists.
+ * A deterministic profile: every 5th user (from the 4th) is a guest without city or country,
+ * and some members leave their department empty, as real directories do. The first user (the
+ * admin who deletes apps) is a member.
  */
-function addProfiles(rng: Random, users: User[]): void {
-  users.forEach((u, i) => {
-    const [city, country] = rng.pick(PLACES);
-    const guest = i % 5 === 3;
-    const local = u.upn.split("@")[0];
-    u.profile = {
-      displayName: guest ? `${local} (Guest)` : local,
-      city: guest ? null : city,
-      country: guest ? null : country,
-      department: rng.chance(0.1) ? null : rng.pick(DEPARTMENTS),
-      jobTitle: rng.pick(TITLES),
-      userType: guest ? "Guest" : "Member",
-    };
-    u.deleted = i % 9 === 8;
-  });
+function profileOf(rng: Random, local: string, i: number): UserProfile {
+  const [city, country] = rng.pick(PLACES);
+  const guest = i % 5 === 3;
+  return {
+    displayName: guest ? `${local} (Guest)` : local,
+    city: guest ? null : city,
+    country: guest ? null : country,
+    department: rng.chance(0.1) ? null : rng.pick(DEPARTMENTS),
+    jobTitle: rng.pick(TITLES),
+    userType: guest ? "Guest" : "Member",
+  };
 }
 
 /** The same user written with the varying casing real records show (UPNs compare case-insensitively). */
