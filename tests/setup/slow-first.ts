@@ -24,7 +24,6 @@ const SLOW_FIRST = [
   "tests/scenarios/sync-runtime/sync-week.test.ts",
   "tests/scenarios/sync-runtime/dataverse-week.test.ts",
   "tests/scenarios/sync-runtime/dataverse-coe-rows.test.ts",
-  "tests/scenarios/sync-runtime/dataverse-user-details.test.ts",
   "tests/scenarios/sync-runtime/secrets.test.ts",
   "tests/scenarios/demo/demo-cli.test.ts",
   "tests/scenarios/sync-runtime/one-writer.test.ts",
