@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { DataverseRow, EmulatorOptions, RunningEmulator } from "../../../emulator/index";
+import { USER_CACHE } from "../../../sync-runtime/src/app/dataverse-sink";
 import { HOUR, startTestEnv, type TestEnv } from "./harness";
 
 /** The user columns Update Data (V2) fills from Office 365 Users. */
@@ -75,6 +76,47 @@ describe("the Dataverse sink's user details", () => {
     expectUserRows(emulator, rows2);
     expect(emulator.stats().graphUsers.userHttpRequests).toBe(requests1);
     expect(runtime.metrics.get("audit_dataverse_user_details_failures_total")).toBe(0);
+  }, 120_000);
+
+  it("reads users again once the cache's size or age bound dropped them", async () => {
+    const { emulator } = await env();
+    const dv = emulator.dataverse!;
+    const runtime = t!.runtime({ AUDIT_DATAVERSE_USER_DETAILS: "true" });
+    const reads = () => emulator.stats().graphUsers.userReads;
+    const usersOf = (rows: DataverseRow[]) =>
+      new Set(rows.map((r) => String(r.admin_userid).toLowerCase()));
+    // The bounds are lowered in this process for the test (the runtime runs in it).
+    const saved = { ...USER_CACHE };
+    try {
+      USER_CACHE.maxUsers = 10;
+      await runtime.sync();
+      const rows1 = dv.rows("admin_auditlogs");
+      expect(reads()).toBe(usersOf(rows1).size);
+      expect(usersOf(rows1).size).toBeGreaterThan(20);
+
+      // Only the 10 users read last were kept: the others of the next pass are read again.
+      emulator.clock.set(new Date(start.getTime() + 12 * HOUR));
+      const before2 = reads();
+      await runtime.sync();
+      const read1 = new Set(rows1.map((r) => r.admin_auditlogid));
+      const new2 = dv.rows("admin_auditlogs").filter((r) => !read1.has(r.admin_auditlogid));
+      expect(reads() - before2).toBeGreaterThanOrEqual(usersOf(new2).size - 10);
+      expect(reads() - before2).toBeGreaterThan(0);
+      expectUserRows(emulator, dv.rows("admin_auditlogs"));
+
+      // Past the age every user is read again.
+      USER_CACHE.maxUsers = saved.maxUsers;
+      USER_CACHE.ageMs = 0;
+      const seen = new Set(dv.rows("admin_auditlogs").map((r) => r.admin_auditlogid));
+      emulator.clock.set(new Date(start.getTime() + 24 * HOUR));
+      const before3 = reads();
+      await runtime.sync();
+      const new3 = dv.rows("admin_auditlogs").filter((r) => !seen.has(r.admin_auditlogid));
+      expect(new3.length).toBeGreaterThan(0);
+      expect(reads() - before3).toBe(usersOf(new3).size);
+    } finally {
+      Object.assign(USER_CACHE, saved);
+    }
   }, 120_000);
 
   it("off (the default): no Graph user call, the user columns stay empty", async () => {
