@@ -49,6 +49,8 @@ const registration = new AuditAppRegistration(
       managementApi: settings.source !== "graph",
       graphAuditLogs: settings.source !== "managementApi",
     },
+    // User.Read.All only when the admin asked for user details: it reads every user's profile.
+    userDetails: settings.dataverseUserDetails,
   },
   { providers },
 );
@@ -130,13 +132,17 @@ const service = new SyncService(
       contentTypes: settings.contentTypes,
       // "both" syncs from the Management API; Graph is there for `once --source graph`.
       source: settings.source === "graph" ? "graph" : "managementApi",
+      // Graph is read for the audit log (graph, both) or the users' details.
       graphEndpoint:
-        settings.source === "managementApi" ? undefined : (cloud.graphAuditEndpoint ?? undefined),
+        settings.source === "managementApi" && !settings.dataverseUserDetails
+          ? undefined
+          : (cloud.graphAuditEndpoint ?? undefined),
       syncIntervalMinutes: settings.syncIntervalMinutes,
       // A dashboard on day one: the first pass reads all the source still holds, unless lowered.
       firstRunHours: settings.firstRunHours,
       graphBackfillDays: settings.graphBackfillDays,
       dataverseUrl: settings.dataverseUrl,
+      dataverseUserDetails: settings.dataverseUserDetails,
       blobEndpoint: storage.blobEndpoint,
       tableEndpoint: storage.tableEndpoint,
     },

@@ -13,6 +13,11 @@ export const MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
  * Logs" in learn.microsoft.com/graph/api/security-auditcoreroot-post-auditlogqueries).
  */
 export const AUDIT_LOGS_QUERY_READ_ALL = "AuditLogsQuery.Read.All";
+/**
+ * Graph's application permission to read every user's full profile
+ * (learn.microsoft.com/graph/api/user-get, "Permissions"): the Dataverse sink's user details.
+ */
+export const USER_READ_ALL = "User.Read.All";
 
 export interface AuditAppRegistrationArgs {
   /** Display name of the app registration (stack config `appDisplayName`, which has the default). */
@@ -34,6 +39,8 @@ export interface AuditAppRegistrationArgs {
    * only. Each is an application permission looked up by value on the API's service principal.
    */
   readonly apis?: { readonly managementApi: boolean; readonly graphAuditLogs: boolean };
+  /** Also grant User.Read.All on Microsoft Graph (the Dataverse sink's user details). Default false. */
+  readonly userDetails?: boolean;
 }
 
 /** The app's rotating client secret. */
@@ -75,7 +82,7 @@ export function findAppRoleId(
   const role = appRoles.find((r) => r.value === value);
   if (!role) {
     throw new Error(
-      `The ${value.startsWith("AuditLogsQuery") ? "Microsoft Graph" : "Office 365 Management APIs"} service principal has no app role "${value}" ` +
+      `The ${value === ACTIVITY_FEED_READ ? "Office 365 Management APIs" : "Microsoft Graph"} service principal has no app role "${value}" ` +
         `(found: ${appRoles.map((r) => r.value).join(", ") || "none"}). ` +
         "Check that the tenant has Microsoft 365 and that the azuread provider targets the right cloud.",
     );
@@ -116,6 +123,11 @@ const GRAPH_AUDIT_GRANT: ApiGrant = {
   resourceAppId: MICROSOFT_GRAPH_APP_ID,
   consentSuffix: "graph-consent",
 };
+const USER_READ_GRANT: ApiGrant = {
+  role: USER_READ_ALL,
+  resourceAppId: MICROSOFT_GRAPH_APP_ID,
+  consentSuffix: "users-consent",
+};
 
 /**
  * The Entra side of the seed document: a single-tenant app declaring ActivityFeed.Read on
@@ -133,6 +145,8 @@ export class AuditAppRegistration extends pulumi.ComponentResource {
   public readonly activityFeedReadRoleId: pulumi.Output<string> | undefined;
   /** AuditLogsQuery.Read.All role id as looked up in this tenant (when Graph is used). */
   public readonly auditLogsQueryReadRoleId: pulumi.Output<string> | undefined;
+  /** User.Read.All role id as looked up in this tenant (with `userDetails`). */
+  public readonly userReadAllRoleId: pulumi.Output<string> | undefined;
   /** The client secret, when the app has one (`clientSecret`). */
   public readonly secret: ClientSecretOutputs | undefined;
 
@@ -149,6 +163,7 @@ export class AuditAppRegistration extends pulumi.ComponentResource {
       ...(apis.graphAuditLogs ? [GRAPH_AUDIT_GRANT] : []),
     ];
     if (grants.length === 0) throw new Error("AuditAppRegistration needs at least one audit API.");
+    if (args.userDetails) grants.push(USER_READ_GRANT);
     const granted = grants.map((grant) => {
       // Read, never owned: `pulumi destroy` must not touch Microsoft's service principal.
       const resource = azuread.getServicePrincipalOutput(
@@ -161,6 +176,7 @@ export class AuditAppRegistration extends pulumi.ComponentResource {
     const roleOf = (grant: ApiGrant) => granted.find((g) => g.grant === grant)?.roleId;
     this.activityFeedReadRoleId = roleOf(MANAGEMENT_API_GRANT);
     this.auditLogsQueryReadRoleId = roleOf(GRAPH_AUDIT_GRANT);
+    this.userReadAllRoleId = roleOf(USER_READ_GRANT);
 
     const application = new azuread.Application(
       `${name}-app`,
@@ -168,11 +184,16 @@ export class AuditAppRegistration extends pulumi.ComponentResource {
         displayName: args.displayName,
         signInAudience: "AzureADMyOrg",
         owners: args.owners,
-        // Declares the permission (what the portal shows under "API permissions").
-        requiredResourceAccesses: granted.map(({ grant, roleId }) => ({
-          resourceAppId: grant.resourceAppId,
-          resourceAccesses: [{ id: roleId, type: "Role" }],
-        })),
+        // Declares the permissions (what the portal shows under "API permissions"), one entry
+        // per API with all of its roles, as the application manifest has them.
+        requiredResourceAccesses: [...new Set(grants.map((g) => g.resourceAppId))].map(
+          (resourceAppId) => ({
+            resourceAppId,
+            resourceAccesses: granted
+              .filter(({ grant }) => grant.resourceAppId === resourceAppId)
+              .map(({ roleId }) => ({ id: roleId, type: "Role" })),
+          }),
+        ),
       },
       // `owners` is authoritative: set from whoever runs `pulumi up` now, a consent admin or a
       // pipeline running the stack later would remove the original owner (and a pipeline with
@@ -214,6 +235,7 @@ export class AuditAppRegistration extends pulumi.ComponentResource {
       servicePrincipalObjectId: this.servicePrincipalObjectId,
       activityFeedReadRoleId: this.activityFeedReadRoleId,
       auditLogsQueryReadRoleId: this.auditLogsQueryReadRoleId,
+      userReadAllRoleId: this.userReadAllRoleId,
       applicationId: this.applicationId,
       clientSecretKeyId: this.secret?.keyId,
       clientSecretEndDate: this.secret?.endDate,

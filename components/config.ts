@@ -95,6 +95,8 @@ export interface StackSettings {
   readonly dataverseAppUserRole: string;
   /** With dataverseUrl: also write the CoE "Audit Logs - …" environment variable values. */
   readonly coeEnvironmentVariables: boolean;
+  /** With dataverseUrl: grant User.Read.All and fill the audit rows' user details from Graph. */
+  readonly dataverseUserDetails: boolean;
   /** Seconds a first deployment waits for new role assignments before the Container App. */
   readonly rbacPropagationSeconds: number;
   /** Pulumi may not delete or replace the storage account or its group (default true). */
@@ -344,6 +346,7 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
 
   const dataverseUrl = readDataverseUrl(read, cloud);
   const dataverseAppUser = readDataverseAppUser(read, dataverseUrl);
+  const dataverseUserDetails = readUserDetails(read, dataverseUrl, cloud);
 
   const rbacPropagationSeconds = parseInteger(
     read,
@@ -389,6 +392,7 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     grantDataverseKeyVaultAccess: grantRaw === "true",
     dataverseUrl,
     ...dataverseAppUser,
+    dataverseUserDetails,
     rbacPropagationSeconds,
     protectArchive,
     softDeleteDays,
@@ -536,6 +540,34 @@ function readDataverseAppUser(
     );
   }
   return { dataverseAppUserRole: role, coeEnvironmentVariables: variablesRaw === "true" };
+}
+
+/**
+ * `dataverseUserDetails` (true | false, default false): User.Read.All lets the app read every
+ * user's profile, so it is granted only when asked for, with the sink on, in a cloud whose Graph
+ * the program knows (the global service; GCC tenants use it too).
+ */
+function readUserDetails(
+  read: ConfigReader,
+  dataverseUrl: string | undefined,
+  cloud: CloudProfile,
+): boolean {
+  const on = parseBoolean(read, "dataverseUserDetails", false);
+  if (on && dataverseUrl === undefined)
+    throw new ConfigError(
+      "dataverseUserDetails",
+      "true",
+      "true only with dataverseUrl set (the details go into its audit rows)",
+      setCommand("dataverseUrl", "https://contoso.crm.dynamics.com"),
+    );
+  if (on && cloud.graphAuditEndpoint === null)
+    throw new ConfigError(
+      "dataverseUserDetails",
+      "true",
+      "false in this cloud: the program reads user details from the global Microsoft Graph only",
+      setCommand("dataverseUserDetails", "false"),
+    );
+  return on;
 }
 
 /** Provider keys the program passes to its explicit providers; every other one is ignored. */

@@ -105,6 +105,8 @@ export interface RuntimeSettings {
   readonly tableEndpoint: pulumi.Input<string>;
   /** The CoE environment for the Dataverse sink. Default: unset (sink off). */
   readonly dataverseUrl?: string;
+  /** The sink fills the users' details from Graph (AUDIT_DATAVERSE_USER_DETAILS). Default false. */
+  readonly dataverseUserDetails?: boolean;
 }
 
 export interface EnvVar {
@@ -168,6 +170,9 @@ export function runtimeEnvironment(
     { name: "PORT", value: String(HEALTH_PORT) },
     ...(settings.dataverseUrl
       ? [{ name: "AUDIT_DATAVERSE_URL" as const, value: settings.dataverseUrl }]
+      : []),
+    ...(settings.dataverseUrl && settings.dataverseUserDetails
+      ? [{ name: "AUDIT_DATAVERSE_USER_DETAILS" as const, value: "true" }]
       : []),
   ];
 }

@@ -165,24 +165,13 @@ export class GraphAuditLog {
 
   /** null when the bearer token is a Graph token of this tenant with AuditLogsQuery.Read.All. */
   private authenticate(req: IncomingMessage): Reply | null {
-    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
-    const unauthenticated = (message: string) =>
-      graphError(401, "InvalidAuthenticationToken", message, {
-        "WWW-Authenticate": `Bearer realm="", authorization_uri="${this.origin}/${this.auth.tenantId}/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
-      });
-    if (!m) return unauthenticated("Access token is empty.");
-    const verified = this.auth.signer.verify(m[1]);
-    if ("reason" in verified) return unauthenticated(verified.reason);
-    const { claims } = verified;
-    if (!sameAudience(claims.aud, this.auth.audience))
-      return unauthenticated(`Invalid audience '${claims.aud}': expected '${this.auth.audience}'.`);
-    if (claims.tid.toLowerCase() !== this.auth.tenantId.toLowerCase())
-      return unauthenticated("The token belongs to another tenant.");
-    if (!claims.roles.includes(AUDIT_LOGS_QUERY_READ_ALL))
+    const roles = graphTokenRoles(req, this.origin, this.auth);
+    if (!Array.isArray(roles)) return roles;
+    if (!roles.includes(AUDIT_LOGS_QUERY_READ_ALL))
       return graphError(
         403,
         "Forbidden",
-        `Missing application permission: one of AuditLogsQuery.Read.All or a workload's AuditLogsQuery-*.Read.All is required (the token has: ${claims.roles.join(", ") || "none"}).`,
+        `Missing application permission: one of AuditLogsQuery.Read.All or a workload's AuditLogsQuery-*.Read.All is required (the token has: ${roles.join(", ") || "none"}).`,
       );
     return null;
   }
@@ -412,6 +401,31 @@ function recordType(e: TenantEvent): string {
 
 function isFinal(status: QueryStatus): boolean {
   return status === "succeeded" || status === "failed" || status === "cancelled";
+}
+
+/**
+ * The roles of the request's bearer token when it is a valid Graph token of this tenant, else
+ * Graph's 401 answer (with the WWW-Authenticate challenge Graph sends).
+ */
+export function graphTokenRoles(
+  req: IncomingMessage,
+  origin: string,
+  auth: GraphAuthContext,
+): string[] | Reply {
+  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
+  const unauthenticated = (message: string) =>
+    graphError(401, "InvalidAuthenticationToken", message, {
+      "WWW-Authenticate": `Bearer realm="", authorization_uri="${origin}/${auth.tenantId}/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
+    });
+  if (!m) return unauthenticated("Access token is empty.");
+  const verified = auth.signer.verify(m[1]);
+  if ("reason" in verified) return unauthenticated(verified.reason);
+  const { claims } = verified;
+  if (!sameAudience(claims.aud, auth.audience))
+    return unauthenticated(`Invalid audience '${claims.aud}': expected '${auth.audience}'.`);
+  if (claims.tid.toLowerCase() !== auth.tenantId.toLowerCase())
+    return unauthenticated("The token belongs to another tenant.");
+  return claims.roles;
 }
 
 /** Graph's error shape: {"error":{"code","message","innerError":{date, request-id, client-request-id}}}. */

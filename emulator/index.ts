@@ -21,6 +21,7 @@ import {
   type GraphCounters,
   type GraphSubmission,
 } from "./graph-audit";
+import { GraphUsers, type GraphUsersCounters } from "./graph-users";
 import { resolveOptions, type EmulatorOptions } from "./options";
 import { Quota } from "./quota";
 import {
@@ -31,7 +32,7 @@ import {
   type ForeignRequest,
   type ServerParts,
 } from "./server";
-import { generateTenant } from "./tenant/generator";
+import { generateTenant, type UserProfile } from "./tenant/generator";
 import {
   completeAt,
   groundTruth,
@@ -68,6 +69,7 @@ export { JWT_BEARER } from "./token-endpoint";
 export type { EmulatorClock } from "./clock";
 export { SimulatedSleep } from "./clock";
 export type { GraphCounters, GraphSubmission } from "./graph-audit";
+export type { GraphUsersCounters } from "./graph-users";
 export type { DataverseEmulatorOptions, RunningDataverse, CoeAppTruth } from "./dataverse-server";
 export type { DataverseRow, ApplicationUserState } from "./dataverse";
 export type {
@@ -120,6 +122,8 @@ export interface EmulatorStats {
   faults: FaultCounters;
   /** The Microsoft Graph audit log query API's counters. */
   graph: GraphCounters;
+  /** Microsoft Graph's users (/users/{id} and $batch). */
+  graphUsers: GraphUsersCounters;
 }
 
 export interface RunningEmulator {
@@ -160,6 +164,8 @@ export interface RunningEmulator {
   inactiveApps(query: InactiveAppsQuery): InactiveApp[];
   /** Every Graph audit log query accepted so far: its filters and when it was submitted. */
   graphSubmissions(): GraphSubmission[];
+  /** The users Graph serves at /users/{id} (deleted ones answer 404), with their profiles. */
+  graphUsers(): { id: string; deleted: boolean; profile: UserProfile }[];
   /**
    * Countable launch records in the window with neither app id form. includeMalformed adds the
    * injected records a client must count as unparsed whose CreationTime is readable and in the
@@ -267,6 +273,11 @@ export async function startEmulator(
     audience: graphUrl,
     tenantId: tenant.tenantId,
   });
+  const graphUsers = new GraphUsers(url, tenant, {
+    signer,
+    audience: graphUrl,
+    tenantId: tenant.tenantId,
+  });
   const parts: ServerParts = {
     options: resolved,
     faults: new Faults(resolved.seed, resolved.faults, resolved.latencyMs),
@@ -275,6 +286,7 @@ export async function startEmulator(
     counters: { requests: 0, unauthorized: 0, throttled: 0, requestsByPublisher: {} },
     api,
     graph,
+    graphUsers,
     tokenContext: {
       origin: url,
       audience: url,
@@ -286,6 +298,7 @@ export async function startEmulator(
       clientSecret: tenant.clientSecret,
       tokenLifetimeSeconds: resolved.tokenLifetimeSeconds,
       consentGranted: resolved.consentGranted,
+      userReadAll: resolved.graph.userReadAll,
       signer,
       federation: {
         credentials: (resolved.federatedCredentials ?? [{}]).map((c) => ({ ...deployed, ...c })),
@@ -341,6 +354,7 @@ export async function startEmulator(
       (o?.includeMalformed ? malformedUnparsed(window, o.asOf) : 0),
     inactiveApps: (query) => inactiveApps(countable, query),
     graphSubmissions: () => graph.submitted(),
+    graphUsers: () => graphUsers.users(),
     badInput: () => badReport(),
     foreignRequests: () => parts.foreignRequests.map((r) => ({ ...r })),
     listable: (contentType, from, to) => api.listable(contentType, from.getTime(), to.getTime()),
@@ -369,6 +383,7 @@ export async function startEmulator(
       ...identityCounters,
       faults: { ...parts.faults.counters },
       graph: { ...graph.counters },
+      graphUsers: { ...graphUsers.counters },
     }),
     stop: async () => {
       if (stopped) return;

@@ -232,6 +232,11 @@ export interface GraphOptions {
    * a hostile proxy might: a correct client refuses to send its token there. Default false.
    */
   foreignNextLink?: boolean;
+  /**
+   * Graph tokens carry User.Read.All, so /users and their $batch answer (the admin opted in to
+   * user details). Default true; false: each user request answers 403 Authorization_RequestDenied.
+   */
+  userReadAll?: boolean;
 }
 
 export interface EmulatorOptions {
@@ -372,6 +377,7 @@ export const DEFAULT_GRAPH: Required<GraphOptions> = {
   failQueries: 0,
   retentionDays: 180,
   foreignNextLink: false,
+  userReadAll: true,
 };
 
 export const DEFAULT_BAD_INPUT: ResolvedBadInput = {
@@ -565,6 +571,8 @@ function validate(o: ResolvedOptions): void {
   num("graph.queryRunMs", o.graph.queryRunMs, 0);
   share("graph.queryRunSpread", o.graph.queryRunSpread);
   num("graph.pollProgressMs", o.graph.pollProgressMs, 0);
+  if (typeof o.graph.userReadAll !== "boolean")
+    problems.push(`graph.userReadAll must be true or false, got ${String(o.graph.userReadAll)}`);
   if (typeof o.graph.foreignNextLink !== "boolean")
     problems.push(
       `graph.foreignNextLink must be true or false, got ${String(o.graph.foreignNextLink)}`,

@@ -10,6 +10,7 @@ import { ActivityApi, FOREIGN_PREFIX, notFound } from "./activity-api";
 import type { EmulatorCertificates } from "./tls";
 import type { Faults } from "./faults";
 import { GRAPH_PREFIX, withRequestIds, type GraphAuditLog } from "./graph-audit";
+import { USERS_PATH, type GraphUsers } from "./graph-users";
 import { afError, queryParam, safeDecode, type Reply } from "./http";
 import type { ResolvedOptions } from "./options";
 import { Quota, SHARED_PUBLISHER } from "./quota";
@@ -53,6 +54,7 @@ export interface ServerParts {
   counters: ServerCounters;
   api: ActivityApi;
   graph: GraphAuditLog;
+  graphUsers: GraphUsers;
   tokenContext: TokenEndpointContext;
   /** Requests received through foreign URIs, in order. */
   foreignRequests: ForeignRequest[];
@@ -130,7 +132,12 @@ async function handle(
     return write(
       req,
       res,
-      withRequestIds(req, await parts.graph.handle(req, url, method)),
+      withRequestIds(
+        req,
+        USERS_PATH.test(url.pathname)
+          ? await parts.graphUsers.handle(req, url, method)
+          : await parts.graph.handle(req, url, method),
+      ),
       null,
       0,
     );

@@ -8,6 +8,7 @@ import { json, readBody, safeDecode, type Reply } from "./http";
 import {
   ACTIVITY_FEED_READ,
   AUDIT_LOGS_QUERY_READ_ALL,
+  USER_READ_ALL,
   sameAudience,
   type TokenSigner,
 } from "./tokens";
@@ -50,6 +51,8 @@ export interface TokenEndpointContext {
   clientSecret: string;
   tokenLifetimeSeconds: number;
   consentGranted: boolean;
+  /** Graph tokens also carry User.Read.All (the admin granted it for user details). */
+  userReadAll: boolean;
   signer: TokenSigner;
   federation: FederationState;
   counters: {
@@ -399,7 +402,9 @@ function issueToken(
     appid: ctx.clientId,
     // Admin consent is an app role assignment per resource: each audience has its own role.
     roles: ctx.consentGranted
-      ? [sameAudience(audience, ctx.graphAudience) ? AUDIT_LOGS_QUERY_READ_ALL : ACTIVITY_FEED_READ]
+      ? sameAudience(audience, ctx.graphAudience)
+        ? [AUDIT_LOGS_QUERY_READ_ALL, ...(ctx.userReadAll ? [USER_READ_ALL] : [])]
+        : [ACTIVITY_FEED_READ]
       : [],
     iat: now,
     nbf: now,

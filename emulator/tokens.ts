@@ -8,6 +8,8 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 export const ACTIVITY_FEED_READ = "ActivityFeed.Read";
 /** Microsoft Graph's application permission for every workload's audit records ("All Audit Logs"). */
 export const AUDIT_LOGS_QUERY_READ_ALL = "AuditLogsQuery.Read.All";
+/** Microsoft Graph's application permission to read every user's full profile. */
+export const USER_READ_ALL = "User.Read.All";
 
 export interface TokenClaims {
   aud: string;

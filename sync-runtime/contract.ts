@@ -50,6 +50,7 @@ export const ENV = {
   AUDIT_DATAVERSE_URL: {},
   AUDIT_DATAVERSE_HOLD_HOURS: {},
   AUDIT_DATAVERSE_SUPPRESS_FLOWS: {},
+  AUDIT_DATAVERSE_USER_DETAILS: {},
 } as const satisfies Record<string, EnvVarContract>;
 
 export type EnvName = keyof typeof ENV;

@@ -29,6 +29,21 @@ export interface App {
 export interface User {
   objectId: string;
   upn: string;
+  /** What Microsoft Graph holds of the user (GET /users/{id}). */
+  profile: UserProfile;
+  /** Deleted from Entra ID since: Graph answers 404 for the user, the audit records remain. */
+  deleted: boolean;
+}
+
+/** A user's profile properties Graph serves (resources/user). */
+export interface UserProfile {
+  displayName: string;
+  city: string | null;
+  country: string | null;
+  department: string | null;
+  jobTitle: string | null;
+  /** "Member", or "Guest" for a B2B guest invited from another organization. */
+  userType: "Member" | "Guest";
 }
 
 export interface TenantEvent extends PowerAppsEvent {
@@ -164,7 +179,13 @@ export function generateTenant(input: GenerateInput): Tenant {
 
   const envRng = new Random(seed, "environments");
   const environments = Array.from({ length: t.environments }, () => envRng.guid());
-  const users = makeUsers(new Random(seed, "users"), t.users, t.domain);
+  // Profiles come from their own stream, so the users' ids and all that follows stay as they were.
+  const users = makeUsers(
+    new Random(seed, "users"),
+    new Random(seed, "user-profiles"),
+    t.users,
+    t.domain,
+  );
   const apps = makeApps(
     new Random(seed, "apps"),
     t.apps,
@@ -219,16 +240,50 @@ function secretValue(rng: Random): string {
   return s;
 }
 
-function makeUsers(rng: Random, count: number, domain: string): User[] {
+function makeUsers(rng: Random, profileRng: Random, count: number, domain: string): User[] {
   const seen = new Set<string>();
   const users: User[] = [];
   for (let i = 0; i < count; i++) {
     let local = `${rng.pick(FIRST)}${rng.pick(LAST)[0]}`;
     if (seen.has(local.toLowerCase())) local = `${local}${i}`;
     seen.add(local.toLowerCase());
-    users.push({ objectId: rng.guid(), upn: `${local}@${domain}` });
+    users.push({
+      objectId: rng.guid(),
+      upn: `${local}@${domain}`,
+      profile: profileOf(profileRng, local, i),
+      // Every 9th user (from the 9th) has been deleted from Entra ID since.
+      deleted: i % 9 === 8,
+    });
   }
   return users;
+}
+
+const PLACES: [city: string, country: string][] = [
+  ["Seattle", "United States"],
+  ["Dublin", "Ireland"],
+  ["Munich", "Germany"],
+  ["Lyon", "France"],
+  ["Osaka", "Japan"],
+];
+const DEPARTMENTS = ["Finance", "Sales", "Operations", "IT", "Human Resources"];
+const TITLES = ["Analyst", "Manager", "Engineer", "Coordinator", "Director"];
+
+/**
+ * A deterministic profile: every 5th user (from the 4th) is a guest without city or country,
+ * and some members leave their department empty, as real directories do. The first user (the
+ * admin who deletes apps) is a member.
+ */
+function profileOf(rng: Random, local: string, i: number): UserProfile {
+  const [city, country] = rng.pick(PLACES);
+  const guest = i % 5 === 3;
+  return {
+    displayName: guest ? `${local} (Guest)` : local,
+    city: guest ? null : city,
+    country: guest ? null : country,
+    department: rng.chance(0.1) ? null : rng.pick(DEPARTMENTS),
+    jobTitle: rng.pick(TITLES),
+    userType: guest ? "Guest" : "Member",
+  };
 }
 
 /** The same user written with the varying casing real records show (UPNs compare case-insensitively). */

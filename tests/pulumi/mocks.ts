@@ -19,6 +19,7 @@ export const MOCK = {
   graphObjectId: "45454545-4545-4545-4545-454545454545",
   // Not Graph's published id for AuditLogsQuery.Read.All: proves the program looks it up by value.
   auditLogsQueryReadRoleId: "67676767-6767-6767-6767-676767676767",
+  userReadAllRoleId: "68686868-6868-6868-6868-686868686868",
   passwordValue: "Mock~PasswordValue.0123456789abcdefXYZ",
   passwordKeyId: "88888888-8888-8888-8888-888888888888",
   rotationBase: "2026-11-25T14:00:00Z",
@@ -199,6 +200,7 @@ export class ProgramMocks implements pulumi.runtime.Mocks {
               },
               { id: MOCK.auditLogsQueryReadRoleId, value: "AuditLogsQuery.Read.All" },
               { id: guidFrom("AuditLog.Read.All"), value: "AuditLog.Read.All" },
+              { id: MOCK.userReadAllRoleId, value: "User.Read.All" },
             ],
           };
         }

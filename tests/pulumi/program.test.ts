@@ -1261,6 +1261,50 @@ describe("stack config source", () => {
     expect(env.AUDIT_GRAPH_ENDPOINT.value).toBe("https://graph.microsoft.com");
   });
 
+  it("with dataverseUserDetails grants User.Read.All and turns the runtime's user details on", async () => {
+    const withSink = { ...dev, "coe-audit-sync:dataverseUrl": "https://contoso.crm.dynamics.com" };
+    const { mocks } = await runProgram("user-details", {
+      ...withSink,
+      "coe-audit-sync:dataverseUserDetails": "true",
+    });
+    const declared = mocks.one(T.application).inputs.requiredResourceAccesses as {
+      resourceAppId: string;
+      resourceAccesses: { id: string }[];
+    }[];
+    expect(declared.map((d) => [d.resourceAppId, d.resourceAccesses.map((a) => a.id)])).toEqual([
+      [MANAGEMENT, [MOCK.activityFeedReadRoleId]],
+      [GRAPH, [MOCK.userReadAllRoleId]],
+    ]);
+    const sp = mocks.one(T.servicePrincipal);
+    expect(
+      mocks.ofType(T.consent).map((c) => [c.name, c.inputs.appRoleId, c.inputs.resourceObjectId]),
+    ).toEqual([
+      ["audit-app-consent", MOCK.activityFeedReadRoleId, MOCK.managementApisObjectId],
+      ["audit-app-users-consent", MOCK.userReadAllRoleId, MOCK.graphObjectId],
+    ]);
+    expect(
+      mocks.ofType(T.consent).every((c) => c.inputs.principalObjectId === sp.state.objectId),
+    ).toBe(true);
+    const env = envOf(mocks.one(T.containerApp));
+    expect(env.AUDIT_DATAVERSE_USER_DETAILS).toEqual({ value: "true" });
+    expect(env.AUDIT_GRAPH_ENDPOINT.value).toBe("https://graph.microsoft.com");
+    const plain = Object.fromEntries(
+      Object.entries(env).map(([k, v]) => [k, v.value ?? "s3cret-from-key-vault"]),
+    );
+    expect(loadConfig(plain).dataverseUserDetails).toBe(true);
+
+    // Off (the default): no User.Read.All, the runtime's details off.
+    const off = await runProgram("no-user-details", withSink);
+    expect(off.mocks.ofType(T.consent).map((c) => c.inputs.appRoleId)).toEqual([
+      MOCK.activityFeedReadRoleId,
+    ]);
+    expect(envOf(off.mocks.one(T.containerApp)).AUDIT_DATAVERSE_USER_DETAILS).toBeUndefined();
+    // Without the sink there is nothing to fill: refused, naming the key.
+    await expect(
+      runProgram("user-details-no-sink", { ...dev, "coe-audit-sync:dataverseUserDetails": "true" }),
+    ).rejects.toThrow(/dataverseUserDetails/);
+  });
+
   it("with the default sets no Graph permission and no Graph endpoint", async () => {
     const { mocks } = await runProgram("default-source", dev);
     expect(mocks.invokes.some((c) => c.inputs.clientId === GRAPH)).toBe(false);

@@ -185,6 +185,11 @@ const DOCS: Record<EnvName, VariableDoc> = {
     description:
       "true: the Dataverse writes carry MSCRM.SuppressCallbackRegistrationExpanderJob, so they trigger no Power Automate flow (turn Sync Audit Logs and Update Data off: the runtime fills their columns).",
   },
+  AUDIT_DATAVERSE_USER_DETAILS: {
+    default: "false",
+    description:
+      "true: the Dataverse sink fills each audit row's user details (display name, city, country, department, job title, guest) from Microsoft Graph, as Update Data (V2) does from Office 365 Users; needs the Graph application permission User.Read.All (stack config dataverseUserDetails grants it). Read in batches, cached 24 h; a Graph failure leaves the details empty, never the rows.",
+  },
 };
 
 export const VARIABLES: readonly VariableSpec[] = ENV_NAMES.map((name) => ({
@@ -235,6 +240,8 @@ export interface RuntimeConfig {
   dataverseHoldMs: number;
   /** Send the header that keeps Dataverse from triggering flows on the sink's writes. */
   dataverseSuppressFlows: boolean;
+  /** Fill the audit rows' user details from Microsoft Graph (AUDIT_DATAVERSE_USER_DETAILS). */
+  dataverseUserDetails: boolean;
 }
 
 const STORAGE_ENDPOINTS: EnvName[] = ["AUDIT_BLOB_ENDPOINT", "AUDIT_TABLE_ENDPOINT"];
@@ -360,6 +367,7 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
     dataverseUrl: readDataverseUrl(read),
     dataverseHoldMs: read.int("AUDIT_DATAVERSE_HOLD_HOURS", 0, 720) * 3_600_000,
     dataverseSuppressFlows: read.bool("AUDIT_DATAVERSE_SUPPRESS_FLOWS"),
+    dataverseUserDetails: read.bool("AUDIT_DATAVERSE_USER_DETAILS"),
   };
 }
 

@@ -18,6 +18,7 @@ import {
   ENVIRONMENTS,
   keyFilter,
   type CoeApp,
+  type CoeUser,
 } from "../domain/coe-rows";
 import type { PowerAppEvent } from "../domain/records";
 import type { RejectedEvent } from "../storage/dataverse-rejected";
@@ -50,6 +51,19 @@ export const DATAVERSE_LIMITS = {
   /** Times an app's conditional update is read again and retried after a 412. */
   etagRetries: 3,
 };
+
+/**
+ * The user details cache (AUDIT_DATAVERSE_USER_DETAILS): a profile changes rarely, and Update
+ * Data (V2) reads it once per row, so a day's age is fresher than the dashboard needs; the size
+ * bound keeps a tenant of hundreds of thousands of users from growing the process without end.
+ */
+export const USER_CACHE = { ageMs: 24 * 3_600_000, maxUsers: 50_000 };
+
+/** Where the sink reads users' details (clients/graph-users.ts in the runtime). */
+export interface UserDirectory {
+  /** The users by object id: details, or null for a user the directory does not know. */
+  getUsers(ids: string[], signal?: AbortSignal): Promise<Map<string, CoeUser | null>>;
+}
 
 export interface DrainResult {
   launchesWritten: number;
@@ -98,6 +112,8 @@ export interface DataverseSinkDeps {
   now: () => Date;
   /** How long a launch of an app missing from admin_apps is held (default 48 h). */
   holdMs?: number;
+  /** Given, the audit rows carry the users' details (AUDIT_DATAVERSE_USER_DETAILS). */
+  users?: UserDirectory;
 }
 
 export interface DrainOptions {
@@ -130,6 +146,7 @@ interface RoundOutcome {
 export class DataverseSink {
   private readonly apps = new Map<string, Cached<CoeApp | null>>();
   private readonly environments = new Map<string, Cached<string | null>>();
+  private readonly users = new Map<string, Cached<CoeUser | null>>();
   private concurrency = DATAVERSE_LIMITS.concurrency;
   /** Whether admin_auditlogs offers UpsertMultiple; undefined until asked. */
   private bulk: boolean | undefined;
@@ -224,6 +241,7 @@ export class DataverseSink {
       e.kind === "launch" && e.environmentId ? [e.environmentId.toLowerCase()] : [],
     );
     const envNames = await this.loadEnvironments(envIds, signal);
+    const users = await this.loadUsers(events, signal);
     const holdMs = this.deps.holdMs ?? 48 * 3_600_000;
     const nowMs = this.deps.now().getTime();
 
@@ -246,12 +264,13 @@ export class DataverseSink {
         const environmentName = e.environmentId
           ? (envNames.get(e.environmentId.toLowerCase()) ?? undefined)
           : undefined;
+        const user = (e.userKey && users.get(e.userKey.toLowerCase())) || undefined;
         rows.push({
           event: e,
           write: {
             entitySet: AUDIT_LOGS,
             id: e.recordId,
-            body: auditLogRow(e, { app, environmentName }),
+            body: auditLogRow(e, { app, environmentName, user }),
           },
         });
       }
@@ -473,6 +492,60 @@ export class DataverseSink {
     for (const [id, c] of this.apps)
       if (c.value === null || c.readAt < oldest) this.apps.delete(id);
     for (const [id, c] of this.environments) if (c.readAt < oldest) this.environments.delete(id);
+    const oldestUser = Date.now() - USER_CACHE.ageMs;
+    for (const [id, c] of this.users) if (c.readAt < oldestUser) this.users.delete(id);
+  }
+
+  /**
+   * The details of the launches' users (AUDIT_DATAVERSE_USER_DETAILS), those not cached read in
+   * batches. Graph failing never holds the rows back: they are written without the details, the
+   * failure counted and logged, and the users asked about again next round.
+   */
+  private async loadUsers(
+    events: PowerAppEvent[],
+    signal?: AbortSignal,
+  ): Promise<Map<string, CoeUser | null>> {
+    const directory = this.deps.users;
+    const found = new Map<string, CoeUser | null>();
+    if (!directory) return found;
+    const wanted = new Set<string>();
+    for (const e of events)
+      if (e.kind === "launch" && e.userKey && GUID.test(e.userKey))
+        wanted.add(e.userKey.toLowerCase());
+    const missing: string[] = [];
+    for (const id of wanted) {
+      const cached = this.users.get(id);
+      if (cached) found.set(id, cached.value);
+      else missing.push(id);
+    }
+    if (!missing.length) return found;
+    let read: Map<string, CoeUser | null>;
+    try {
+      read = await directory.getUsers(missing, signal);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      this.deps.metrics.inc("audit_dataverse_user_details_failures_total");
+      this.deps.logger.warn(
+        "could not read user details from Microsoft Graph; rows are written without them",
+        {
+          error: err as Error,
+          users: missing.length,
+          todo: "check the app's User.Read.All permission (stack config dataverseUserDetails) or set AUDIT_DATAVERSE_USER_DETAILS=false",
+        },
+      );
+      return found;
+    }
+    const readAt = Date.now();
+    for (const [id, user] of read) {
+      found.set(id, user);
+      this.users.set(id, { value: user, readAt });
+    }
+    // The oldest entries leave first (a Map keeps insertion order): the cache stays bounded.
+    for (const id of this.users.keys()) {
+      if (this.users.size <= USER_CACHE.maxUsers) break;
+      this.users.delete(id);
+    }
+    return found;
   }
 
   /** The admin_apps rows of the apps (null: not there), read in bulk for those not cached. */

@@ -21,6 +21,7 @@ import {
   DataverseSink,
   type DrainProgress,
   type DrainResult,
+  type UserDirectory,
 } from "./dataverse-sink";
 import type { RuntimeDeps } from "./runtime";
 
@@ -60,10 +61,16 @@ export function createDataverseSink(
   config: RuntimeConfig,
   storage: Storage,
   store: { launches: EventsTable; deletes: EventsTable; dataverseOutbox?: DataverseOutbox },
-  deps: RuntimeDeps & { metrics: Metrics; logger: Logger; now: () => Date },
+  deps: RuntimeDeps & {
+    metrics: Metrics;
+    logger: Logger;
+    now: () => Date;
+    /** Where user details are read when AUDIT_DATAVERSE_USER_DETAILS is on. */
+    users?: UserDirectory;
+  },
 ): DataverseWiring | undefined {
   if (!config.dataverseUrl) return undefined;
-  const { metrics, logger, now } = deps;
+  const { metrics, logger, now, users } = deps;
   const http = new HttpClient({
     agent: deps.agent,
     timeoutMs: config.httpTimeoutMs,
@@ -91,6 +98,7 @@ export function createDataverseSink(
     logger,
     now,
     holdMs: config.dataverseHoldMs,
+    users,
   });
   const backfillDeps = {
     launches: store.launches,

@@ -36,6 +36,7 @@ import type { PaceSignals } from "./window-pipeline";
 import { findInactiveApps } from "../domain/inactive-apps";
 import { buildUsageReport } from "./usage-report";
 import { GraphAuditApi } from "../clients/graph-audit";
+import { GraphUsersApi } from "../clients/graph-users";
 import { fillGapsFromGraph, type GapFillResult } from "./gap-fill";
 import { runGraphPass, type GraphPassOptions, type GraphPassResult } from "./graph-pass";
 import { createDataverseSink, type DataverseProgress } from "./dataverse-wiring";
@@ -131,7 +132,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
   const logger =
     deps.logger ?? createLogger({ level: config.logLevel, secrets: secretValues(config) });
   const now = deps.now ?? (() => new Date());
-  const { http, api, graph } = createClients(config, deps, metrics, logger);
+  const { http, api, graph, graphUsers } = createClients(config, deps, metrics, logger);
   const storage = openStorage(config.storage, deps.credential);
   const store = openStores(storage);
   const dataverse = createDataverseSink(config, storage, store, {
@@ -139,6 +140,7 @@ export function createRuntime(config: RuntimeConfig, deps: RuntimeDeps = {}): Ru
     metrics,
     logger,
     now,
+    users: config.dataverseUserDetails ? graphUsers : undefined,
   });
   const ready = ensureOnce(storage);
   const withLease = leaseRunner(
@@ -268,7 +270,7 @@ function createClients(
   deps: RuntimeDeps,
   metrics: Metrics,
   logger: Logger,
-): { http: HttpClient; api: ActivityApi; graph: GraphAuditApi } {
+): { http: HttpClient; api: ActivityApi; graph: GraphAuditApi; graphUsers: GraphUsersApi } {
   const http = new HttpClient({
     agent: deps.agent,
     timeoutMs: config.httpTimeoutMs,
@@ -285,12 +287,15 @@ function createClients(
     http,
     tokens: createTokenProvider(config, http),
   });
-  const graph = new GraphAuditApi({
+  const graphAccess = {
     endpoint: config.graphEndpoint,
     http,
     tokens: createTokenProvider({ ...config, audience: config.graphEndpoint }, http),
-  });
-  return { http, api, graph };
+  };
+  const graph = new GraphAuditApi(graphAccess);
+  // The same Graph token (one app role assignment per permission, all in the Graph token).
+  const graphUsers = new GraphUsersApi(graphAccess);
+  return { http, api, graph, graphUsers };
 }
 
 /** Every store of the account, as storage/ implements them; a pass sees them as its SyncStore. */

@@ -142,6 +142,11 @@ export const METRIC_DEFINITIONS = [
   ],
   ["audit_dataverse_pending", "Events in the outbox table not yet written to Dataverse.", "gauge"],
   [
+    "audit_dataverse_user_details_failures_total",
+    "Rounds whose user details Microsoft Graph did not give (AUDIT_DATAVERSE_USER_DETAILS): their rows were written without them.",
+    "counter",
+  ],
+  [
     "audit_dataverse_rejected_total",
     "Events whose write Dataverse refused for good (a 4xx), moved to the dead letters (listed in gaps).",
     "counter",

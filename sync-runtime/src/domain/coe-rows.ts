@@ -8,7 +8,8 @@ import type { PowerAppEvent } from "./records";
  * deleted apps; "Admin | Audit Logs | Update Data (V2)", triggered by each such row, fills the
  * row's admin_appname from the app's admin_displayname, admin_appenvironment with the
  * environment's display name, admin_appispremium from the app's admin_usespremiumapi, and moves
- * admin_apps.admin_applastlaunchedon forward. Column lengths are those of
+ * admin_apps.admin_applastlaunchedon forward, and, from Office 365 Users, the user's display name,
+ * city, country, department, job title and whether they are a guest. Column lengths are those of
  * Entities/admin_AuditLog/Entity.xml; a longer value is cut to fit rather than failing the row.
  */
 export const AUDIT_LOGS = "admin_auditlogs";
@@ -34,6 +35,11 @@ const MAX = {
   admin_workload: 300,
   admin_userupn: 300,
   admin_userid: 100,
+  admin_username: 300,
+  admin_usercity: 300,
+  admin_usercountry: 300,
+  admin_userdepartment: 300,
+  admin_userjobtitle: 300,
 } as const;
 
 /** The record's CreationTime as the API wrote it (UTC, no zone, seconds): the flow's title uses it. */
@@ -69,8 +75,47 @@ export function coeAppOf(row: Record<string, unknown>): CoeApp {
   };
 }
 
+/** What Microsoft Graph holds of a user that Update Data (V2) copies into the audit row. */
+export interface CoeUser {
+  displayName: string | null;
+  city: string | null;
+  country: string | null;
+  department: string | null;
+  jobTitle: string | null;
+  guest: boolean;
+}
+
+/** The Graph properties a CoeUser is read from (the `$select` of GET /users/{id}). */
+export const USER_PROPERTIES = [
+  "id",
+  "displayName",
+  "city",
+  "country",
+  "department",
+  "jobTitle",
+  "userType",
+] as const;
+
+/** A Graph user resource (resources/user) as a CoeUser; a property that is not text is empty. */
+export function coeUserOf(user: Record<string, unknown>): CoeUser {
+  const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : null);
+  return {
+    displayName: text(user.displayName),
+    city: text(user.city),
+    country: text(user.country),
+    department: text(user.department),
+    jobTitle: text(user.jobTitle),
+    guest: user.userType === "Guest",
+  };
+}
+
 /** What a launch's row is written with besides the record. */
 export interface RowContext {
+  /**
+   * The user's details from Microsoft Graph, when the admin opted in and Graph knows the user;
+   * absent (off, a deleted user, or Graph failing), the user columns stay empty.
+   */
+  user?: CoeUser;
   /** The app's admin_apps row; absent when admin_apps does not have the app. */
   app?: CoeApp;
   /** The environment's admin_displayname in admin_environments, when it has the environment. */
@@ -98,6 +143,18 @@ export function auditLogRow(e: PowerAppEvent, ctx: RowContext): Record<string, u
   if (name !== null) row.admin_appname = cut(name, MAX.admin_appname);
   if (ctx.environmentName !== undefined)
     row.admin_appenvironment = cut(ctx.environmentName, MAX.admin_appenvironment);
+  if (ctx.user) {
+    const u = ctx.user;
+    const put = (column: keyof typeof MAX, v: string | null) => {
+      if (v !== null) row[column] = cut(v, MAX[column]);
+    };
+    put("admin_username", u.displayName);
+    put("admin_usercity", u.city);
+    put("admin_usercountry", u.country);
+    put("admin_userdepartment", u.department);
+    put("admin_userjobtitle", u.jobTitle);
+    row.admin_userisguest = u.guest;
+  }
   if (ctx.app) {
     row["admin_AppLookup@odata.bind"] = `${APPS}(${e.appId})`;
     if (ctx.app.usesPremiumApi !== null) row.admin_appispremium = ctx.app.usesPremiumApi;

@@ -67,3 +67,15 @@ describe("AUDIT_DATAVERSE_URL", () => {
     );
   });
 });
+
+describe("AUDIT_DATAVERSE_USER_DETAILS", () => {
+  it("is off unless set to true, and refuses anything but true or false, naming itself", () => {
+    expect(loadConfig(base).dataverseUserDetails).toBe(false);
+    expect(loadConfig({ ...base, AUDIT_DATAVERSE_USER_DETAILS: "true" }).dataverseUserDetails).toBe(
+      true,
+    );
+    expect(() => loadConfig({ ...base, AUDIT_DATAVERSE_USER_DETAILS: "yes" })).toThrow(
+      /AUDIT_DATAVERSE_USER_DETAILS=yes is not true or false: .*User\.Read\.All/,
+    );
+  });
+});

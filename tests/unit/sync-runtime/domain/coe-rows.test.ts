@@ -3,6 +3,7 @@ import {
   appUpdate,
   auditLogRow,
   coeAppOf,
+  coeUserOf,
   type CoeApp,
 } from "../../../../sync-runtime/src/domain/coe-rows";
 import type { PowerAppEvent } from "../../../../sync-runtime/src/domain/records";
@@ -111,5 +112,54 @@ describe("appUpdate", () => {
       admin_appdeletedon: "2026-05-21T08:00:00Z",
     });
     expect(appUpdate(first!.next, [del])).toBeUndefined();
+  });
+});
+
+describe("user details (AUDIT_DATAVERSE_USER_DETAILS)", () => {
+  it("reads a Graph user: empty properties stay empty, userType Guest is a guest", () => {
+    expect(
+      coeUserOf({
+        id: "7ff1e0f1-e2a4-48a0-874e-34db43893df1",
+        displayName: "Amber Rodriguez",
+        city: "",
+        country: "Ireland",
+        department: null,
+        jobTitle: "Analyst",
+        userType: "Guest",
+      }),
+    ).toEqual({
+      displayName: "Amber Rodriguez",
+      city: null,
+      country: "Ireland",
+      department: null,
+      jobTitle: "Analyst",
+      guest: true,
+    });
+    expect(coeUserOf({ userType: "Member" }).guest).toBe(false);
+  });
+
+  it("writes the user columns Update Data (V2) fills, cut to their 300 characters", () => {
+    const user = coeUserOf({
+      displayName: "x".repeat(400),
+      city: "Dublin",
+      country: "Ireland",
+      department: "Finance",
+      jobTitle: null,
+      userType: "Member",
+    });
+    const row = auditLogRow(launch(), { user });
+    expect(row).toMatchObject({
+      admin_username: "x".repeat(300),
+      admin_usercity: "Dublin",
+      admin_usercountry: "Ireland",
+      admin_userdepartment: "Finance",
+      admin_userisguest: false,
+    });
+    // A property Graph has empty is left out, not written as an empty string.
+    expect("admin_userjobtitle" in row).toBe(false);
+    // Without details (off, a deleted user, Graph failing) no user column at all.
+    expect(
+      Object.keys(auditLogRow(launch(), {})).filter((k) => k.startsWith("admin_user")),
+    ).toEqual(["admin_userupn", "admin_userid"]);
   });
 });
