@@ -1,5 +1,7 @@
 import type { TableClient, TransactionAction } from "@azure/data-tables";
 import type { EventKind, PowerAppEvent } from "../domain/records";
+import { getEntityOrUndefined } from "./entity";
+import { eventFromRow } from "./events";
 import { dayOf } from "./keys";
 import type { StorageOptions } from "./options";
 
@@ -164,15 +166,13 @@ export class DataverseOutbox {
 
   /** Where the back-fill stands; undefined when it never started (the sink is new here). */
   async backfillState(options: StorageOptions = {}): Promise<BackfillState | undefined> {
-    try {
-      const e = await this.table.getEntity<BackfillState>(STATE.partitionKey, STATE.rowKey, {
-        abortSignal: options.abortSignal,
-      });
-      return { nextDay: e.nextDay, lastDay: e.lastDay, doneAt: e.doneAt };
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
-      throw err;
-    }
+    const e = await getEntityOrUndefined<BackfillState>(
+      this.table,
+      STATE.partitionKey,
+      STATE.rowKey,
+      options,
+    );
+    return e && { nextDay: e.nextDay, lastDay: e.lastDay, doneAt: e.doneAt };
   }
 
   async setBackfillState(state: BackfillState, options: StorageOptions = {}): Promise<void> {
@@ -198,15 +198,5 @@ export function toEntity(kind: EventKind, rowKey: string, e: PowerAppEvent): Out
 }
 
 export function fromEntity(kind: EventKind, e: Omit<OutboxEntity, "partitionKey">): PowerAppEvent {
-  return {
-    kind,
-    recordId: e.rowKey,
-    creationTime: e.creationTime,
-    appId: e.appId,
-    appName: e.appName ?? null,
-    environmentId: e.environmentId ?? null,
-    userUpn: e.userUpn ?? null,
-    userKey: e.userKey ?? null,
-    schema: e.schema === "legacy" ? "legacy" : "purview",
-  };
+  return eventFromRow(kind, e.rowKey, e);
 }

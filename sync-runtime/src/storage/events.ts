@@ -105,19 +105,30 @@ export async function* storedEvents(
   firstDay: string,
   lastDay: string,
 ): AsyncGenerator<PowerAppEvent> {
-  for await (const e of table.entities(firstDay, lastDay)) {
-    yield {
-      kind: table.kind,
-      recordId: e.recordId,
-      creationTime: e.creationTime,
-      appId: e.appId,
-      appName: e.appName ?? null,
-      environmentId: e.environmentId ?? null,
-      userUpn: e.userUpn ?? null,
-      userKey: e.userKey ?? null,
-      schema: e.schema === "legacy" ? "legacy" : "purview",
-    };
-  }
+  for await (const e of table.entities(firstDay, lastDay))
+    yield eventFromRow(table.kind, e.recordId, e);
+}
+
+/** The fields a launch or delete row keeps, in these tables and the Dataverse outbox alike. */
+export type StoredEventFields = Omit<EventEntity, "recordId">;
+
+/** A stored row back as the event it was written from (absent properties read back as null). */
+export function eventFromRow(
+  kind: EventKind,
+  recordId: string,
+  e: StoredEventFields,
+): PowerAppEvent {
+  return {
+    kind,
+    recordId,
+    creationTime: e.creationTime,
+    appId: e.appId,
+    appName: e.appName ?? null,
+    environmentId: e.environmentId ?? null,
+    userUpn: e.userUpn ?? null,
+    userKey: e.userKey ?? null,
+    schema: e.schema === "legacy" ? "legacy" : "purview",
+  };
 }
 
 function toEntity(e: PowerAppEvent): EventEntity {
