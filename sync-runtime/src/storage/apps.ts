@@ -2,18 +2,32 @@ import type { TableClient } from "@azure/data-tables";
 import { tableKey } from "./keys";
 import { foldAppState, type AppState } from "../domain/app-state";
 import type { PowerAppEvent } from "../domain/records";
-import { readModifyWrite } from "./entity";
+import { KnownRows, readModifyWrite } from "./entity";
 import type { StorageOptions } from "./options";
 
 const PARTITION = "app";
 
 /**
+ * Apps whose rows a runtime keeps as it last wrote them (ETag included), so a blob's update of an
+ * app is one conditional write instead of a read and a write. A tenant with more apps reads the
+ * least recently updated ones again; each row is a few hundred bytes.
+ */
+export const KNOWN_APPS = 20_000;
+
+/**
  * The apps table: one row per app. Applies a blob's events to it. Updates for one app are serialised in-process and
  * guarded by the row's ETag, so concurrent blobs (or a second replica) cannot lose an update.
+ * A row the events do not change is not written.
  */
 export class AppsTable {
   private readonly locks = new Map<string, Promise<void>>();
-  constructor(private readonly table: TableClient) {}
+  private readonly known: KnownRows<AppState>;
+  constructor(
+    private readonly table: TableClient,
+    knownApps = KNOWN_APPS,
+  ) {
+    this.known = new KnownRows(knownApps);
+  }
 
   async apply(events: PowerAppEvent[], options: StorageOptions = {}): Promise<void> {
     const byApp = new Map<string, PowerAppEvent[]>();
@@ -45,11 +59,12 @@ export class AppsTable {
     await readModifyWrite<AppState, void>(
       this.table,
       { partitionKey: PARTITION, rowKey: tableKey(appId) },
-      (current) => ({
-        write: foldAppState(current ? stripEntity(current) : { appId }, events),
-        result: undefined,
-      }),
-      { ...options, what: `apps table: could not update app ${appId}` },
+      (current) => {
+        const before = current ? stripEntity(current) : undefined;
+        const after = foldAppState(before ?? { appId }, events);
+        return { write: before && sameState(before, after) ? undefined : after, result: undefined };
+      },
+      { ...options, what: `apps table: could not update app ${appId}`, known: this.known },
     );
   }
 
@@ -71,4 +86,10 @@ function stripEntity(
 ): AppState {
   const { partitionKey: _p, rowKey: _r, etag: _e, timestamp: _t, ...state } = e;
   return state;
+}
+
+/** Whether two states hold the same values (a property set to undefined is one left out). */
+function sameState(a: AppState, b: AppState): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof AppState)[]);
+  return [...keys].every((k) => a[k] === b[k]);
 }

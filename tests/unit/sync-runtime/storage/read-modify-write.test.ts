@@ -49,6 +49,22 @@ function racedBy(
   });
 }
 
+/** The table, counting the calls of each method our writer makes. */
+function counted(table: TableClient): { table: TableClient; calls: Record<string, number> } {
+  const calls: Record<string, number> = {};
+  const proxy = new Proxy(table, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        calls[String(prop)] = (calls[String(prop)] ?? 0) + 1;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { table: proxy, calls };
+}
+
 describe("the ETag read-modify-write of a table row", () => {
   let connectionString: string;
   let n = 0;
@@ -100,6 +116,51 @@ describe("the ETag read-modify-write of a table row", () => {
     const [state] = await apps.list();
     // The other writer's launch and our delete are both in the row.
     expect(state).toMatchObject({ lastLaunchId: "r3", deletedAt: "2026-05-20T10:00:00Z" });
+  });
+
+  it("writes an app it wrote before without reading it again, and skips a write that changes nothing", async () => {
+    const { table, calls } = counted(await freshTable());
+    const apps = new AppsTable(table);
+    await apps.apply([launch("r1", "2026-05-20T09:00:00Z", "a@contoso.test")]);
+    await apps.apply([launch("r2", "2026-05-20T10:00:00Z", "b@contoso.test")]);
+    // One read (the row did not exist), one create, one conditional update.
+    expect(calls).toMatchObject({ getEntity: 1, createEntity: 1, updateEntity: 1 });
+    // The same launch again, and an older one: the row stands as it is.
+    await apps.apply([launch("r2", "2026-05-20T10:00:00Z", "b@contoso.test")]);
+    await apps.apply([launch("r0", "2026-05-20T08:00:00Z", "z@contoso.test")]);
+    expect(calls).toMatchObject({ getEntity: 1, createEntity: 1, updateEntity: 1 });
+    const [state] = await apps.list();
+    expect(state).toMatchObject({ lastLaunchId: "r2", lastLaunchedBy: "b@contoso.test" });
+  });
+
+  it("reads a known app again when another writer changed it since, and loses neither update", async () => {
+    const table = await freshTable();
+    const ours = new AppsTable(table);
+    await ours.apply([launch("r1", "2026-05-20T09:00:00Z", "a@contoso.test")]);
+    // A second runtime (its own process, its own knowledge of the row) moves the app on.
+    await new AppsTable(table).apply([launch("r3", "2026-05-20T11:00:00Z", "c@contoso.test")]);
+    await ours.apply([
+      { ...launch("r2", "2026-05-20T10:00:00Z", "b@contoso.test"), kind: "delete" },
+    ]);
+    const [state] = await ours.list();
+    expect(state).toMatchObject({ lastLaunchId: "r3", deletedAt: "2026-05-20T10:00:00Z" });
+  });
+
+  it("forgets the least recently updated apps past its bound", async () => {
+    const { table, calls } = counted(await freshTable());
+    const apps = new AppsTable(table, 2);
+    const of = (appId: string, recordId: string, at: string) => ({
+      ...launch(recordId, at, "a@contoso.test"),
+      appId,
+    });
+    await apps.apply([of("app-a", "a1", "2026-05-20T09:00:00Z")]);
+    await apps.apply([of("app-b", "b1", "2026-05-20T09:00:00Z")]);
+    await apps.apply([of("app-c", "c1", "2026-05-20T09:00:00Z")]);
+    expect(calls.getEntity).toBe(3);
+    // app-a was forgotten (read again), app-c is still known (not read).
+    await apps.apply([of("app-a", "a2", "2026-05-20T10:00:00Z")]);
+    await apps.apply([of("app-c", "c2", "2026-05-20T10:00:00Z")]);
+    expect(calls.getEntity).toBe(4);
   });
 
   it("gives up after 5 conflicts in a row with a StorageError naming the row", async () => {
