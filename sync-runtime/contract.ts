@@ -98,6 +98,11 @@ export const TABLES = {
   dataverseOutbox: "dataverseoutbox",
   /** Events Dataverse refused for good (the sink's dead letters), with its error. */
   dataverseRejected: "dataverserejected",
+  /**
+   * Audit rows written without their user's details because Microsoft Graph failed
+   * (AUDIT_DATAVERSE_USER_DETAILS), by user and record Id: later drains fill them in.
+   */
+  dataverseUserDetails: "dataverseuserdetails",
   /** Per app and UTC day: launches, unique users, last launch, deletion (what reports read). */
   rollups: "rollups",
   /** The Graph source's query submissions of the last 24 hours, and per day its query and state. */
