@@ -709,7 +709,7 @@ export class DataverseSink {
 
   private abandonDetails(rows: number, result: DrainResult, why: string): void {
     result.detailsAbandoned += rows;
-    this.deps.metrics.inc("audit_dataverse_user_details_abandoned_total", {}, rows);
+    this.deps.metrics.inc("audit_dataverse_user_details_given_up_total", {}, rows);
     this.deps.logger.warn(`gave up on the user details of ${rows} audit rows: ${why}`, {
       rows,
       todo: "check the app's User.Read.All permission on Microsoft Graph (stack config dataverseUserDetails); the rows stay without user details",

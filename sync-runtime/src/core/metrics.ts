@@ -152,7 +152,7 @@ export const METRIC_DEFINITIONS = [
     "counter",
   ],
   [
-    "audit_dataverse_user_details_abandoned_total",
+    "audit_dataverse_user_details_given_up_total",
     "Rows left without their user's details: Graph did not give them within 7 days of writing.",
     "counter",
   ],
