@@ -26,6 +26,7 @@ export const ENV = {
   AUDIT_CONTENT_TYPES: {},
   AUDIT_SOURCE: {},
   AUDIT_GRAPH_ENDPOINT: {},
+  AUDIT_GRAPH_USERS_ENDPOINT: {},
   AUDIT_GRAPH_QUERY_CONCURRENCY: {},
   AUDIT_GRAPH_DAILY_SUBMISSIONS: {},
   AUDIT_PUBLISHER_ID: {},
@@ -167,6 +168,19 @@ export const AUDIENCE_OF_CLOUD: Record<keyof typeof DATAVERSE_HOSTS, string> = {
   gcc: "https://manage-gcc.office.com",
   gcchigh: "https://manage.office365.us",
   dod: "https://manage.protection.apps.mil",
+};
+
+/**
+ * The Microsoft Graph root of each cloud's tenants (learn.microsoft.com/graph/deployments,
+ * "Microsoft Graph and Graph Explorer service root endpoints": GCC keeps the global service, GCC
+ * High is US Government L4, DoD is L5), where the runtime reads users. Every cloud has its users
+ * there, even where the audit log query API is not offered.
+ */
+export const GRAPH_OF_CLOUD: Record<keyof typeof DATAVERSE_HOSTS, string> = {
+  commercial: "https://graph.microsoft.com",
+  gcc: "https://graph.microsoft.com",
+  gcchigh: "https://graph.microsoft.us",
+  dod: "https://dod-graph.microsoft.us",
 };
 
 export type DataverseCloud = keyof typeof DATAVERSE_HOSTS;

@@ -90,7 +90,7 @@ export class GraphUsersApi {
             status: 200,
             url: redactUrl(this.url),
             message:
-              "The answer from /$batch is not a JSON batch response. Check AUDIT_GRAPH_ENDPOINT points at Microsoft Graph.",
+              "The answer from /$batch is not a JSON batch response. Check AUDIT_GRAPH_USERS_ENDPOINT points at Microsoft Graph.",
           });
         return answer.responses as BatchResponse[];
       },
