@@ -657,6 +657,7 @@ export class DataverseSink {
           expired.length,
           result,
           "Microsoft Graph did not give their users' details in time",
+          "check the app's User.Read.All permission on Microsoft Graph (stack config dataverseUserDetails) and its admin consent",
         );
       }
       const rows = await missingDetails.first(USER_DETAILS_RETRY.rowsPerDrain, options);
@@ -689,7 +690,13 @@ export class DataverseSink {
         settled.push(row);
       });
       if (settled.length) await missingDetails.remove(settled, options);
-      if (refused) this.abandonDetails(refused, result, "Dataverse refused their update");
+      if (refused)
+        this.abandonDetails(
+          refused,
+          result,
+          "Dataverse refused their update",
+          "check the user columns of admin_auditlogs (a customised CoE install)",
+        );
       metrics.inc("audit_dataverse_user_details_filled_total", {}, result.detailsFilled);
       if (result.detailsFilled)
         logger.info("filled in the user details of rows written while Graph failed", {
@@ -697,7 +704,7 @@ export class DataverseSink {
         });
     } catch (err) {
       if (signal?.aborted) throw err;
-      metrics.inc("audit_dataverse_user_details_failures_total");
+      // Storage or Dataverse failing: the rows stay listed; the gauge of them shows it.
       logger.warn(
         "could not fill in the user details of earlier rows; the next drain tries again",
         {
@@ -707,13 +714,14 @@ export class DataverseSink {
     }
   }
 
-  private abandonDetails(rows: number, result: DrainResult, why: string): void {
+  /** Rows given up on, forgotten already: counted, and logged with what to check. */
+  private abandonDetails(rows: number, result: DrainResult, why: string, todo: string): void {
     result.detailsAbandoned += rows;
     this.deps.metrics.inc("audit_dataverse_user_details_given_up_total", {}, rows);
-    this.deps.logger.warn(`gave up on the user details of ${rows} audit rows: ${why}`, {
-      rows,
-      todo: "check the app's User.Read.All permission on Microsoft Graph (stack config dataverseUserDetails); the rows stay without user details",
-    });
+    this.deps.logger.warn(
+      `gave up on the user details of ${rows} audit rows (they stay without): ${why}`,
+      { rows, todo },
+    );
   }
 
   /** The admin_apps rows of the apps (null: not there), read in bulk for those not cached. */

@@ -153,7 +153,7 @@ export const METRIC_DEFINITIONS = [
   ],
   [
     "audit_dataverse_user_details_given_up_total",
-    "Rows left without their user's details: Graph did not give them within 7 days of writing.",
+    "Rows left without their user's details: Graph did not give them within 7 days, or Dataverse refused the update.",
     "counter",
   ],
   [
