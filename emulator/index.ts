@@ -197,6 +197,8 @@ export interface RunningEmulator {
    * issued with, as Entra's do, until the client gets a new one.
    */
   setUserReadAll(granted: boolean): void;
+  /** The next `requests` Graph user requests (/users, $batch) answer 503, as in an outage; 0 ends it. */
+  setGraphUsersOutage(requests: number): void;
   /** Every access token issued so far, in order (what a leak check looks for). */
   issuedTokens(): string[];
   /** The Dataverse environment with the CoE tables, when started with the dataverse option. */
@@ -369,6 +371,7 @@ export async function startEmulator(
     setUserReadAll: (granted) => {
       parts.tokenContext.userReadAll = granted;
     },
+    setGraphUsersOutage: (requests) => graphUsers.outage(requests),
     issuedTokens: () => signer.issued(),
     dataverse,
     managedIdentity: {

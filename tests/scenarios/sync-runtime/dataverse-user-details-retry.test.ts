@@ -41,14 +41,14 @@ describe("the Dataverse sink's user details after Graph refused them", () => {
     await t?.stop();
     t = undefined;
   });
-  const env = async (bulkMessages = true) =>
+  // By default the consent has not taken effect yet: Graph refuses every user with 403.
+  const env = async ({ bulkMessages = true, userReadAll = false } = {}) =>
     (t = await startTestEnv({
       seed: "user-details-retry",
       startTime: start,
       tenant,
       dataverse: { bulkMessages },
-      // The consent has not taken effect yet: Graph refuses every user with 403.
-      graph: { userReadAll: false },
+      graph: { userReadAll },
     }));
   const missing = () =>
     new MissingUserDetails(t!.runtime().storage.table(TABLES.dataverseUserDetails));
@@ -59,7 +59,7 @@ describe("the Dataverse sink's user details after Graph refused them", () => {
   ])(
     "fills the user columns of rows written while Graph refused, once it answers, sending nothing else: %s",
     async (_, bulkMessages) => {
-      const { emulator } = await env(bulkMessages);
+      const { emulator } = await env({ bulkMessages });
       const dv = emulator.dataverse!;
       const runtime = t!.runtime({ AUDIT_DATAVERSE_USER_DETAILS: "true" });
 
@@ -124,6 +124,26 @@ describe("the Dataverse sink's user details after Graph refused them", () => {
     },
     120_000,
   );
+
+  it("fills them after a Graph outage (503 past the retries) as well", async () => {
+    const { emulator } = await env({ userReadAll: true });
+    const dv = emulator.dataverse!;
+    const runtime = t!.runtime({ AUDIT_DATAVERSE_USER_DETAILS: "true" });
+    emulator.setGraphUsersOutage(1_000_000);
+    await runtime.sync();
+    const rows = dv.rows("admin_auditlogs");
+    expect(rows.length).toBeGreaterThan(100);
+    for (const row of rows) for (const c of USER_COLUMNS) expect(row[c] ?? null).toBeNull();
+    expect(runtime.metrics.get("audit_dataverse_user_details_failures_total")).toBeGreaterThan(0);
+    expect(await missing().count()).toBe(rows.length);
+
+    emulator.setGraphUsersOutage(0);
+    const filled = await runtime.syncDataverse!();
+    const deleted = expectUserRows(emulator, dv.rows("admin_auditlogs"));
+    expect(filled.detailsFilled).toBe(rows.length - deleted);
+    expect(dv.rows("admin_auditlogs")).toHaveLength(rows.length);
+    expect(await missing().count()).toBe(0);
+  }, 120_000);
 
   it("gives up on rows still without details after the age bound, counted", async () => {
     const { emulator } = await env();
