@@ -132,11 +132,10 @@ const service = new SyncService(
       contentTypes: settings.contentTypes,
       // "both" syncs from the Management API; Graph is there for `once --source graph`.
       source: settings.source === "graph" ? "graph" : "managementApi",
-      // Graph is read for the audit log (graph, both) or the users' details.
+      // Graph's audit log queries (graph, both); users are read from the cloud's own Graph.
       graphEndpoint:
-        settings.source === "managementApi" && !settings.dataverseUserDetails
-          ? undefined
-          : (cloud.graphAuditEndpoint ?? undefined),
+        settings.source === "managementApi" ? undefined : (cloud.graphAuditEndpoint ?? undefined),
+      graphUsersEndpoint: settings.dataverseUserDetails ? cloud.graphEndpoint : undefined,
       syncIntervalMinutes: settings.syncIntervalMinutes,
       // A dashboard on day one: the first pass reads all the source still holds, unless lowered.
       firstRunHours: settings.firstRunHours,

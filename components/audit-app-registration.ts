@@ -6,7 +6,12 @@ import * as time from "@pulumiverse/time";
 export const OFFICE365_MANAGEMENT_APP_ID = "c5393580-f805-4401-95e8-94b7a6ef2fc2";
 /** The application permission (app role) the sync needs. */
 export const ACTIVITY_FEED_READ = "ActivityFeed.Read";
-/** appId of Microsoft Graph (the same in every tenant and cloud). */
+/**
+ * appId of Microsoft Graph, the same in every tenant and cloud: the SDK the azuread provider is
+ * built on names Graph by this one app id in the global, US Government L4 and L5 environments
+ * (hashicorp/go-azure-sdk, sdk/environments: MicrosoftGraphAPI). Its app roles' ids are looked up
+ * by value in the tenant (findAppRoleId), never trusted from one cloud.
+ */
 export const MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
 /**
  * Graph's application permission for the audit log query API over every workload ("All Audit

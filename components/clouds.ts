@@ -1,4 +1,4 @@
-import { FEDERATED_AUDIENCES } from "../sync-runtime/contract";
+import { FEDERATED_AUDIENCES, GRAPH_OF_CLOUD } from "../sync-runtime/contract";
 
 /**
  * The four Microsoft 365 clouds as plain data: audience and authority as learn.microsoft.com
@@ -33,6 +33,13 @@ export interface CloudProfile {
    * cloud deployments). GCC tenants use the global Graph.
    */
   readonly graphAuditEndpoint: string | null;
+  /**
+   * Microsoft Graph root (token audience) of the cloud's tenants, where their users are read
+   * (the Dataverse sink's user details): every cloud has one, GCC High and DoD their own
+   * (learn.microsoft.com/graph/deployments; user-get is offered in all of them,
+   * learn.microsoft.com/graph/api/user-get, "National cloud deployments").
+   */
+  readonly graphEndpoint: string;
   /**
    * Entra sign-in host whose `/{tenant}/v2.0` is the issuer of a managed identity's token when
    * an app trusts it as a federated credential (entra-docs,
@@ -84,6 +91,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     governmentRegionsOnly: false,
     containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
     graphAuditEndpoint: GLOBAL_GRAPH,
+    graphEndpoint: GRAPH_OF_CLOUD.commercial,
     ...PUBLIC_FEDERATION,
   },
   // GCC tenants live in commercial Entra and commercial Azure; only the API host differs.
@@ -96,6 +104,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     governmentRegionsOnly: false,
     containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
     graphAuditEndpoint: GLOBAL_GRAPH,
+    graphEndpoint: GRAPH_OF_CLOUD.gcc,
     ...PUBLIC_FEDERATION,
   },
   gcchigh: {
@@ -107,6 +116,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     governmentRegionsOnly: true,
     containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
     graphAuditEndpoint: null,
+    graphEndpoint: GRAPH_OF_CLOUD.gcchigh,
     ...US_GOVERNMENT_FEDERATION,
   },
   dod: {
@@ -118,6 +128,7 @@ export const CLOUDS: Readonly<Record<CloudName, CloudProfile>> = {
     governmentRegionsOnly: true,
     containerRegistryAudience: CONTAINER_REGISTRY_AUDIENCE,
     graphAuditEndpoint: null,
+    graphEndpoint: GRAPH_OF_CLOUD.dod,
     ...US_GOVERNMENT_FEDERATION,
   },
 };

@@ -346,7 +346,7 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
 
   const dataverseUrl = readDataverseUrl(read, cloud);
   const dataverseAppUser = readDataverseAppUser(read, dataverseUrl);
-  const dataverseUserDetails = readUserDetails(read, dataverseUrl, cloud);
+  const dataverseUserDetails = readUserDetails(read, dataverseUrl);
 
   const rbacPropagationSeconds = parseInteger(
     read,
@@ -544,14 +544,10 @@ function readDataverseAppUser(
 
 /**
  * `dataverseUserDetails` (true | false, default false): User.Read.All lets the app read every
- * user's profile, so it is granted only when asked for, with the sink on, in a cloud whose Graph
- * the program knows (the global service; GCC tenants use it too).
+ * user's profile, so it is granted only when asked for, with the sink on. Every cloud has its
+ * users in its own Graph (`CloudProfile.graphEndpoint`), GCC High and DoD included.
  */
-function readUserDetails(
-  read: ConfigReader,
-  dataverseUrl: string | undefined,
-  cloud: CloudProfile,
-): boolean {
+function readUserDetails(read: ConfigReader, dataverseUrl: string | undefined): boolean {
   const on = parseBoolean(read, "dataverseUserDetails", false);
   if (on && dataverseUrl === undefined)
     throw new ConfigError(
@@ -559,13 +555,6 @@ function readUserDetails(
       "true",
       "true only with dataverseUrl set (the details go into its audit rows)",
       setCommand("dataverseUrl", "https://contoso.crm.dynamics.com"),
-    );
-  if (on && cloud.graphAuditEndpoint === null)
-    throw new ConfigError(
-      "dataverseUserDetails",
-      "true",
-      "false in this cloud: the program reads user details from the global Microsoft Graph only",
-      setCommand("dataverseUserDetails", "false"),
     );
   return on;
 }

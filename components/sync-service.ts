@@ -107,6 +107,12 @@ export interface RuntimeSettings {
   readonly dataverseUrl?: string;
   /** The sink fills the users' details from Graph (AUDIT_DATAVERSE_USER_DETAILS). Default false. */
   readonly dataverseUserDetails?: boolean;
+  /**
+   * Microsoft Graph root where the users' details are read, with `dataverseUserDetails`: the
+   * cloud's own Graph, which GCC High and DoD have without the audit query API. Default: the
+   * runtime's (the Graph of `audience`'s cloud).
+   */
+  readonly graphUsersEndpoint?: string;
 }
 
 export interface EnvVar {
@@ -173,6 +179,9 @@ export function runtimeEnvironment(
       : []),
     ...(settings.dataverseUrl && settings.dataverseUserDetails
       ? [{ name: "AUDIT_DATAVERSE_USER_DETAILS" as const, value: "true" }]
+      : []),
+    ...(settings.dataverseUrl && settings.dataverseUserDetails && settings.graphUsersEndpoint
+      ? [{ name: "AUDIT_GRAPH_USERS_ENDPOINT" as const, value: settings.graphUsersEndpoint }]
       : []),
   ];
 }

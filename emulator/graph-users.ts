@@ -45,6 +45,8 @@ export interface GraphUsersCounters {
 export class GraphUsers {
   readonly counters: GraphUsersCounters = { userHttpRequests: 0, userBatches: 0, userReads: 0 };
   private readonly byId: Map<string, User>;
+  /** Requests still to answer 503 (an outage of the users service), set by outage(). */
+  private outageRequests = 0;
 
   constructor(
     private readonly origin: string,
@@ -63,8 +65,21 @@ export class GraphUsers {
     }));
   }
 
+  /** The next `requests` requests answer 503 serviceNotAvailable, as in an outage. */
+  outage(requests: number): void {
+    this.outageRequests = requests;
+  }
+
   async handle(req: IncomingMessage, url: URL, method: string): Promise<Reply> {
     this.counters.userHttpRequests++;
+    if (this.outageRequests > 0) {
+      this.outageRequests--;
+      return graphError(
+        503,
+        "serviceNotAvailable",
+        "The service is temporarily unavailable. Try again later.",
+      );
+    }
     const roles = graphTokenRoles(req, this.origin, this.auth);
     if (!Array.isArray(roles)) return roles;
     const m = USERS_PATH.exec(url.pathname)!;

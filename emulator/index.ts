@@ -191,6 +191,14 @@ export interface RunningEmulator {
   listed(contentType: string, from: Date, to: Date): ListedContent[];
   /** Revokes every access token issued so far: they answer 401 from now on, new ones work. */
   revokeTokens(): void;
+  /**
+   * Grants (or withdraws) Graph's User.Read.All, as an admin consent that has taken effect: Graph
+   * tokens issued from now on carry it (or not); tokens issued before keep the roles they were
+   * issued with, as Entra's do, until the client gets a new one.
+   */
+  setUserReadAll(granted: boolean): void;
+  /** The next `requests` Graph user requests (/users, $batch) answer 503, as in an outage; 0 ends it. */
+  setGraphUsersOutage(requests: number): void;
   /** Every access token issued so far, in order (what a leak check looks for). */
   issuedTokens(): string[];
   /** The Dataverse environment with the CoE tables, when started with the dataverse option. */
@@ -360,6 +368,10 @@ export async function startEmulator(
     listable: (contentType, from, to) => api.listable(contentType, from.getTime(), to.getTime()),
     listed: (contentType, from, to) => api.listed(contentType, from.getTime(), to.getTime()),
     revokeTokens: () => revokeTokens(parts),
+    setUserReadAll: (granted) => {
+      parts.tokenContext.userReadAll = granted;
+    },
+    setGraphUsersOutage: (requests) => graphUsers.outage(requests),
     issuedTokens: () => signer.issued(),
     dataverse,
     managedIdentity: {

@@ -26,6 +26,7 @@ export const ENV = {
   AUDIT_CONTENT_TYPES: {},
   AUDIT_SOURCE: {},
   AUDIT_GRAPH_ENDPOINT: {},
+  AUDIT_GRAPH_USERS_ENDPOINT: {},
   AUDIT_GRAPH_QUERY_CONCURRENCY: {},
   AUDIT_GRAPH_DAILY_SUBMISSIONS: {},
   AUDIT_PUBLISHER_ID: {},
@@ -98,6 +99,11 @@ export const TABLES = {
   dataverseOutbox: "dataverseoutbox",
   /** Events Dataverse refused for good (the sink's dead letters), with its error. */
   dataverseRejected: "dataverserejected",
+  /**
+   * Audit rows written without their user's details because Microsoft Graph failed
+   * (AUDIT_DATAVERSE_USER_DETAILS), by user and record Id: later drains fill them in.
+   */
+  dataverseUserDetails: "dataverseuserdetails",
   /** Per app and UTC day: launches, unique users, last launch, deletion (what reports read). */
   rollups: "rollups",
   /** The Graph source's query submissions of the last 24 hours, and per day its query and state. */
@@ -162,6 +168,19 @@ export const AUDIENCE_OF_CLOUD: Record<keyof typeof DATAVERSE_HOSTS, string> = {
   gcc: "https://manage-gcc.office.com",
   gcchigh: "https://manage.office365.us",
   dod: "https://manage.protection.apps.mil",
+};
+
+/**
+ * The Microsoft Graph root of each cloud's tenants (learn.microsoft.com/graph/deployments,
+ * "Microsoft Graph and Graph Explorer service root endpoints": GCC keeps the global service, GCC
+ * High is US Government L4, DoD is L5), where the runtime reads users. Every cloud has its users
+ * there, even where the audit log query API is not offered.
+ */
+export const GRAPH_OF_CLOUD: Record<keyof typeof DATAVERSE_HOSTS, string> = {
+  commercial: "https://graph.microsoft.com",
+  gcc: "https://graph.microsoft.com",
+  gcchigh: "https://graph.microsoft.us",
+  dod: "https://dod-graph.microsoft.us",
 };
 
 export type DataverseCloud = keyof typeof DATAVERSE_HOSTS;

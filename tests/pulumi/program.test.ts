@@ -1287,7 +1287,9 @@ describe("stack config source", () => {
     ).toBe(true);
     const env = envOf(mocks.one(T.containerApp));
     expect(env.AUDIT_DATAVERSE_USER_DETAILS).toEqual({ value: "true" });
-    expect(env.AUDIT_GRAPH_ENDPOINT.value).toBe("https://graph.microsoft.com");
+    // Users are read from the cloud's Graph; the audit query's Graph is not needed for them.
+    expect(env.AUDIT_GRAPH_USERS_ENDPOINT).toEqual({ value: "https://graph.microsoft.com" });
+    expect(env.AUDIT_GRAPH_ENDPOINT).toBeUndefined();
     const plain = Object.fromEntries(
       Object.entries(env).map(([k, v]) => [k, v.value ?? "s3cret-from-key-vault"]),
     );
@@ -1299,10 +1301,49 @@ describe("stack config source", () => {
       MOCK.activityFeedReadRoleId,
     ]);
     expect(envOf(off.mocks.one(T.containerApp)).AUDIT_DATAVERSE_USER_DETAILS).toBeUndefined();
+    expect(envOf(off.mocks.one(T.containerApp)).AUDIT_GRAPH_USERS_ENDPOINT).toBeUndefined();
     // Without the sink there is nothing to fill: refused, naming the key.
     await expect(
       runProgram("user-details-no-sink", { ...dev, "coe-audit-sync:dataverseUserDetails": "true" }),
     ).rejects.toThrow(/dataverseUserDetails/);
+  });
+
+  it("with dataverseUserDetails reads users from each cloud's own Graph, GCC High and DoD included", async () => {
+    const clouds = [
+      ["dev", "https://contoso.crm.dynamics.com", "https://graph.microsoft.com"],
+      ["gcc", "https://contoso.crm9.dynamics.com", "https://graph.microsoft.com"],
+      ["gcchigh", "https://contoso.crm.microsoftdynamics.us", "https://graph.microsoft.us"],
+      ["dod", "https://contoso.crm.appsplatform.us", "https://dod-graph.microsoft.us"],
+    ] as const;
+    for (const [stack, dataverseUrl, graph] of clouds) {
+      const { mocks } = await runProgram(`user-details-${stack}`, {
+        ...readStackConfig(STACK_FILES[stack]),
+        "coe-audit-sync:dataverseUrl": dataverseUrl,
+        "coe-audit-sync:dataverseUserDetails": "true",
+      });
+      // User.Read.All on the Graph service principal (the same app id in every cloud), its role
+      // id looked up by value in the tenant.
+      expect(
+        mocks.invokes.some((c) => c.inputs.clientId === GRAPH),
+        stack,
+      ).toBe(true);
+      expect(
+        mocks.ofType(T.consent).map((c) => [c.name, c.inputs.appRoleId, c.inputs.resourceObjectId]),
+        stack,
+      ).toContainEqual(["audit-app-users-consent", MOCK.userReadAllRoleId, MOCK.graphObjectId]);
+      const env = envOf(mocks.one(T.containerApp));
+      expect(env.AUDIT_GRAPH_USERS_ENDPOINT, stack).toEqual({ value: graph });
+      expect(env.AUDIT_GRAPH_ENDPOINT, stack).toBeUndefined();
+      // The runtime takes what the program sets, in its cloud.
+      const plain = Object.fromEntries(
+        Object.entries(env).map(([k, v]) => [k, v.value ?? "s3cret-from-key-vault"]),
+      );
+      const config = loadConfig(plain);
+      expect([config.dataverseUserDetails, config.graphUsersEndpoint], stack).toEqual([
+        true,
+        graph,
+      ]);
+    }
   });
 
   it("with the default sets no Graph permission and no Graph endpoint", async () => {

@@ -1,13 +1,16 @@
 import {
+  AUDIENCE_OF_CLOUD,
   AUDIT_SOURCES,
   CONTENT_TYPES,
   ENV,
   ENV_NAMES,
   FEDERATED_AUDIENCES,
+  GRAPH_OF_CLOUD,
   HEALTH_PORT,
   POWER_APPS_CONTENT_TYPE,
   RUNTIME_CREDENTIALS,
   type AuditSource,
+  type DataverseCloud,
   type EnvName,
   type RuntimeCredential,
 } from "../../contract";
@@ -75,6 +78,10 @@ const DOCS: Record<EnvName, VariableDoc> = {
     default: "https://graph.microsoft.com",
     description:
       "Microsoft Graph root and token audience (scope {endpoint}/.default) for the graph source. Commercial and GCC: https://graph.microsoft.com; the audit log query API is not offered in GCC High or DoD.",
+  },
+  AUDIT_GRAPH_USERS_ENDPOINT: {
+    description:
+      "Microsoft Graph root and token audience where AUDIT_DATAVERSE_USER_DETAILS reads users: the Graph of the tenant's cloud, which GCC High (https://graph.microsoft.us) and DoD (https://dod-graph.microsoft.us) have although they lack the audit log query API. Default: the Graph of AUDIT_AUDIENCE's cloud, or AUDIT_GRAPH_ENDPOINT when AUDIT_AUDIENCE is none of Microsoft's.",
   },
   AUDIT_GRAPH_QUERY_CONCURRENCY: {
     default: "10",
@@ -214,6 +221,8 @@ export interface RuntimeConfig {
   graphEndpoint: string;
   /** false in GCC High and DoD, which have no audit log query API. */
   graphAvailable: boolean;
+  /** Microsoft Graph root where user details are read (AUDIT_GRAPH_USERS_ENDPOINT). */
+  graphUsersEndpoint: string;
   /** Graph audit log queries queued or running at once (AUDIT_GRAPH_QUERY_CONCURRENCY). */
   graphQueryConcurrency: number;
   /** Graph audit log query submissions per rolling 24 hours (AUDIT_GRAPH_DAILY_SUBMISSIONS). */
@@ -345,6 +354,7 @@ export function loadConfig(env: Env = process.env): RuntimeConfig {
     audience: read.url("AUDIT_AUDIENCE", read.withDefault("AUDIT_AUDIENCE")),
     contentTypes: readContentTypes(read),
     ...readGraphSource(read),
+    graphUsersEndpoint: readGraphUsersEndpoint(read),
     // Graph's baseline allocation: at least 50 queued or running queries per tenant.
     graphQueryConcurrency: read.int("AUDIT_GRAPH_QUERY_CONCURRENCY", 1, 50),
     graphDailySubmissions: read.int("AUDIT_GRAPH_DAILY_SUBMISSIONS", 1, 10_000),
@@ -526,6 +536,33 @@ function readGraphSource(
     );
   }
   return { source, graphEndpoint, graphAvailable: govHost === undefined };
+}
+
+/**
+ * Where users are read: given, or the Graph of the Management API's cloud (AUDIT_AUDIENCE), or
+ * AUDIT_GRAPH_ENDPOINT for an audience that is none of Microsoft's (an emulator). A Graph of
+ * another cloud than the audience's is refused: its tokens and users are not the tenant's
+ * (learn.microsoft.com/graph/deployments: "Access tokens acquired for a national cloud
+ * deployment are not interchangeable").
+ */
+function readGraphUsersEndpoint(read: EnvReader): string {
+  const audience = read.withDefault("AUDIT_AUDIENCE").replace(/\/+$/, "").toLowerCase();
+  const cloud = (Object.keys(AUDIENCE_OF_CLOUD) as DataverseCloud[]).find(
+    (c) => AUDIENCE_OF_CLOUD[c] === audience,
+  );
+  const given = read.get("AUDIT_GRAPH_USERS_ENDPOINT");
+  const endpoint = read.url(
+    "AUDIT_GRAPH_USERS_ENDPOINT",
+    given ?? (cloud ? GRAPH_OF_CLOUD[cloud] : read.withDefault("AUDIT_GRAPH_ENDPOINT")),
+  );
+  const host = new URL(endpoint).host.toLowerCase();
+  const graphHosts = Object.values(GRAPH_OF_CLOUD).map((g) => new URL(g).host);
+  if (cloud && graphHosts.includes(host) && new URL(GRAPH_OF_CLOUD[cloud]).host !== host)
+    throw new ConfigError(
+      "AUDIT_GRAPH_USERS_ENDPOINT",
+      `AUDIT_GRAPH_USERS_ENDPOINT=${endpoint} is another cloud's Microsoft Graph than the tenant's (AUDIT_AUDIENCE=${audience}): set ${GRAPH_OF_CLOUD[cloud]}, or leave it unset for that default.`,
+    );
+  return endpoint;
 }
 
 function readLogLevel(read: EnvReader): LogLevel {

@@ -17,11 +17,14 @@ import {
   coeAppOf,
   ENVIRONMENTS,
   keyFilter,
+  userColumns,
   type CoeApp,
   type CoeUser,
 } from "../domain/coe-rows";
 import type { PowerAppEvent } from "../domain/records";
 import type { RejectedEvent } from "../storage/dataverse-rejected";
+import type { MissingDetails } from "../storage/dataverse-user-details";
+import type { StorageOptions } from "../storage/options";
 import { TaskPool } from "./pool";
 
 /**
@@ -59,6 +62,15 @@ export const DATAVERSE_LIMITS = {
  */
 export const USER_CACHE = { ageMs: 24 * 3_600_000, maxUsers: 50_000 };
 
+/**
+ * Rows written without their user's details because Graph failed are filled in by later drains:
+ * at most `rowsPerDrain` of them per drain (after the new rows), for at most `maxAgeMs` after they
+ * were written. A week outlasts the propagation of a new consent (minutes to hours) and a Graph
+ * outage by far; a tenant whose Graph refuses for longer has a cause an admin must fix, and the
+ * rows are then left as Update Data (V2) leaves a row whose user it cannot read.
+ */
+export const USER_DETAILS_RETRY = { maxAgeMs: 7 * 24 * 3_600_000, rowsPerDrain: 10_000 };
+
 /** Where the sink reads users' details (clients/graph-users.ts in the runtime). */
 export interface UserDirectory {
   /** The users by object id: details, or null for a user the directory does not know. */
@@ -79,6 +91,10 @@ export interface DrainResult {
   rejected: number;
   /** Events left in the outbox because Dataverse was throttling or failing past the retries. */
   deferred: number;
+  /** Rows written earlier without their user's details (Graph failed) that now have them. */
+  detailsFilled: number;
+  /** Such rows given up on: still without details USER_DETAILS_RETRY.maxAgeMs after writing. */
+  detailsAbandoned: number;
 }
 
 /** What the drain has done so far, for a progress line. */
@@ -98,6 +114,21 @@ export interface SinkOutbox {
   count(options?: { abortSignal?: AbortSignal }): Promise<number>;
 }
 
+/**
+ * What the sink needs of its list of rows written without their user's details
+ * (storage/dataverse-user-details.ts in the runtime).
+ */
+export interface SinkMissingDetails {
+  add(
+    rows: { userId: string; recordId: string }[],
+    now: Date,
+    options?: StorageOptions,
+  ): Promise<void>;
+  first(limit: number, options?: StorageOptions): Promise<MissingDetails[]>;
+  olderThan(before: Date, options?: StorageOptions): Promise<MissingDetails[]>;
+  remove(rows: MissingDetails[], options?: StorageOptions): Promise<void>;
+}
+
 /** What the sink needs of its dead letters (storage/dataverse-rejected.ts in the runtime). */
 export interface SinkDeadLetters {
   add(rejected: RejectedEvent[], now: Date): Promise<void>;
@@ -114,6 +145,8 @@ export interface DataverseSinkDeps {
   holdMs?: number;
   /** Given, the audit rows carry the users' details (AUDIT_DATAVERSE_USER_DETAILS). */
   users?: UserDirectory;
+  /** Given with `users`, rows written while Graph failed get their details in later drains. */
+  missingDetails?: SinkMissingDetails;
 }
 
 export interface DrainOptions {
@@ -131,6 +164,8 @@ interface RoundOutcome {
   /** Events Dataverse now holds (or that need nothing): they leave the outbox. */
   done: PowerAppEvent[];
   rejected: RejectedEvent[];
+  /** Launches written without their user's details because Graph failed. */
+  withoutDetails: Set<PowerAppEvent>;
 }
 
 /**
@@ -148,8 +183,8 @@ export class DataverseSink {
   private readonly environments = new Map<string, Cached<string | null>>();
   private readonly users = new Map<string, Cached<CoeUser | null>>();
   private concurrency = DATAVERSE_LIMITS.concurrency;
-  /** Whether admin_auditlogs offers UpsertMultiple; undefined until asked. */
-  private bulk: boolean | undefined;
+  /** Whether admin_auditlogs offers UpsertMultiple and UpdateMultiple; absent until asked. */
+  private readonly bulk = new Map<BulkMessage, boolean>();
 
   constructor(private readonly deps: DataverseSinkDeps) {}
 
@@ -165,6 +200,8 @@ export class DataverseSink {
       appsUpdated: 0,
       rejected: 0,
       deferred: 0,
+      detailsFilled: 0,
+      detailsAbandoned: 0,
     };
     this.expireCaches();
     const total = onProgress ? await outbox.count({ abortSignal: signal }) : 0;
@@ -172,7 +209,7 @@ export class DataverseSink {
     try {
       for await (const events of outbox.pages(DATAVERSE_LIMITS.round, { abortSignal: signal })) {
         signal?.throwIfAborted();
-        const outcome: RoundOutcome = { done: [], rejected: [] };
+        const outcome: RoundOutcome = { done: [], rejected: [], withoutDetails: new Set() };
         try {
           await this.writeRound(events, outcome, result, signal);
         } finally {
@@ -182,6 +219,8 @@ export class DataverseSink {
         handled += events.length;
         onProgress?.({ handled, total, result: { ...result } });
       }
+      // Only when Dataverse took the new rows: while it throttles, the detail updates wait.
+      if (result.deferred === 0) await this.fillMissingDetails(result, signal);
     } finally {
       metrics.inc("audit_dataverse_rows_written_total", {}, result.launchesWritten);
       metrics.inc("audit_dataverse_launches_without_app_total", {}, result.launchesWithoutApp);
@@ -217,6 +256,7 @@ export class DataverseSink {
           todo: "see `gaps`; fix the cause in Dataverse, then run `dataverse retry-rejected`",
         });
     }
+    await this.rememberMissingDetails(outcome);
     const leaving = [...outcome.done, ...outcome.rejected.map((r) => r.event)];
     // Not stopped by the signal: a stop right after Dataverse took rows must still take them out
     // of the outbox, or the next pass would send them again.
@@ -276,10 +316,11 @@ export class DataverseSink {
       }
     }
     const written = new Set<PowerAppEvent>();
-    await this.sendAll(rows, signal, (event, answer) => {
+    await this.sendAll("UpsertMultiple", rows, signal, (event, answer) => {
       if (answer.status < 300) {
         written.add(event);
         result.launchesWritten++;
+        if (this.detailsFailed(event, users)) outcome.withoutDetails.add(event);
         if (!apps.get(event.appId.toLowerCase())) {
           // No admin_apps row to move forward: the launch is done.
           result.launchesWithoutApp++;
@@ -413,17 +454,19 @@ export class DataverseSink {
   }
 
   /**
-   * Sends the audit rows, as many requests in flight as Dataverse recommends: `UpsertMultiple`
-   * requests when the table has the message (one request and a fifth of the execution time per
-   * row, all or nothing), else `$batch` requests. A bulk request Dataverse refuses is sent again
-   * as a `$batch` of its rows, each answered on its own, which finds the row it was about.
+   * Sends the audit rows, as many requests in flight as Dataverse recommends: `message` requests
+   * (UpsertMultiple, or UpdateMultiple for writes that must never create a row) when the table
+   * has the message (one request and a fifth of the execution time per row, all or nothing),
+   * else `$batch` requests. A bulk request Dataverse refuses is sent again as a `$batch` of its
+   * rows, each answered on its own, which finds the row it was about.
    */
-  private async sendAll(
-    writes: { event: PowerAppEvent; write: DataverseWrite }[],
+  private async sendAll<T>(
+    message: BulkMessage,
+    writes: { event: T; write: DataverseWrite }[],
     signal: AbortSignal | undefined,
-    onAnswer: (event: PowerAppEvent, answer: WriteResult) => void,
+    onAnswer: (event: T, answer: WriteResult) => void,
   ): Promise<void> {
-    const bulk = writes.length > 0 && (await this.bulkAvailable(signal));
+    const bulk = writes.length > 0 && (await this.bulkAvailable(message, signal));
     const size = bulk ? DATAVERSE_LIMITS.bulkSize : DATAVERSE_LIMITS.batchSize;
     const { client } = this.deps;
     const pool = new TaskPool(this.concurrency);
@@ -439,7 +482,9 @@ export class DataverseSink {
         let answers: WriteResult[];
         if (!bulk) answers = await batch();
         else {
-          const answer = await client.upsertMultiple(
+          const answer = await client[
+            message === "UpsertMultiple" ? "upsertMultiple" : "updateMultiple"
+          ](
             AUDIT_LOGS,
             AUDIT_LOG_ENTITY,
             slice.map((w) => ({ id: w.write.id, body: w.write.body })),
@@ -457,11 +502,13 @@ export class DataverseSink {
     await pool.drain();
   }
 
-  /** Whether admin_auditlogs has UpsertMultiple, asked once (its sdkmessagefilters). */
-  private async bulkAvailable(signal?: AbortSignal): Promise<boolean> {
-    if (this.bulk !== undefined) return this.bulk;
+  /** Whether admin_auditlogs has the message, asked once (its sdkmessagefilters). */
+  private async bulkAvailable(message: BulkMessage, signal?: AbortSignal): Promise<boolean> {
+    const known = this.bulk.get(message);
+    if (known !== undefined) return known;
+    let has: boolean;
     try {
-      this.bulk = await this.deps.client.hasMessage(AUDIT_LOG_ENTITY, "UpsertMultiple", signal);
+      has = await this.deps.client.hasMessage(AUDIT_LOG_ENTITY, message, signal);
     } catch (err) {
       if (signal?.aborted) throw err;
       // Asked again next drain; meanwhile $batch does the same work, only slower.
@@ -470,12 +517,13 @@ export class DataverseSink {
       });
       return false;
     }
+    this.bulk.set(message, has);
     this.deps.logger.info(
-      this.bulk
-        ? "admin_auditlogs has UpsertMultiple: the sink writes in bulk"
-        : "admin_auditlogs lacks UpsertMultiple: the sink writes with $batch",
+      has
+        ? `admin_auditlogs has ${message}: the sink writes in bulk`
+        : `admin_auditlogs lacks ${message}: the sink writes with $batch`,
     );
-    return this.bulk;
+    return has;
   }
 
   /** Follows Dataverse's recommended parallelism (x-ms-dop-hint), within our own ceiling. */
@@ -505,13 +553,25 @@ export class DataverseSink {
     events: PowerAppEvent[],
     signal?: AbortSignal,
   ): Promise<Map<string, CoeUser | null>> {
-    const directory = this.deps.users;
-    const found = new Map<string, CoeUser | null>();
-    if (!directory) return found;
+    if (!this.deps.users) return new Map();
     const wanted = new Set<string>();
     for (const e of events)
       if (e.kind === "launch" && e.userKey && GUID.test(e.userKey))
         wanted.add(e.userKey.toLowerCase());
+    return this.usersById(wanted, signal);
+  }
+
+  /**
+   * The users' details (null: Graph does not know the user), cached or read in batches; the users
+   * Graph failed to answer are absent, the failure counted and logged, never thrown.
+   */
+  private async usersById(
+    wanted: Set<string>,
+    signal?: AbortSignal,
+  ): Promise<Map<string, CoeUser | null>> {
+    const directory = this.deps.users;
+    const found = new Map<string, CoeUser | null>();
+    if (!directory) return found;
     const missing: string[] = [];
     for (const id of wanted) {
       const cached = this.users.get(id);
@@ -526,7 +586,7 @@ export class DataverseSink {
       if (signal?.aborted) throw err;
       this.deps.metrics.inc("audit_dataverse_user_details_failures_total");
       this.deps.logger.warn(
-        "could not read user details from Microsoft Graph; rows are written without them",
+        "could not read user details from Microsoft Graph; the rows go without them until a later drain reads them",
         {
           error: err as Error,
           users: missing.length,
@@ -546,6 +606,122 @@ export class DataverseSink {
       this.users.delete(id);
     }
     return found;
+  }
+
+  /** Whether the launch's row went without its user's details because Graph failed to answer. */
+  private detailsFailed(event: PowerAppEvent, users: Map<string, CoeUser | null>): boolean {
+    return (
+      this.deps.users !== undefined &&
+      event.kind === "launch" &&
+      event.userKey !== null &&
+      GUID.test(event.userKey) &&
+      !users.has(event.userKey.toLowerCase())
+    );
+  }
+
+  /**
+   * Notes the round's rows written without their user's details because Graph failed, for a later
+   * drain to fill in: only those leaving the outbox (a launch that stays is written again, with
+   * the details if Graph answers by then). Before the outbox forgets them, so a failure here
+   * leaves them in the outbox, to be written again.
+   */
+  private async rememberMissingDetails(outcome: RoundOutcome): Promise<void> {
+    const { missingDetails } = this.deps;
+    if (!missingDetails || outcome.withoutDetails.size === 0) return;
+    const rows = outcome.done
+      .filter((e) => outcome.withoutDetails.has(e))
+      .map((e) => ({ userId: e.userKey!.toLowerCase(), recordId: e.recordId.toLowerCase() }));
+    if (rows.length) await missingDetails.add(rows, this.deps.now());
+  }
+
+  /**
+   * After the new rows: fills in the user details of rows written earlier while Graph failed, up
+   * to USER_DETAILS_RETRY.rowsPerDrain of them. Their users are read as the new rows' are (cached,
+   * in batches); each row gets an update of its user columns only, `If-Match: *` (UpdateMultiple
+   * when the table has it), and is then forgotten, as are the rows of users Graph no longer has
+   * (deleted: the details stay empty, as Update Data (V2) leaves them) and rows gone from
+   * Dataverse. Rows older than USER_DETAILS_RETRY.maxAgeMs are given up on, counted and logged.
+   * Graph or Dataverse failing here only leaves the rows for the next drain: it never fails the
+   * drain of new rows.
+   */
+  private async fillMissingDetails(result: DrainResult, signal?: AbortSignal): Promise<void> {
+    const { missingDetails, users, metrics, logger, now } = this.deps;
+    if (!missingDetails || !users) return;
+    const options = { abortSignal: signal };
+    try {
+      const cutoff = new Date(now().getTime() - USER_DETAILS_RETRY.maxAgeMs);
+      const expired = await missingDetails.olderThan(cutoff, options);
+      if (expired.length) {
+        await missingDetails.remove(expired, options);
+        this.abandonDetails(
+          expired.length,
+          result,
+          "Microsoft Graph did not give their users' details in time",
+          "check the app's User.Read.All permission on Microsoft Graph (stack config dataverseUserDetails) and its admin consent",
+        );
+      }
+      const rows = await missingDetails.first(USER_DETAILS_RETRY.rowsPerDrain, options);
+      if (!rows.length) return;
+      const found = await this.usersById(new Set(rows.map((r) => r.userId)), signal);
+      const writes: { event: MissingDetails; write: DataverseWrite }[] = [];
+      const settled: MissingDetails[] = [];
+      for (const row of rows) {
+        const user = found.get(row.userId);
+        // Graph still failing (counted and logged by usersById): the row waits.
+        if (user === undefined) continue;
+        if (user === null) settled.push(row);
+        else
+          writes.push({
+            event: row,
+            write: {
+              entitySet: AUDIT_LOGS,
+              id: row.recordId,
+              body: userColumns(user),
+              ifMatch: "*",
+            },
+          });
+      }
+      let refused = 0;
+      await this.sendAll("UpdateMultiple", writes, signal, (row, answer) => {
+        if (answer.status < 300) result.detailsFilled++;
+        else if (isTransient(answer.status)) return;
+        // 404: the row left admin_auditlogs meanwhile; anything else is a refusal for good.
+        else if (answer.status !== 404) refused++;
+        settled.push(row);
+      });
+      if (settled.length) await missingDetails.remove(settled, options);
+      if (refused)
+        this.abandonDetails(
+          refused,
+          result,
+          "Dataverse refused their update",
+          "check the user columns of admin_auditlogs (a customised CoE install)",
+        );
+      metrics.inc("audit_dataverse_user_details_filled_total", {}, result.detailsFilled);
+      if (result.detailsFilled)
+        logger.info("filled in the user details of rows written while Graph failed", {
+          rows: result.detailsFilled,
+        });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      // Storage or Dataverse failing: the rows stay listed; the gauge of them shows it.
+      logger.warn(
+        "could not fill in the user details of earlier rows; the next drain tries again",
+        {
+          error: err as Error,
+        },
+      );
+    }
+  }
+
+  /** Rows given up on, forgotten already: counted, and logged with what to check. */
+  private abandonDetails(rows: number, result: DrainResult, why: string, todo: string): void {
+    result.detailsAbandoned += rows;
+    this.deps.metrics.inc("audit_dataverse_user_details_given_up_total", {}, rows);
+    this.deps.logger.warn(
+      `gave up on the user details of ${rows} audit rows (they stay without): ${why}`,
+      { rows, todo },
+    );
   }
 
   /** The admin_apps rows of the apps (null: not there), read in bulk for those not cached. */
@@ -613,6 +789,9 @@ export class DataverseSink {
     return new Map(wanted.map((k) => [k, cache.get(k)!.value]));
   }
 }
+
+/** The bulk messages the sink sends to admin_auditlogs. */
+type BulkMessage = "UpsertMultiple" | "UpdateMultiple";
 
 /** The logical name of admin_auditlogs (its OData type and its sdkmessagefilters' table). */
 const AUDIT_LOG_ENTITY = "admin_auditlog";

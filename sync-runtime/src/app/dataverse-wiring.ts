@@ -8,6 +8,7 @@ import type { Metrics } from "../core/metrics";
 import type { Storage } from "../storage/account";
 import { DataverseOutbox } from "../storage/dataverse-outbox";
 import { DataverseRejected } from "../storage/dataverse-rejected";
+import { MissingUserDetails } from "../storage/dataverse-user-details";
 import type { EventsTable } from "../storage/events";
 import type { RuntimeConfig } from "./config";
 import {
@@ -83,6 +84,9 @@ export function createDataverseSink(
   const tokens = createTokenProvider({ ...config, audience: config.dataverseUrl }, http);
   const outbox = new DataverseOutbox(storage.table(TABLES.dataverseOutbox));
   const rejected = new DataverseRejected(storage.table(TABLES.dataverseRejected));
+  const missingDetails = users
+    ? new MissingUserDetails(storage.table(TABLES.dataverseUserDetails))
+    : undefined;
   store.dataverseOutbox = outbox;
   const sink = new DataverseSink({
     client: new DataverseClient({
@@ -99,6 +103,7 @@ export function createDataverseSink(
     now,
     holdMs: config.dataverseHoldMs,
     users,
+    missingDetails,
   });
   const backfillDeps = {
     launches: store.launches,
@@ -143,6 +148,8 @@ export function createDataverseSink(
     try {
       metrics.set("audit_dataverse_pending", await outbox.count());
       metrics.set("audit_dataverse_dead_letters", await rejected.count());
+      if (missingDetails)
+        metrics.set("audit_dataverse_user_details_pending", await missingDetails.count());
     } catch {
       // The gauges are informational; storage trouble shows in the pass itself.
     }

@@ -294,8 +294,17 @@ function createClients(
     tokens: createTokenProvider({ ...config, audience: config.graphEndpoint }, http),
   };
   const graph = new GraphAuditApi(graphAccess);
-  // The same Graph token (one app role assignment per permission, all in the Graph token).
-  const graphUsers = new GraphUsersApi(graphAccess);
+  // The same Graph token where users are read from the same Graph (one app role assignment per
+  // permission, all in the Graph token); its own where they are not (GCC High, DoD).
+  const graphUsers = new GraphUsersApi(
+    config.graphUsersEndpoint === config.graphEndpoint
+      ? graphAccess
+      : {
+          endpoint: config.graphUsersEndpoint,
+          http,
+          tokens: createTokenProvider({ ...config, audience: config.graphUsersEndpoint }, http),
+        },
+  );
   return { http, api, graph, graphUsers };
 }
 

@@ -236,17 +236,45 @@ export class DataverseClient {
     rows: { id: string; body: Record<string, unknown> }[],
     signal?: AbortSignal,
   ): Promise<WriteResult> {
-    const url = `${this.options.url}${WEB_API}/${entitySet}/Microsoft.Dynamics.CRM.UpsertMultiple`;
-    const body = JSON.stringify({
-      Targets: rows.map((r) => ({
-        "@odata.type": `Microsoft.Dynamics.CRM.${logicalName}`,
-        "@odata.id": `${entitySet}(${r.id})`,
-        ...r.body,
-      })),
-    });
+    const targets = rows.map((r) => ({
+      "@odata.type": `Microsoft.Dynamics.CRM.${logicalName}`,
+      "@odata.id": `${entitySet}(${r.id})`,
+      ...r.body,
+    }));
+    return this.bulkMessage("UpsertMultiple", entitySet, targets, signal);
+  }
+
+  /**
+   * Updates existing rows in one `UpdateMultiple` request (learn.microsoft.com, "UpdateMultiple
+   * Action" and "Use bulk operation messages"): each target names its row by its primary key
+   * (`<logical name>id`), only the columns that change besides; all or nothing, and never creates
+   * a row (a missing one fails the request). Answered as upsertMultiple is.
+   */
+  async updateMultiple(
+    entitySet: string,
+    logicalName: string,
+    rows: { id: string; body: Record<string, unknown> }[],
+    signal?: AbortSignal,
+  ): Promise<WriteResult> {
+    const targets = rows.map((r) => ({
+      "@odata.type": `Microsoft.Dynamics.CRM.${logicalName}`,
+      [`${logicalName}id`]: r.id,
+      ...r.body,
+    }));
+    return this.bulkMessage("UpdateMultiple", entitySet, targets, signal);
+  }
+
+  private async bulkMessage(
+    message: "UpsertMultiple" | "UpdateMultiple",
+    entitySet: string,
+    targets: Record<string, unknown>[],
+    signal: AbortSignal | undefined,
+  ): Promise<WriteResult> {
+    const url = `${this.options.url}${WEB_API}/${entitySet}/Microsoft.Dynamics.CRM.${message}`;
+    const body = JSON.stringify({ Targets: targets });
     try {
       return await this.options.http.retrying(
-        "dataverse upsertmultiple",
+        `dataverse ${message.toLowerCase()}`,
         async () => {
           const res = await this.send(
             url,

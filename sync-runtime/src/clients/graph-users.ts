@@ -37,41 +37,67 @@ export class GraphUsersApi {
    * The users by object id (as given): their details, or null for a user Graph does not know
    * (404: deleted from Entra ID). Any other answer for a user fails the whole read with an
    * ApiError naming it, so that nothing wrong is cached.
+   *
+   * A 403 is asked again once with a new token: an app-only token carries the app roles granted
+   * when it was issued, so one from before User.Read.All's admin consent keeps being refused after
+   * the consent took effect, until it is renewed (learn.microsoft.com/entra/identity-platform,
+   * "Access tokens": the `roles` claim).
    */
   async getUsers(ids: string[], signal?: AbortSignal): Promise<Map<string, CoeUser | null>> {
     const found = new Map<string, CoeUser | null>();
+    let renewed = false;
     for (let i = 0; i < ids.length; i += GRAPH_BATCH_LIMIT) {
       signal?.throwIfAborted();
       const slice = ids.slice(i, i + GRAPH_BATCH_LIMIT);
-      const body = JSON.stringify({
-        requests: slice.map((id, k) => ({
-          id: String(k),
-          method: "GET",
-          url: `/users/${encodeURIComponent(id)}?$select=${USER_PROPERTIES.join(",")}`,
-        })),
-      });
-      const responses = await bearerCall(
-        this.options.http,
-        this.options.tokens,
-        "read users",
-        { url: this.url, method: "POST", body, signal },
-        async (r) => {
-          const answer = (await readJson(r, this.url)) as { responses?: unknown } | null;
-          if (!answer || !Array.isArray(answer.responses))
-            throw new ApiError({
-              status: 200,
-              url: redactUrl(this.url),
-              message:
-                "The answer from /$batch is not a JSON batch response. Check AUDIT_GRAPH_ENDPOINT points at Microsoft Graph.",
-            });
-          return answer.responses as BatchResponse[];
-        },
-        explain,
-      );
-      const byId = new Map(responses.map((r) => [String(r.id), r]));
-      slice.forEach((id, k) => found.set(id, userOf(id, byId.get(String(k)), this.url)));
+      let users: Map<string, CoeUser | null>;
+      try {
+        users = await this.readBatch(slice, this.options.tokens, signal);
+      } catch (err) {
+        if (renewed || !(err instanceof ApiError) || err.status !== 403) throw err;
+        renewed = true;
+        const fresh: TokenProvider = {
+          getToken: (o) => this.options.tokens.getToken({ ...o, fresh: true }),
+        };
+        users = await this.readBatch(slice, fresh, signal);
+      }
+      for (const [id, user] of users) found.set(id, user);
     }
     return found;
+  }
+
+  /** One JSON batch of at most GRAPH_BATCH_LIMIT users. */
+  private async readBatch(
+    slice: string[],
+    tokens: TokenProvider,
+    signal: AbortSignal | undefined,
+  ): Promise<Map<string, CoeUser | null>> {
+    const body = JSON.stringify({
+      requests: slice.map((id, k) => ({
+        id: String(k),
+        method: "GET",
+        url: `/users/${encodeURIComponent(id)}?$select=${USER_PROPERTIES.join(",")}`,
+      })),
+    });
+    const responses = await bearerCall(
+      this.options.http,
+      tokens,
+      "read users",
+      { url: this.url, method: "POST", body, signal },
+      async (r) => {
+        const answer = (await readJson(r, this.url)) as { responses?: unknown } | null;
+        if (!answer || !Array.isArray(answer.responses))
+          throw new ApiError({
+            status: 200,
+            url: redactUrl(this.url),
+            message:
+              "The answer from /$batch is not a JSON batch response. Check AUDIT_GRAPH_USERS_ENDPOINT points at Microsoft Graph.",
+          });
+        return answer.responses as BatchResponse[];
+      },
+      explain,
+    );
+    const byId = new Map(responses.map((r) => [String(r.id), r]));
+    return new Map(slice.map((id, k) => [id, userOf(id, byId.get(String(k)), this.url)]));
   }
 }
 

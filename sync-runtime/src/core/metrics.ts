@@ -147,6 +147,21 @@ export const METRIC_DEFINITIONS = [
     "counter",
   ],
   [
+    "audit_dataverse_user_details_filled_total",
+    "Rows written without their user's details (Graph failed) that a later drain filled in.",
+    "counter",
+  ],
+  [
+    "audit_dataverse_user_details_given_up_total",
+    "Rows left without their user's details: Graph did not give them within 7 days, or Dataverse refused the update.",
+    "counter",
+  ],
+  [
+    "audit_dataverse_user_details_pending",
+    "Rows written without their user's details (Graph failed) that later drains fill in.",
+    "gauge",
+  ],
+  [
     "audit_dataverse_rejected_total",
     "Events whose write Dataverse refused for good (a 4xx), moved to the dead letters (listed in gaps).",
     "counter",

@@ -143,23 +143,30 @@ export function auditLogRow(e: PowerAppEvent, ctx: RowContext): Record<string, u
   if (name !== null) row.admin_appname = cut(name, MAX.admin_appname);
   if (ctx.environmentName !== undefined)
     row.admin_appenvironment = cut(ctx.environmentName, MAX.admin_appenvironment);
-  if (ctx.user) {
-    const u = ctx.user;
-    const put = (column: keyof typeof MAX, v: string | null) => {
-      if (v !== null) row[column] = cut(v, MAX[column]);
-    };
-    put("admin_username", u.displayName);
-    put("admin_usercity", u.city);
-    put("admin_usercountry", u.country);
-    put("admin_userdepartment", u.department);
-    put("admin_userjobtitle", u.jobTitle);
-    row.admin_userisguest = u.guest;
-  }
+  if (ctx.user) Object.assign(row, userColumns(ctx.user));
   if (ctx.app) {
     row["admin_AppLookup@odata.bind"] = `${APPS}(${e.appId})`;
     if (ctx.app.usesPremiumApi !== null) row.admin_appispremium = ctx.app.usesPremiumApi;
   }
   return row;
+}
+
+/**
+ * The user columns of an audit row, as Update Data (V2) fills them from Office 365 Users: a
+ * property Graph has empty is left out (the row's column stays empty).
+ */
+export function userColumns(u: CoeUser): Record<string, unknown> {
+  const columns: Record<string, unknown> = {};
+  const put = (column: keyof typeof MAX, v: string | null) => {
+    if (v !== null) columns[column] = cut(v, MAX[column]);
+  };
+  put("admin_username", u.displayName);
+  put("admin_usercity", u.city);
+  put("admin_usercountry", u.country);
+  put("admin_userdepartment", u.department);
+  put("admin_userjobtitle", u.jobTitle);
+  columns.admin_userisguest = u.guest;
+  return columns;
 }
 
 /**

@@ -119,6 +119,21 @@ describe("the Dataverse sink's user details", () => {
     }
   }, 120_000);
 
+  it("reads users at AUDIT_GRAPH_USERS_ENDPOINT, apart from the audit query's Graph (GCC High, DoD)", async () => {
+    const { emulator } = await env();
+    // As in GCC High: the audit query's Graph is not where users are (nothing listens here).
+    const runtime = t!.runtime({
+      AUDIT_DATAVERSE_USER_DETAILS: "true",
+      AUDIT_GRAPH_ENDPOINT: "https://127.0.0.1:9",
+      AUDIT_GRAPH_USERS_ENDPOINT: emulator.graphUrl,
+    });
+    await runtime.sync();
+    const rows = emulator.dataverse!.rows("admin_auditlogs");
+    expect(rows.length).toBeGreaterThan(100);
+    expectUserRows(emulator, rows);
+    expect(runtime.metrics.get("audit_dataverse_user_details_failures_total")).toBe(0);
+  }, 120_000);
+
   it("off (the default): no Graph user call, the user columns stay empty", async () => {
     const { emulator } = await env();
     const runtime = t!.runtime();

@@ -90,4 +90,32 @@ describe("the emulated Graph users (user-get, json-batching)", () => {
       expect(answer.body.error.code).toBe("Authorization_RequestDenied");
     });
   });
+
+  it("grants User.Read.All later to new tokens only, as a consent that took effect", async () => {
+    await withTinyEmulator({ graph: { userReadAll: false } }, async (emu) => {
+      const [user] = emu.graphUsers().filter((u) => !u.deleted);
+      const before = await usersClient(emu);
+      emu.setUserReadAll(true);
+      // The token issued before the grant keeps its roles.
+      expect(errorCode(await before.get(user.id))).toBe("Authorization_RequestDenied");
+      expect((await (await usersClient(emu)).get(user.id)).status).toBe(200);
+    });
+  });
+
+  it("answers 503 serviceNotAvailable during an outage of the given number of requests", async () => {
+    await withTinyEmulator({}, async (emu) => {
+      const [user] = emu.graphUsers().filter((u) => !u.deleted);
+      const c = await usersClient(emu);
+      emu.setGraphUsersOutage(2);
+      const outage = [
+        await c.get(user.id),
+        await c.batch([{ id: "1", method: "GET", url: `/users/${user.id}` }]),
+      ];
+      expect(outage.map((r) => [r.status, errorCode(r)])).toEqual([
+        [503, "serviceNotAvailable"],
+        [503, "serviceNotAvailable"],
+      ]);
+      expect((await c.get(user.id)).status).toBe(200);
+    });
+  });
 });

@@ -79,3 +79,64 @@ describe("AUDIT_DATAVERSE_USER_DETAILS", () => {
     );
   });
 });
+
+describe("AUDIT_GRAPH_USERS_ENDPOINT", () => {
+  it("defaults to the Graph of the audience's cloud: GCC High and DoD have their own", () => {
+    const expected = {
+      commercial: "https://graph.microsoft.com",
+      gcc: "https://graph.microsoft.com",
+      gcchigh: "https://graph.microsoft.us",
+      dod: "https://dod-graph.microsoft.us",
+    };
+    for (const [cloud, audience] of Object.entries(AUDIENCE)) {
+      const c = loadConfig({ ...base, AUDIT_AUDIENCE: audience });
+      expect(c.graphUsersEndpoint, cloud).toBe(expected[cloud as keyof typeof expected]);
+      // Users are read there even where the audit log query API is not offered.
+      expect(c.graphAvailable, cloud).toBe(cloud === "commercial" || cloud === "gcc");
+    }
+  });
+
+  it("off the known clouds (an emulator), defaults to AUDIT_GRAPH_ENDPOINT; a given one wins", () => {
+    const local = { AUDIT_AUDIENCE: "https://127.0.0.1:4443" };
+    expect(
+      loadConfig({ ...base, ...local, AUDIT_GRAPH_ENDPOINT: "https://127.0.0.1:4443/graph" })
+        .graphUsersEndpoint,
+    ).toBe("https://127.0.0.1:4443/graph");
+    expect(
+      loadConfig({
+        ...base,
+        AUDIT_AUDIENCE: AUDIENCE.gcchigh,
+        AUDIT_GRAPH_USERS_ENDPOINT: "https://graph.microsoft.us/",
+      }).graphUsersEndpoint,
+    ).toBe("https://graph.microsoft.us");
+  });
+
+  it("refuses another cloud's Graph and plain http, naming itself and the right value", () => {
+    const error = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...base, ...env });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return err as ConfigError;
+      }
+      throw new Error("loadConfig accepted the environment");
+    };
+    const global = error({
+      AUDIT_AUDIENCE: AUDIENCE.dod,
+      AUDIT_GRAPH_USERS_ENDPOINT: "https://graph.microsoft.com",
+    });
+    expect(global.key).toBe("AUDIT_GRAPH_USERS_ENDPOINT");
+    expect(global.message).toMatch(
+      /another cloud's Microsoft Graph.*set https:\/\/dod-graph\.microsoft\.us/,
+    );
+    expect(
+      error({
+        AUDIT_AUDIENCE: AUDIENCE.commercial,
+        AUDIT_GRAPH_USERS_ENDPOINT: "https://graph.microsoft.us",
+      }).message,
+    ).toMatch(/set https:\/\/graph\.microsoft\.com/);
+    expect(error({ AUDIT_GRAPH_USERS_ENDPOINT: "http://graph.microsoft.com" }).key).toBe(
+      "AUDIT_GRAPH_USERS_ENDPOINT",
+    );
+  });
+});
