@@ -19,6 +19,7 @@ const SLOW_FIRST = [
   "tests/scenarios/sync-runtime/dataverse-user-details.test.ts",
   "tests/static/typecheck.test.ts",
   "tests/scenarios/sync-runtime/graph-source.test.ts",
+  "tests/scenarios/sync-runtime/dataverse-user-details-retry.test.ts",
   "tests/faults/fault-suite.test.ts",
   "tests/scenarios/sync-runtime/graph-backfill.test.ts",
   "tests/scenarios/demo/demo-graph.test.ts",
