@@ -122,6 +122,22 @@ export interface DataverseCounters {
   peakConcurrent: number;
 }
 
+/**
+ * One write request as the environment answered it: a `$batch` or a bulk message, with the
+ * operations it carried (a batch's requests, a bulk message's Targets), so a test can see how
+ * large a client's requests were and which of them service protection refused.
+ */
+export interface DataverseWriteRequest {
+  kind: "batch" | "bulk";
+  operations: number;
+  status: number;
+  /** Dataverse's error code of a refused request (e.g. 0x80072321 for the execution time). */
+  code?: string;
+}
+
+/** Write requests the environment remembers (the most recent; older ones are dropped). */
+const WRITE_LOG_SIZE = 10_000;
+
 interface Response {
   status: number;
   headers: Record<string, string>;
@@ -1067,6 +1083,8 @@ export class DataverseEnvironment {
   readonly administratorObjectId = randomUUID();
   /** While true every request answers 503 (an outage of the environment). */
   down = false;
+  /** The write requests answered, oldest first (at most WRITE_LOG_SIZE). */
+  readonly writes: DataverseWriteRequest[] = [];
   private readonly protection: ServiceProtection;
   private readonly operationCostMs: number;
   private readonly bulkRecordCostMs: number;
@@ -1117,6 +1135,7 @@ export class DataverseEnvironment {
     const user = this.authenticate(req);
     if ("status" in user) return user;
     const answer = await this.admitted(req, body, user.appId, user.caller);
+    this.logWrite(req, body, answer);
     const left = this.protection.remaining(user.appId, Date.now());
     answer.headers = {
       ...answer.headers,
@@ -1211,6 +1230,39 @@ export class DataverseEnvironment {
       this.protection.charge(appId, Date.now(), costMs);
       this.counters.executionMs += costMs;
     }
+  }
+
+  /** Remembers a `$batch` or bulk message with the operations it carried and its answer. */
+  private logWrite(req: IncomingMessage, body: string, answer: Response): void {
+    if (req.method !== "POST") return;
+    const path = new URL(req.url ?? "/", this.ctx.origin).pathname;
+    let write: Omit<DataverseWriteRequest, "status" | "code"> | undefined;
+    if (path === `${WEB_API_PATH}/$batch`) {
+      const parsed = parseBatch(req.headers["content-type"] ?? "", body);
+      const operations =
+        "status" in parsed ? 0 : parsed.reduce((n, p) => n + (Array.isArray(p) ? p.length : 1), 0);
+      write = { kind: "batch", operations };
+    } else if (BULK_MESSAGES.some((m) => path.endsWith(`/Microsoft.Dynamics.CRM.${m}`))) {
+      let operations = 0;
+      try {
+        const targets = (JSON.parse(body) as { Targets?: unknown }).Targets;
+        operations = Array.isArray(targets) ? targets.length : 0;
+      } catch {
+        // A body that is not JSON carried no operation the log could count.
+      }
+      write = { kind: "bulk", operations };
+    }
+    if (!write) return;
+    let code: string | undefined;
+    if (answer.status >= 400 && answer.body)
+      try {
+        code = (JSON.parse(answer.body) as { error?: { code?: string } }).error?.code;
+      } catch {
+        // An error without Dataverse's JSON body has no code to keep.
+      }
+    this.writes.push({ ...write, status: answer.status, ...(code ? { code } : {}) });
+    if (this.writes.length > WRITE_LOG_SIZE)
+      this.writes.splice(0, this.writes.length - WRITE_LOG_SIZE);
   }
 
   /**
