@@ -20,8 +20,8 @@
 export interface BatchSizeOptions {
   /** The configured size: where it starts and the most it grows back to. */
   max: number;
-  /** The fewest rows per request, however often Dataverse pushes back. Default 10. */
-  min?: number;
+  /** The fewest rows per request, however often Dataverse pushes back (at most max). */
+  min: number;
   /** Requests answered in a row, at the current size, before it grows. Default 8. */
   growAfter?: number;
 }
@@ -36,8 +36,7 @@ export class BatchSizer {
   constructor(options: BatchSizeOptions) {
     if (!(options.max >= 1)) throw new RangeError("max must be at least 1");
     this.max = Math.floor(options.max);
-    // "Avoid large batches": Microsoft's smallest suggested batch is 10 (api-limits.md).
-    this.min = Math.min(this.max, Math.max(1, Math.floor(options.min ?? 10)));
+    this.min = Math.min(this.max, Math.max(1, Math.floor(options.min)));
     this.growAfter = Math.max(1, Math.floor(options.growAfter ?? 8));
     this.current = this.max;
   }

@@ -9,7 +9,7 @@ function answer(s: BatchSizer, n: number): number {
 
 describe("BatchSizer", () => {
   it("starts at the configured size and stays there while requests are answered", () => {
-    const s = new BatchSizer({ max: 1000 });
+    const s = new BatchSizer({ max: 1000, min: 10 });
     expect(s.size).toBe(1000);
     expect(answer(s, 100)).toBe(1000);
   });
@@ -22,7 +22,7 @@ describe("BatchSizer", () => {
   });
 
   it("halves once for all the requests cut at the same size (those in flight meet the same limit)", () => {
-    const s = new BatchSizer({ max: 1000 });
+    const s = new BatchSizer({ max: 1000, min: 10 });
     // Four requests of 1,000 in flight all answer 429 for the execution time.
     for (let i = 0; i < 4; i++) expect(s.tooLong(1000)).toBe(500);
     // A request cut at 500 meeting it again halves again.
@@ -30,7 +30,7 @@ describe("BatchSizer", () => {
   });
 
   it("grows back by a quarter after a run of answers at the current size, never past the configured size", () => {
-    const s = new BatchSizer({ max: 1000, growAfter: 8 });
+    const s = new BatchSizer({ max: 1000, min: 10, growAfter: 8 });
     s.tooLong(1000);
     expect(s.size).toBe(500);
     // Seven answers are not yet a run; the eighth grows it.
@@ -43,7 +43,7 @@ describe("BatchSizer", () => {
   });
 
   it("counts toward growing only answers to requests cut at the current size", () => {
-    const s = new BatchSizer({ max: 1000, growAfter: 2 });
+    const s = new BatchSizer({ max: 1000, min: 10, growAfter: 2 });
     s.tooLong(1000);
     // Requests cut at 1,000 before the decrease come back answered: they prove nothing of 500.
     for (let i = 0; i < 10; i++) s.answered(1000);
@@ -60,6 +60,6 @@ describe("BatchSizer", () => {
   it("keeps the floor within the configured size and refuses a size under one", () => {
     expect(new BatchSizer({ max: 4, min: 10 }).tooLong(4)).toBe(4);
     expect(new BatchSizer({ max: 100, min: 0 }).min).toBe(1);
-    expect(() => new BatchSizer({ max: 0 })).toThrow(RangeError);
+    expect(() => new BatchSizer({ max: 0, min: 1 })).toThrow(RangeError);
   });
 });
