@@ -452,6 +452,8 @@ export class DataverseSink {
     const sizer = bulk ? this.bulkSize : this.batchSize;
     const { client } = this.deps;
     const pool = new TaskPool(this.concurrency);
+    // The hint of the answers so far (the round's reads among them) holds from the first write.
+    this.followHint(pool);
     let next = 0;
     while (next < writes.length && !pool.failed) {
       // The pool starts the task as soon as a slot is free, and the task cuts its slice before
