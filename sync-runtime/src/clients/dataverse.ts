@@ -345,7 +345,8 @@ export class DataverseClient {
         });
       }
     } catch (err) {
-      if (onTooLong && timedOut(err)) onTooLong("timeout");
+      // A stop while the body streams in aborts it too; only the client's own timeout counts.
+      if (onTooLong && !signal?.aborted && timedOut(err)) onTooLong("timeout");
       throw err;
     }
     if (onTooLong && res.status >= 400) {
@@ -409,10 +410,7 @@ function retryable(err: unknown): boolean {
   return err instanceof DataverseError && err.status >= 500;
 }
 
-/**
- * Whether a request failed by running past the HTTP client's timeout: the client's own abort
- * (a stop by the caller's signal is rethrown as the stop, never as a TransportError).
- */
+/** Whether a request failed by an abort: the HTTP client's timeout, unless the caller stopped. */
 function timedOut(err: unknown): boolean {
   if (!(err instanceof TransportError)) return false;
   const name = err.cause instanceof Error ? err.cause.name : undefined;
