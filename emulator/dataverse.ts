@@ -94,6 +94,12 @@ export interface DataverseOptions {
   throttleEvery?: number;
   /** Milliseconds each request takes (lets concurrency build up). Default 0. */
   latencyMs?: number;
+  /**
+   * Whether a request takes, in real time, the execution time it is charged (a bulk message of
+   * 1,000 records 4 s at the default cost), so that a client's timeout meets large requests
+   * first, as Dataverse's own 2-minute limits do. Default false (answers at once).
+   */
+  executionTakesTime?: boolean;
 }
 
 export interface DataverseRow {
@@ -1211,20 +1217,19 @@ export class DataverseEnvironment {
     };
     try {
       if (this.options.latencyMs) await new Promise((r) => setTimeout(r, this.options.latencyMs));
-      if (parsed) {
-        this.counters.batches++;
-        return this.batch(
-          parsed,
-          header(req.headers as Record<string, string>, "prefer") ?? "",
-          run,
-        );
-      }
-      return run({
-        method: req.method ?? "GET",
-        url: req.url ?? "/",
-        headers: req.headers as Record<string, string>,
-        body,
-      });
+      if (parsed) this.counters.batches++;
+      const answer = parsed
+        ? this.batch(parsed, header(req.headers as Record<string, string>, "prefer") ?? "", run)
+        : run({
+            method: req.method ?? "GET",
+            url: req.url ?? "/",
+            headers: req.headers as Record<string, string>,
+            body,
+          });
+      // Its work is done (a client that gave up meanwhile does not undo it); the answer waits.
+      if (this.options.executionTakesTime && costMs > 0)
+        await new Promise((r) => setTimeout(r, costMs));
+      return answer;
     } finally {
       this.protection.leave(appId);
       this.protection.charge(appId, Date.now(), costMs);
