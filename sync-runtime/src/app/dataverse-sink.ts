@@ -441,7 +441,8 @@ export class DataverseSink {
    * row, all or nothing), else `$batch` requests. A bulk request Dataverse refuses is sent again
    * as a `$batch` of its rows, each answered on its own, which finds the row it was about. The
    * rows per request follow what Dataverse answers (see BatchSizer): each request is cut when a
-   * slot frees, at the size of that moment.
+   * slot frees, at the size of that moment, and the rows of a request that ran too long and came
+   * back untaken go again in smaller ones.
    */
   private async sendAll(
     writes: { event: PowerAppEvent; write: DataverseWrite }[],
@@ -454,46 +455,59 @@ export class DataverseSink {
     const pool = new TaskPool(this.concurrency);
     // The hint of the answers so far (the round's reads among them) holds from the first write.
     this.followHint(pool);
+    // A row whose request ran too long and came back untaken goes again in a smaller request, at
+    // most as many times as halving takes the size from its maximum to its floor.
+    const maxCuts = Math.ceil(Math.log2(sizer.max / sizer.min));
+    const queue = writes.map((w) => ({ ...w, cuts: 0 }));
     let next = 0;
-    while (next < writes.length && !pool.failed) {
-      // The pool starts the task as soon as a slot is free, and the task cuts its slice before
-      // its first await: the size is the one of that moment, not of when the last slot was taken.
-      await pool.submit(async () => {
-        const size = sizer.size;
-        const slice = writes.slice(next, next + size);
-        next += slice.length;
-        let tooLong = false;
-        const onTooLong = (why: TooLong) => {
-          tooLong = true;
-          this.smaller(sizer, size, why);
-        };
-        const batch = () =>
-          client.batch(
-            slice.map((w) => w.write),
-            signal,
-            onTooLong,
-          );
-        let answers: WriteResult[];
-        if (!bulk) answers = await batch();
-        else {
-          const answer = await client.upsertMultiple(
-            AUDIT_LOGS,
-            AUDIT_LOG_ENTITY,
-            slice.map((w) => ({ id: w.write.id, body: w.write.body })),
-            signal,
-            onTooLong,
-          );
-          answers =
-            answer.status < 300 || isTransient(answer.status)
-              ? slice.map(() => answer)
-              : await batch();
-        }
-        if (!tooLong) this.deps.metrics.set("audit_dataverse_batch_size", sizer.answered(size));
-        answers.forEach((a, k) => onAnswer(slice[k].event, a));
-        this.followHint(pool);
-      });
-    }
-    await pool.drain();
+    do {
+      while (next < queue.length && !pool.failed) {
+        // The pool starts the task as soon as a slot is free, and the task cuts its slice before
+        // its first await: the size is the one of that moment, not of when the last slot was taken.
+        await pool.submit(async () => {
+          const size = sizer.size;
+          const slice = queue.slice(next, next + size);
+          next += slice.length;
+          let tooLong = false;
+          const onTooLong = (why: TooLong) => {
+            tooLong = true;
+            this.smaller(sizer, size, why);
+          };
+          const batch = () =>
+            client.batch(
+              slice.map((w) => w.write),
+              signal,
+              onTooLong,
+            );
+          let answers: WriteResult[];
+          if (!bulk) answers = await batch();
+          else {
+            const answer = await client.upsertMultiple(
+              AUDIT_LOGS,
+              AUDIT_LOG_ENTITY,
+              slice.map((w) => ({ id: w.write.id, body: w.write.body })),
+              signal,
+              onTooLong,
+            );
+            answers =
+              answer.status < 300 || isTransient(answer.status)
+                ? slice.map(() => answer)
+                : await batch();
+          }
+          if (!tooLong) this.deps.metrics.set("audit_dataverse_batch_size", sizer.answered(size));
+          const again = tooLong && slice.length > sizer.size;
+          answers.forEach((a, k) => {
+            const w = slice[k];
+            if (again && isTransient(a.status) && w.cuts < maxCuts)
+              queue.push({ ...w, cuts: w.cuts + 1 });
+            else onAnswer(w.event, a);
+          });
+          this.followHint(pool);
+        });
+      }
+      // Tasks still running may put rows back: the loop goes on until none came back.
+      await pool.drain();
+    } while (next < queue.length);
   }
 
   /** Fewer rows per request from now on: a request cut at `size` ran too long. */

@@ -63,6 +63,29 @@ function tooLongOf(status: number, code: string | undefined): TooLong | undefine
   return undefined;
 }
 
+/**
+ * How a write request reports its too-long answers, and whether to send it again as it is. A
+ * request that outlasted a timeout (the client's or SQL's) would run as long again: when the
+ * caller cuts requests smaller (it passed onTooLong) it gets the writes back at once, transient,
+ * to send them again in smaller requests. The execution-time limit is about the window, not this
+ * request: it is waited out (Retry-After) and the request sent again.
+ */
+function tooLongHook(onTooLong: OnTooLong | undefined): {
+  hear: OnTooLong | undefined;
+  retry: (err: unknown) => boolean;
+} {
+  let giveUp = false;
+  return {
+    hear:
+      onTooLong &&
+      ((why) => {
+        onTooLong(why);
+        if (why !== "execution-time") giveUp = true;
+      }),
+    retry: (err) => !giveUp && retryable(err),
+  };
+}
+
 /** What Dataverse answers for a missing application user, and what to do about it. */
 const NOT_A_MEMBER = "0x80072560";
 const MISSING_PRIVILEGE = "0x80040220";
@@ -159,7 +182,8 @@ export class DataverseClient {
    * and returns each write's answer, in order. Writes answered 429 or 5xx are sent again, alone,
    * under the retry policy (Retry-After wins); those still failing come back with that status,
    * for the caller to keep for later. Every write is idempotent, so sending one twice is safe.
-   * `onTooLong` hears of each answer that says the requests run too long.
+   * `onTooLong` hears of each answer that says the requests run too long; given, a request that
+   * timed out comes back at once instead of being sent again as it was (see tooLongHook).
    */
   async batch(
     writes: DataverseWrite[],
@@ -169,6 +193,7 @@ export class DataverseClient {
     const url = `${this.options.url}${WEB_API}/$batch`;
     const results: WriteResult[] = writes.map(() => ({ status: 0 }));
     let pending = writes.map((_, i) => i);
+    const tooLong = tooLongHook(onTooLong);
     try {
       await this.options.http.retrying(
         "dataverse batch",
@@ -191,7 +216,7 @@ export class DataverseClient {
               ),
             },
             signal,
-            onTooLong,
+            tooLong.hear,
           );
           this.check(res.status, res.text, url, res.retryAfter);
           const answers = parseBatchResponse(res.contentType, res.text);
@@ -199,7 +224,7 @@ export class DataverseClient {
           const why = answers
             .map((a) => tooLongOf(a.result.status, a.result.code))
             .find((w) => w !== undefined);
-          if (why) onTooLong?.(why);
+          if (why) tooLong.hear?.(why);
           const still: number[] = [];
           let retryAfter: string | undefined;
           pending.forEach((index, k) => {
@@ -230,7 +255,7 @@ export class DataverseClient {
             message: `Dataverse answered HTTP ${first.status} to ${pending.length} of the batch's writes; they are sent again.`,
           });
         },
-        { signal, retryable },
+        { signal, retryable: tooLong.retry },
       );
     } catch (err) {
       if (signal?.aborted || !retryable(err)) throw err;
@@ -260,7 +285,8 @@ export class DataverseClient {
    * Upserts the rows in one `UpsertMultiple` request (learn.microsoft.com, "UpsertMultiple
    * Action"): each target names its row with `@odata.id`, all or nothing. Throttling and 5xx are
    * retried (Retry-After wins); a refusal comes back as the answer, for the caller to find the
-   * row it is about. `onTooLong` hears of each answer that says the requests run too long.
+   * row it is about. `onTooLong` hears of each answer that says the requests run too long; given,
+   * a request that timed out comes back at once instead of being sent again as it was.
    */
   async upsertMultiple(
     entitySet: string,
@@ -277,6 +303,7 @@ export class DataverseClient {
         ...r.body,
       })),
     });
+    const tooLong = tooLongHook(onTooLong);
     try {
       return await this.options.http.retrying(
         "dataverse upsertmultiple",
@@ -289,7 +316,7 @@ export class DataverseClient {
               body,
             },
             signal,
-            onTooLong,
+            tooLong.hear,
           );
           if (res.status >= 400 && res.status < 500 && ![401, 403, 429].includes(res.status)) {
             const e = parseErrorBody(res.text);
@@ -298,7 +325,7 @@ export class DataverseClient {
           this.check(res.status, res.text, url, res.retryAfter);
           return { status: res.status };
         },
-        { signal, retryable },
+        { signal, retryable: tooLong.retry },
       );
     } catch (err) {
       if (signal?.aborted || !retryable(err)) throw err;

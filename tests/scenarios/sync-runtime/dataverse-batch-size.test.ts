@@ -82,3 +82,64 @@ describe("the Dataverse sink at the execution-time limit", () => {
     expect(runtime.metrics.render()).toContain(`audit_dataverse_batch_size ${size}`);
   }, 120_000);
 });
+
+/**
+ * Requests that outlast the sink's HTTP timeout (AUDIT_HTTP_TIMEOUT_MS, 1 s here): the emulator's
+ * requests take the execution time they are charged, 4 ms a bulk record, so 1,000 rows take 4 s,
+ * 500 take 2 s, 250 one second and 125 half a second. A request that timed out is not sent again
+ * as it was (it would run as long again): its rows go again at half the size, until they fit.
+ */
+describe("the Dataverse sink's requests past the timeout", () => {
+  const rows = 2000;
+  let t: TestEnv;
+
+  beforeAll(async () => {
+    t = await startTestEnv(
+      {
+        seed: "dataverse-batch-timeout",
+        startTime: new Date("2026-03-05T00:00:00Z"),
+        tenant: { days: 1, apps: 5, users: 10, launchesPerDay: 10 },
+        dataverse: { missingAppEvery: 0, executionTakesTime: true },
+      },
+      { AUDIT_HTTP_TIMEOUT_MS: "1000" },
+    );
+  });
+  afterAll(async () => t?.stop());
+
+  it("sends the rows of a timed-out request again in smaller requests, each row once in the table", async () => {
+    const dv = t.emulator.dataverse!;
+    const runtime = t.runtime();
+    await runtime.ready();
+    const apps = dv.seededAppIds();
+    await runtime.store.dataverseOutbox!.add(
+      Array.from({ length: rows }, (_, i) => ({
+        kind: "launch" as const,
+        recordId: `b6000000-0000-4000-8000-${String(i).padStart(12, "0")}`,
+        creationTime: new Date(Date.parse("2026-03-04T08:00:00Z") + i * 1000).toISOString(),
+        appId: apps[i % apps.length],
+        appName: `App ${i % apps.length}`,
+        environmentId: null,
+        userUpn: null,
+        userKey: null,
+        schema: "purview" as const,
+      })),
+    );
+
+    const result = await runtime.syncDataverse!();
+    expect(result).toMatchObject({ launchesWritten: rows, deferred: 0, rejected: 0 });
+
+    const sizes = dv
+      .writes()
+      .filter((w) => w.kind === "bulk")
+      .map((w) => w.operations);
+    // The two first requests of 1,000 timed out and were never sent again as they were.
+    expect(sizes.filter((n) => n === DATAVERSE_LIMITS.bulkSize)).toHaveLength(2);
+    // Their rows went again at half the size each time, until requests fit in the second.
+    expect(sizes.filter((n) => n === 500)).toHaveLength(4);
+    expect(Math.min(...sizes)).toBeLessThanOrEqual(125);
+    expect(Math.min(...sizes)).toBeGreaterThanOrEqual(DATAVERSE_LIMITS.minBatchSize);
+    const written = dv.rows("admin_auditlogs");
+    expect(new Set(written.map((r) => r.admin_auditlogid)).size).toBe(rows);
+    expect(t.logs.some((l) => l.includes('"why":"timeout"'))).toBe(true);
+  }, 120_000);
+});

@@ -30,7 +30,7 @@ describe("the Dataverse client's too-long answers", () => {
     await Promise.all(running.map((r) => r.emu.stop()));
   });
 
-  async function client(dataverse: DataverseEmulatorOptions, timeoutMs = 30_000) {
+  async function client(dataverse: DataverseEmulatorOptions, timeoutMs = 30_000, maxRetries = 0) {
     const emu = await startEmulator({
       seed: "dataverse-too-long",
       startTime: new Date("2026-03-02T00:00:00Z"),
@@ -41,8 +41,12 @@ describe("the Dataverse client's too-long answers", () => {
     running.push({ emu, agent });
     const config = loadConfig({ ...runtimeEnvFor(emu), AUDIT_STORAGE_CONNECTION_STRING: "x" });
     const url = emu.dataverse!.url;
-    // No retries: each call is one attempt, so each answer is seen once.
-    const http = new HttpClient({ agent, timeoutMs, retry: { maxRetries: 0 } });
+    // No retries unless asked: each call is one attempt, so each answer is seen once.
+    const http = new HttpClient({
+      agent,
+      timeoutMs,
+      retry: { maxRetries, minDelayMs: 5, maxDelayMs: 20 },
+    });
     const tokens = createTokenProvider({ ...config, audience: url }, http);
     const heard: TooLong[] = [];
     return {
@@ -84,8 +88,8 @@ describe("the Dataverse client's too-long answers", () => {
     expect(c.heard).toEqual([]);
   });
 
-  it("reports a request that outlasts the client's timeout, not one the caller stopped", async () => {
-    const c = await client({ latencyMs: 1_000 }, 300);
+  it("reports a request that outlasts the client's timeout and hands it back unsent, not one the caller stopped", async () => {
+    const c = await client({ latencyMs: 1_000 }, 300, 3);
     const timedOut = await c.dv.upsertMultiple(
       "admin_auditlogs",
       "admin_auditlog",
@@ -93,9 +97,11 @@ describe("the Dataverse client's too-long answers", () => {
       undefined,
       c.onTooLong,
     );
-    // Still throttled or failing past the retries: the caller keeps the rows for later.
+    // Not sent again as it was (it would run as long again): back at once, for the caller to
+    // send its rows in smaller requests.
     expect(timedOut.status).toBe(0);
     expect(c.heard).toEqual(["timeout"]);
+    expect(c.emu.dataverse!.counters().requests).toBe(1);
     const stop = new AbortController();
     setTimeout(() => stop.abort(new Error("stopped")), 100);
     await expect(
