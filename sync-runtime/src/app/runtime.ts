@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Agent } from "node:https";
 import type { TokenCredential } from "@azure/identity";
 import { ActivityApi } from "../clients/activity-api";
@@ -371,6 +372,11 @@ function leaseRunner(
     await ready();
     const lease = await take(request);
     const signal = request.signal ? AbortSignal.any([request.signal, lease.signal]) : lease.signal;
+    // Every request in flight adds an abort listener to this signal, removed when it ends (the
+    // Azure SDK's HTTP client, ours). A pass keeps many in flight (AUDIT_BLOB_CONCURRENCY blobs,
+    // each with its apps' table writes), so their number is bounded by the pass's concurrency,
+    // not by Node's default of 10, past which it warns of a leak on every pass.
+    setMaxListeners(0, signal);
     try {
       await beforePass();
       return await pass(signal);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import type { ContentTypeResult } from "../../../sync-runtime/src/app/pass";
 import { comparable, DAY, HOUR, startTestEnv, type TestEnv } from "./harness";
 
@@ -48,6 +48,11 @@ describe("a simulated week synced in passes", () => {
   it("gives a report equal to the ground truth, under faults", async () => {
     const runtime = t.runtime();
     const results: ContentTypeResult[] = [];
+    // A pass keeps many requests in flight on its signal; none of them may look like a leak.
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => void warnings.push(`${w.name}: ${w.message}`);
+    process.on("warning", onWarning);
+    onTestFinished(() => void process.off("warning", onWarning));
     // The first pass reads all the API holds (7 days back: the tenant's one day of history); then
     // every 6 h until a week has passed.
     results.push(...(await runtime.sync()));
@@ -70,6 +75,7 @@ describe("a simulated week synced in passes", () => {
     expect(truth.apps.length).toBeGreaterThan(3);
     expect(truth.apps.some((a) => a.deleted)).toBe(true);
     expect(comparable(report)).toEqual(comparable(truth));
+    expect(warnings.filter((w) => w.startsWith("MaxListenersExceededWarning"))).toEqual([]);
 
     const sum = (k: "duplicates" | "unparsed" | "blobsSkipped") =>
       results.reduce((n, r) => n + r[k], 0);
