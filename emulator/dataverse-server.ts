@@ -15,6 +15,7 @@ import {
   type DataverseCounters,
   type DataverseOptions,
   type DataverseRow,
+  type DataverseWriteRequest,
   type ApplicationUserState,
 } from "./dataverse";
 
@@ -60,6 +61,8 @@ export interface RunningDataverse {
   /** Takes the environment down (every request 503) or brings it back. */
   setDown(down: boolean): void;
   counters(): DataverseCounters;
+  /** The write requests (`$batch`, bulk messages) answered, oldest first, with their sizes. */
+  writes(): DataverseWriteRequest[];
   stop(): Promise<void>;
 }
 
@@ -136,6 +139,7 @@ export async function startDataverse(
       env.down = down;
     },
     counters: () => ({ ...env.counters }),
+    writes: () => env.writes.map((w) => ({ ...w })),
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -94,6 +94,12 @@ export interface DataverseOptions {
   throttleEvery?: number;
   /** Milliseconds each request takes (lets concurrency build up). Default 0. */
   latencyMs?: number;
+  /**
+   * Whether a request takes, in real time, the execution time it is charged (a bulk message of
+   * 1,000 records 4 s at the default cost), so that a client's timeout meets large requests
+   * first, as Dataverse's own 2-minute limits do. Default false (answers at once).
+   */
+  executionTakesTime?: boolean;
 }
 
 export interface DataverseRow {
@@ -121,6 +127,22 @@ export interface DataverseCounters {
   /** The most requests in flight at once (for one user). */
   peakConcurrent: number;
 }
+
+/**
+ * One write request as the environment answered it: a `$batch` or a bulk message, with the
+ * operations it carried (a batch's requests, a bulk message's Targets), so a test can see how
+ * large a client's requests were and which of them service protection refused.
+ */
+export interface DataverseWriteRequest {
+  kind: "batch" | "bulk";
+  operations: number;
+  status: number;
+  /** Dataverse's error code of a refused request (e.g. 0x80072321 for the execution time). */
+  code?: string;
+}
+
+/** Write requests the environment remembers (the most recent; older ones are dropped). */
+const WRITE_LOG_SIZE = 10_000;
 
 interface Response {
   status: number;
@@ -1067,6 +1089,8 @@ export class DataverseEnvironment {
   readonly administratorObjectId = randomUUID();
   /** While true every request answers 503 (an outage of the environment). */
   down = false;
+  /** The write requests answered, oldest first (at most WRITE_LOG_SIZE). */
+  readonly writes: DataverseWriteRequest[] = [];
   private readonly protection: ServiceProtection;
   private readonly operationCostMs: number;
   private readonly bulkRecordCostMs: number;
@@ -1117,6 +1141,7 @@ export class DataverseEnvironment {
     const user = this.authenticate(req);
     if ("status" in user) return user;
     const answer = await this.admitted(req, body, user.appId, user.caller);
+    this.logWrite(req, body, answer);
     const left = this.protection.remaining(user.appId, Date.now());
     answer.headers = {
       ...answer.headers,
@@ -1192,25 +1217,57 @@ export class DataverseEnvironment {
     };
     try {
       if (this.options.latencyMs) await new Promise((r) => setTimeout(r, this.options.latencyMs));
-      if (parsed) {
-        this.counters.batches++;
-        return this.batch(
-          parsed,
-          header(req.headers as Record<string, string>, "prefer") ?? "",
-          run,
-        );
-      }
-      return run({
-        method: req.method ?? "GET",
-        url: req.url ?? "/",
-        headers: req.headers as Record<string, string>,
-        body,
-      });
+      if (parsed) this.counters.batches++;
+      const answer = parsed
+        ? this.batch(parsed, header(req.headers as Record<string, string>, "prefer") ?? "", run)
+        : run({
+            method: req.method ?? "GET",
+            url: req.url ?? "/",
+            headers: req.headers as Record<string, string>,
+            body,
+          });
+      // Its work is done (a client that gave up meanwhile does not undo it); the answer waits.
+      if (this.options.executionTakesTime && costMs > 0)
+        await new Promise((r) => setTimeout(r, costMs));
+      return answer;
     } finally {
       this.protection.leave(appId);
       this.protection.charge(appId, Date.now(), costMs);
       this.counters.executionMs += costMs;
     }
+  }
+
+  /** Remembers a `$batch` or bulk message with the operations it carried and its answer. */
+  private logWrite(req: IncomingMessage, body: string, answer: Response): void {
+    if (req.method !== "POST") return;
+    const path = new URL(req.url ?? "/", this.ctx.origin).pathname;
+    let write: Omit<DataverseWriteRequest, "status" | "code"> | undefined;
+    if (path === `${WEB_API_PATH}/$batch`) {
+      const parsed = parseBatch(req.headers["content-type"] ?? "", body);
+      const operations =
+        "status" in parsed ? 0 : parsed.reduce((n, p) => n + (Array.isArray(p) ? p.length : 1), 0);
+      write = { kind: "batch", operations };
+    } else if (BULK_MESSAGES.some((m) => path.endsWith(`/Microsoft.Dynamics.CRM.${m}`))) {
+      let operations = 0;
+      try {
+        const targets = (JSON.parse(body) as { Targets?: unknown }).Targets;
+        operations = Array.isArray(targets) ? targets.length : 0;
+      } catch {
+        // A body that is not JSON carried no operation the log could count.
+      }
+      write = { kind: "bulk", operations };
+    }
+    if (!write) return;
+    let code: string | undefined;
+    if (answer.status >= 400 && answer.body)
+      try {
+        code = (JSON.parse(answer.body) as { error?: { code?: string } }).error?.code;
+      } catch {
+        // An error without Dataverse's JSON body has no code to keep.
+      }
+    this.writes.push({ ...write, status: answer.status, ...(code ? { code } : {}) });
+    if (this.writes.length > WRITE_LOG_SIZE)
+      this.writes.splice(0, this.writes.length - WRITE_LOG_SIZE);
   }
 
   /**

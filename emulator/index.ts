@@ -71,7 +71,7 @@ export { SimulatedSleep } from "./clock";
 export type { GraphCounters, GraphSubmission } from "./graph-audit";
 export type { GraphUsersCounters } from "./graph-users";
 export type { DataverseEmulatorOptions, RunningDataverse, CoeAppTruth } from "./dataverse-server";
-export type { DataverseRow, ApplicationUserState } from "./dataverse";
+export type { DataverseRow, DataverseWriteRequest, ApplicationUserState } from "./dataverse";
 export type {
   AppUsage,
   InactiveApp,

@@ -20,6 +20,8 @@ const SLOW_FIRST = [
   "tests/static/typecheck.test.ts",
   "tests/scenarios/sync-runtime/graph-source.test.ts",
   "tests/scenarios/sync-runtime/dataverse-user-details-retry.test.ts",
+  "tests/scenarios/sync-runtime/dataverse-progress.test.ts",
+  "tests/scenarios/sync-runtime/dataverse-batch-size.test.ts",
   "tests/faults/fault-suite.test.ts",
   "tests/scenarios/sync-runtime/graph-backfill.test.ts",
   "tests/scenarios/demo/demo-graph.test.ts",

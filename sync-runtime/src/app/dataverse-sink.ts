@@ -3,11 +3,13 @@ import {
   isTransient,
   type DataverseClient,
   type DataverseWrite,
+  type TooLong,
   type WriteResult,
 } from "../clients/dataverse";
 import { DataverseError } from "../core/errors";
 import type { Logger } from "../core/log";
 import type { Metrics } from "../core/metrics";
+import { BatchSizer } from "../domain/batch-size";
 import {
   APP_COLUMNS,
   APPS,
@@ -32,7 +34,9 @@ import { TaskPool } from "./pool";
  * (learn.microsoft.com, "Service protection API limits"): 6,000 requests, 1,200 s of combined
  * execution time, 52 concurrent requests. A `$batch` is one request toward the 6,000 (its
  * operations count toward the execution time), so the sink writes in large batches, as many
- * in flight as Dataverse's `x-ms-dop-hint` recommends; a 429 is waited out (Retry-After).
+ * in flight as Dataverse's `x-ms-dop-hint` recommends; a 429 is waited out (Retry-After), and
+ * while Dataverse says the requests run too long (the execution-time limit, a timeout) they carry
+ * fewer rows.
  */
 export const DATAVERSE_LIMITS = {
   /** Requests per minute the sink allows itself: 5,000 per 5 minutes, under the 6,000. */
@@ -41,10 +45,20 @@ export const DATAVERSE_LIMITS = {
   concurrency: 4,
   /** Batches in flight at most, whatever the hint: the 52 concurrent requests, with room to spare. */
   maxConcurrency: 16,
-  /** Writes per $batch (the Web API takes up to 1,000). */
+  /**
+   * Writes per $batch (the Web API takes up to 1,000): where the sink starts and the most it
+   * sends; fewer while Dataverse says its requests run too long (domain/batch-size.ts).
+   */
   batchSize: 1000,
-  /** Rows per UpsertMultiple (Microsoft suggests 100 to 1,000). */
+  /** Rows per UpsertMultiple (Microsoft suggests 100 to 1,000), adapted as batchSize is. */
   bulkSize: 1000,
+  /**
+   * The fewest rows per request however often Dataverse says requests run too long: 1,200 s of
+   * execution over 6,000 requests is 200 ms a request, so requests much smaller than 100 rows
+   * (a bulk row costs milliseconds, a $batch operation tens) would meet the number-of-requests
+   * limit before the execution time, and move fewer rows per window than larger ones.
+   */
+  minBatchSize: 100,
   /** Events read from the outbox per round. */
   round: 4000,
   /** Keys per bulk read (`$filter` of `or`s), which keeps the URL short. */
@@ -183,6 +197,15 @@ export class DataverseSink {
   private readonly environments = new Map<string, Cached<string | null>>();
   private readonly users = new Map<string, Cached<CoeUser | null>>();
   private concurrency = DATAVERSE_LIMITS.concurrency;
+  /** Rows per UpsertMultiple and per `$batch`, each following what Dataverse answers. */
+  private readonly bulkSize = new BatchSizer({
+    max: DATAVERSE_LIMITS.bulkSize,
+    min: DATAVERSE_LIMITS.minBatchSize,
+  });
+  private readonly batchSize = new BatchSizer({
+    max: DATAVERSE_LIMITS.batchSize,
+    min: DATAVERSE_LIMITS.minBatchSize,
+  });
   /** Whether admin_auditlogs offers UpsertMultiple and UpdateMultiple; absent until asked. */
   private readonly bulk = new Map<BulkMessage, boolean>();
 
@@ -458,7 +481,10 @@ export class DataverseSink {
    * (UpsertMultiple, or UpdateMultiple for writes that must never create a row) when the table
    * has the message (one request and a fifth of the execution time per row, all or nothing),
    * else `$batch` requests. A bulk request Dataverse refuses is sent again as a `$batch` of its
-   * rows, each answered on its own, which finds the row it was about.
+   * rows, each answered on its own, which finds the row it was about. The rows per request follow
+   * what Dataverse answers (see BatchSizer): each request is cut when a slot frees, at the size of
+   * that moment, and the rows of a request that ran too long and came back untaken go again in
+   * smaller ones.
    */
   private async sendAll<T>(
     message: BulkMessage,
@@ -467,39 +493,82 @@ export class DataverseSink {
     onAnswer: (event: T, answer: WriteResult) => void,
   ): Promise<void> {
     const bulk = writes.length > 0 && (await this.bulkAvailable(message, signal));
-    const size = bulk ? DATAVERSE_LIMITS.bulkSize : DATAVERSE_LIMITS.batchSize;
+    const sizer = bulk ? this.bulkSize : this.batchSize;
     const { client } = this.deps;
     const pool = new TaskPool(this.concurrency);
-    for (let i = 0; i < writes.length; i += size) {
-      const slice = writes.slice(i, i + size);
-      if (pool.failed) break;
-      await pool.submit(async () => {
-        const batch = () =>
-          client.batch(
-            slice.map((w) => w.write),
-            signal,
-          );
-        let answers: WriteResult[];
-        if (!bulk) answers = await batch();
-        else {
-          const answer = await client[
-            message === "UpsertMultiple" ? "upsertMultiple" : "updateMultiple"
-          ](
-            AUDIT_LOGS,
-            AUDIT_LOG_ENTITY,
-            slice.map((w) => ({ id: w.write.id, body: w.write.body })),
-            signal,
-          );
-          answers =
-            answer.status < 300 || isTransient(answer.status)
-              ? slice.map(() => answer)
-              : await batch();
-        }
-        answers.forEach((a, k) => onAnswer(slice[k].event, a));
-        this.followHint(pool);
-      });
-    }
-    await pool.drain();
+    // The hint of the answers so far (the round's reads among them) holds from the first write.
+    this.followHint(pool);
+    // A row whose request ran too long and came back untaken goes again in a smaller request, at
+    // most as many times as halving takes the size from its maximum to its floor.
+    const maxCuts = Math.ceil(Math.log2(sizer.max / sizer.min));
+    const queue = writes.map((w) => ({ ...w, cuts: 0 }));
+    let next = 0;
+    do {
+      while (next < queue.length && !pool.failed) {
+        // The pool starts the task as soon as a slot is free, and the task cuts its slice before
+        // its first await: the size is the one of that moment, not of when the last slot was taken.
+        await pool.submit(async () => {
+          const size = sizer.size;
+          const slice = queue.slice(next, next + size);
+          next += slice.length;
+          let tooLong = false;
+          const onTooLong = (why: TooLong) => {
+            tooLong = true;
+            this.smaller(sizer, size, why);
+          };
+          const batch = () =>
+            client.batch(
+              slice.map((w) => w.write),
+              signal,
+              onTooLong,
+            );
+          let answers: WriteResult[];
+          if (!bulk) answers = await batch();
+          else {
+            const answer = await client[
+              message === "UpsertMultiple" ? "upsertMultiple" : "updateMultiple"
+            ](
+              AUDIT_LOGS,
+              AUDIT_LOG_ENTITY,
+              slice.map((w) => ({ id: w.write.id, body: w.write.body })),
+              signal,
+              onTooLong,
+            );
+            answers =
+              answer.status < 300 || isTransient(answer.status)
+                ? slice.map(() => answer)
+                : await batch();
+          }
+          if (!tooLong) this.deps.metrics.set("audit_dataverse_batch_size", sizer.answered(size));
+          const again = tooLong && slice.length > sizer.size;
+          answers.forEach((a, k) => {
+            const w = slice[k];
+            if (again && isTransient(a.status) && w.cuts < maxCuts)
+              queue.push({ ...w, cuts: w.cuts + 1 });
+            else onAnswer(w.event, a);
+          });
+          this.followHint(pool);
+        });
+      }
+      // Tasks still running may put rows back: the loop goes on until none came back.
+      await pool.drain();
+    } while (next < queue.length);
+  }
+
+  /** Fewer rows per request from now on: a request cut at `size` ran too long. */
+  private smaller(sizer: BatchSizer, size: number, why: TooLong): void {
+    const before = sizer.size;
+    const after = sizer.tooLong(size);
+    this.deps.metrics.set("audit_dataverse_batch_size", after);
+    if (after < before)
+      this.deps.logger.info(
+        "Dataverse says the sink's write requests run too long; it sends fewer rows per request",
+        {
+          why,
+          rowsPerRequest: after,
+          before,
+        },
+      );
   }
 
   /** Whether admin_auditlogs has the message, asked once (its sdkmessagefilters). */

@@ -42,6 +42,50 @@ export function isTransient(status: number): boolean {
   return status === 429 || status >= 500 || status === 0;
 }
 
+/**
+ * Why an answer says the sink's write requests run too long, so that the next ones carry fewer
+ * rows (domain/batch-size.ts): the execution-time limit of the service protection limits
+ * (0x80072321, "reduce the duration of requests"), a SQL timeout ("Use bulk operation messages":
+ * 0x80044151, "reduce the batch size of your request"), or the request outlasting the client's
+ * own timeout.
+ */
+export type TooLong = "execution-time" | "sql-timeout" | "timeout";
+
+/** Called once for each answer of a write request that says it ran too long. */
+export type OnTooLong = (why: TooLong) => void;
+
+const EXECUTION_TIME_LIMIT = "0x80072321";
+const SQL_TIMEOUT = "0x80044151";
+
+function tooLongOf(status: number, code: string | undefined): TooLong | undefined {
+  if (status === 429 && code === EXECUTION_TIME_LIMIT) return "execution-time";
+  if (code === SQL_TIMEOUT) return "sql-timeout";
+  return undefined;
+}
+
+/**
+ * How a write request reports its too-long answers, and whether to send it again as it is. A
+ * request that outlasted a timeout (the client's or SQL's) would run as long again: when the
+ * caller cuts requests smaller (it passed onTooLong) it gets the writes back at once, transient,
+ * to send them again in smaller requests. The execution-time limit is about the window, not this
+ * request: it is waited out (Retry-After) and the request sent again.
+ */
+function tooLongHook(onTooLong: OnTooLong | undefined): {
+  hear: OnTooLong | undefined;
+  retry: (err: unknown) => boolean;
+} {
+  let giveUp = false;
+  return {
+    hear:
+      onTooLong &&
+      ((why) => {
+        onTooLong(why);
+        if (why !== "execution-time") giveUp = true;
+      }),
+    retry: (err) => !giveUp && retryable(err),
+  };
+}
+
 /** What Dataverse answers for a missing application user, and what to do about it. */
 const NOT_A_MEMBER = "0x80072560";
 const MISSING_PRIVILEGE = "0x80040220";
@@ -138,11 +182,18 @@ export class DataverseClient {
    * and returns each write's answer, in order. Writes answered 429 or 5xx are sent again, alone,
    * under the retry policy (Retry-After wins); those still failing come back with that status,
    * for the caller to keep for later. Every write is idempotent, so sending one twice is safe.
+   * `onTooLong` hears of each answer that says the requests run too long; given, a request that
+   * timed out comes back at once instead of being sent again as it was (see tooLongHook).
    */
-  async batch(writes: DataverseWrite[], signal?: AbortSignal): Promise<WriteResult[]> {
+  async batch(
+    writes: DataverseWrite[],
+    signal?: AbortSignal,
+    onTooLong?: OnTooLong,
+  ): Promise<WriteResult[]> {
     const url = `${this.options.url}${WEB_API}/$batch`;
     const results: WriteResult[] = writes.map(() => ({ status: 0 }));
     let pending = writes.map((_, i) => i);
+    const tooLong = tooLongHook(onTooLong);
     try {
       await this.options.http.retrying(
         "dataverse batch",
@@ -165,9 +216,15 @@ export class DataverseClient {
               ),
             },
             signal,
+            tooLong.hear,
           );
           this.check(res.status, res.text, url, res.retryAfter);
           const answers = parseBatchResponse(res.contentType, res.text);
+          // The operations run one after another inside the request: one answer for it is enough.
+          const why = answers
+            .map((a) => tooLongOf(a.result.status, a.result.code))
+            .find((w) => w !== undefined);
+          if (why) tooLong.hear?.(why);
           const still: number[] = [];
           let retryAfter: string | undefined;
           pending.forEach((index, k) => {
@@ -198,7 +255,7 @@ export class DataverseClient {
             message: `Dataverse answered HTTP ${first.status} to ${pending.length} of the batch's writes; they are sent again.`,
           });
         },
-        { signal, retryable },
+        { signal, retryable: tooLong.retry },
       );
     } catch (err) {
       if (signal?.aborted || !retryable(err)) throw err;
@@ -228,20 +285,22 @@ export class DataverseClient {
    * Upserts the rows in one `UpsertMultiple` request (learn.microsoft.com, "UpsertMultiple
    * Action"): each target names its row with `@odata.id`, all or nothing. Throttling and 5xx are
    * retried (Retry-After wins); a refusal comes back as the answer, for the caller to find the
-   * row it is about.
+   * row it is about. `onTooLong` hears of each answer that says the requests run too long; given,
+   * a request that timed out comes back at once instead of being sent again as it was.
    */
   async upsertMultiple(
     entitySet: string,
     logicalName: string,
     rows: { id: string; body: Record<string, unknown> }[],
     signal?: AbortSignal,
+    onTooLong?: OnTooLong,
   ): Promise<WriteResult> {
     const targets = rows.map((r) => ({
       "@odata.type": `Microsoft.Dynamics.CRM.${logicalName}`,
       "@odata.id": `${entitySet}(${r.id})`,
       ...r.body,
     }));
-    return this.bulkMessage("UpsertMultiple", entitySet, targets, signal);
+    return this.bulkMessage("UpsertMultiple", entitySet, targets, signal, onTooLong);
   }
 
   /**
@@ -255,13 +314,14 @@ export class DataverseClient {
     logicalName: string,
     rows: { id: string; body: Record<string, unknown> }[],
     signal?: AbortSignal,
+    onTooLong?: OnTooLong,
   ): Promise<WriteResult> {
     const targets = rows.map((r) => ({
       "@odata.type": `Microsoft.Dynamics.CRM.${logicalName}`,
       [`${logicalName}id`]: r.id,
       ...r.body,
     }));
-    return this.bulkMessage("UpdateMultiple", entitySet, targets, signal);
+    return this.bulkMessage("UpdateMultiple", entitySet, targets, signal, onTooLong);
   }
 
   private async bulkMessage(
@@ -269,9 +329,11 @@ export class DataverseClient {
     entitySet: string,
     targets: Record<string, unknown>[],
     signal: AbortSignal | undefined,
+    onTooLong: OnTooLong | undefined,
   ): Promise<WriteResult> {
     const url = `${this.options.url}${WEB_API}/${entitySet}/Microsoft.Dynamics.CRM.${message}`;
     const body = JSON.stringify({ Targets: targets });
+    const tooLong = tooLongHook(onTooLong);
     try {
       return await this.options.http.retrying(
         `dataverse ${message.toLowerCase()}`,
@@ -284,6 +346,7 @@ export class DataverseClient {
               body,
             },
             signal,
+            tooLong.hear,
           );
           if (res.status >= 400 && res.status < 500 && ![401, 403, 429].includes(res.status)) {
             const e = parseErrorBody(res.text);
@@ -292,7 +355,7 @@ export class DataverseClient {
           this.check(res.status, res.text, url, res.retryAfter);
           return { status: res.status };
         },
-        { signal, retryable },
+        { signal, retryable: tooLong.retry },
       );
     } catch (err) {
       if (signal?.aborted || !retryable(err)) throw err;
@@ -306,31 +369,46 @@ export class DataverseClient {
       : {};
   }
 
+  /** One attempt; `onTooLong` hears whether its answer (or its timing out) says it ran too long. */
   private async send(
     url: string,
     init: { method: "GET" | "POST"; headers?: Record<string, string>; body?: string },
     signal?: AbortSignal,
+    onTooLong?: OnTooLong,
   ): Promise<{ status: number; text: string; retryAfter: string | null; contentType: string }> {
     const token = await this.options.tokens.getToken({ signal });
-    const res = await this.options.http.send(url, {
-      ...init,
-      headers: {
-        Authorization: `Bearer ${token}`,
-        Accept: "application/json",
-        "OData-Version": "4.0",
-        "OData-MaxVersion": "4.0",
-        ...init.headers,
-      },
-      acceptAnyStatus: true,
-      signal,
-    });
-    const hint = Number(res.headers.get("x-ms-dop-hint"));
-    if (Number.isInteger(hint) && hint > 0) this.dopHint = hint;
     let text: string;
+    let res: Awaited<ReturnType<HttpClient["send"]>>;
     try {
-      text = await res.text();
-    } catch (cause) {
-      throw new TransportError(url, `Reading Dataverse's answer failed; it is retried.`, { cause });
+      res = await this.options.http.send(url, {
+        ...init,
+        headers: {
+          Authorization: `Bearer ${token}`,
+          Accept: "application/json",
+          "OData-Version": "4.0",
+          "OData-MaxVersion": "4.0",
+          ...init.headers,
+        },
+        acceptAnyStatus: true,
+        signal,
+      });
+      const hint = Number(res.headers.get("x-ms-dop-hint"));
+      if (Number.isInteger(hint) && hint > 0) this.dopHint = hint;
+      try {
+        text = await res.text();
+      } catch (cause) {
+        throw new TransportError(url, `Reading Dataverse's answer failed; it is retried.`, {
+          cause,
+        });
+      }
+    } catch (err) {
+      // A stop while the body streams in aborts it too; only the client's own timeout counts.
+      if (onTooLong && !signal?.aborted && timedOut(err)) onTooLong("timeout");
+      throw err;
+    }
+    if (onTooLong && res.status >= 400) {
+      const why = tooLongOf(res.status, parseErrorBody(text).code);
+      if (why) onTooLong(why);
     }
     return {
       status: res.status,
@@ -387,6 +465,13 @@ export class DataverseClient {
 function retryable(err: unknown): boolean {
   if (err instanceof ThrottledError || err instanceof TransportError) return true;
   return err instanceof DataverseError && err.status >= 500;
+}
+
+/** Whether a request failed by an abort: the HTTP client's timeout, unless the caller stopped. */
+function timedOut(err: unknown): boolean {
+  if (!(err instanceof TransportError)) return false;
+  const name = err.cause instanceof Error ? err.cause.name : undefined;
+  return name === "AbortError" || name === "TimeoutError";
 }
 
 /** The answer kept for a write whose retries ran out. */

@@ -177,6 +177,11 @@ export const METRIC_DEFINITIONS = [
     "gauge",
   ],
   [
+    "audit_dataverse_batch_size",
+    "Rows per Dataverse write request (UpsertMultiple or $batch) now: the configured 1,000, fewer while Dataverse says requests run too long.",
+    "gauge",
+  ],
+  [
     "audit_dataverse_backfilled_total",
     "Stored events put into the outbox by the back-fill of history.",
     "counter",

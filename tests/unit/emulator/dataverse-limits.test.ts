@@ -106,6 +106,17 @@ describe("the Dataverse emulator's service protection limits", () => {
     expect((await env.get("admin_apps?$top=1")).status).toBe(200);
   });
 
+  it("remembers each write request's operations and answer, the refused ones with their code", async () => {
+    const env = await environment({ executionMsPerWindow: 100, windowMs: 60_000 });
+    expect((await env.upsertMultiple(0, 30)).status).toBe(204);
+    expect((await env.batch(100, 7)).status).toBe(429);
+    await env.get("admin_apps?$top=1");
+    expect(env.emu.dataverse!.writes()).toEqual([
+      { kind: "bulk", operations: 30, status: 204 },
+      { kind: "batch", operations: 7, status: 429, code: "0x80072321" },
+    ]);
+  });
+
   it("answers x-ms-dop-hint on every answer, throttled or not", async () => {
     const env = await environment({ dopHint: 7, requestsPerWindow: 1 });
     const ok = await env.get("admin_apps?$top=1");
