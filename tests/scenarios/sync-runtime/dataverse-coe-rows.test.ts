@@ -29,6 +29,9 @@ describe("the Dataverse sink's rows against the CoE flows'", () => {
         abandonedApps: 0,
         legacySchemaShare: 0.3,
       },
+      // Hourly content blobs (the emulator's default is one per 10 minutes): this test is about
+      // the Dataverse rows, and fewer blobs make the passes that fill storage cheaper.
+      content: { blobIntervalMinutes: 60 },
       // Apps 3 and 6 are not (yet) in admin_apps.
       dataverse: { missingAppEvery: 3 },
     });

@@ -44,6 +44,9 @@ describe("the Dataverse sink's user details", () => {
       seed: "user-details",
       startTime: start,
       tenant,
+      // Hourly content blobs (the emulator's default is one per 10 minutes): this test is about
+      // the Dataverse rows, and fewer blobs make the passes that fill storage cheaper.
+      content: { blobIntervalMinutes: 60 },
       dataverse: {},
       ...options,
     }));
