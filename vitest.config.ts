@@ -70,8 +70,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: "static",
-          // The type-check, the format check and the lint (tests/static), each a child process:
-          // single-threaded, so they run beside the other projects instead of before them.
+          // The type-check and the lint (one child process, one TypeScript program for both) and
+          // the format check (tests/static): single-threaded, so they run beside the other
+          // projects instead of before them.
           include: ["tests/static/**/*.test.ts"],
           pool: "forks",
           testTimeout: SCENARIO_TIMEOUT_MS,

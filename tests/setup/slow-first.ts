@@ -15,9 +15,8 @@ const SLOW_FIRST = [
   // Waits out a killed pass's lease (15 s) besides its own work: idle time others can fill.
   "tests/scenarios/sync-runtime/cli.test.ts",
   // The static checks: one busy core each for 8 to 15 s, started while the scenarios wait.
-  "tests/static/lint.test.ts",
+  "tests/static/types-and-lint.test.ts",
   "tests/scenarios/sync-runtime/dataverse-user-details.test.ts",
-  "tests/static/typecheck.test.ts",
   "tests/scenarios/sync-runtime/graph-source.test.ts",
   "tests/scenarios/sync-runtime/dataverse-user-details-retry.test.ts",
   "tests/scenarios/sync-runtime/dataverse-progress.test.ts",

@@ -1,9 +1,9 @@
 /**
- * Runs one of the repository's static checks (the npm scripts `typecheck`, `format:check`,
- * `lint`) as a child process, as `npm run <script>` would, and returns its exit code and output.
- * They run as tests of the `static` project (vitest.config.ts) so that `npm test` starts them
- * beside the other projects: each is single-threaded, and run before vitest they left one of two
- * cores idle for half a minute.
+ * Runs a static check of the repository (what the npm scripts `typecheck`, `lint` and
+ * `format:check` run) as a child process from the repository root, and returns its exit code and
+ * output. They run as tests of the `static` project (vitest.config.ts) so that `npm test` starts
+ * them beside the other projects: each is single-threaded, and run before vitest they left one of
+ * two cores idle for half a minute.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
