@@ -4,29 +4,7 @@ import { TABLES } from "../../../sync-runtime/contract";
 import { USER_DETAILS_RETRY } from "../../../sync-runtime/src/app/dataverse-sink";
 import { MissingUserDetails } from "../../../sync-runtime/src/storage/dataverse-user-details";
 import { DAY, HOUR, startTestEnv, type TestEnv } from "./harness";
-
-/** The user columns Update Data (V2) fills from Office 365 Users. */
-const USER_COLUMNS = [
-  "admin_username",
-  "admin_usercity",
-  "admin_usercountry",
-  "admin_userdepartment",
-  "admin_userjobtitle",
-  "admin_userisguest",
-];
-
-const start = new Date("2026-03-05T00:00:00Z");
-const tenant = {
-  days: 1,
-  futureDays: 2,
-  apps: 5,
-  environments: 2,
-  users: 47,
-  launchesPerDay: 400,
-  deletes: 0,
-  abandonedApps: 0,
-  legacySchemaShare: 0.3,
-};
+import { start, tenant, USER_COLUMNS } from "./user-details-tenant";
 
 /**
  * Right after `pulumi up` the User.Read.All consent has not taken effect yet and Graph answers

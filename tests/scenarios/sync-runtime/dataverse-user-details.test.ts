@@ -2,30 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { DataverseRow, EmulatorOptions, RunningEmulator } from "../../../emulator/index";
 import { USER_CACHE } from "../../../sync-runtime/src/app/dataverse-sink";
 import { HOUR, startTestEnv, type TestEnv } from "./harness";
-
-/** The user columns Update Data (V2) fills from Office 365 Users. */
-const USER_COLUMNS = [
-  "admin_username",
-  "admin_usercity",
-  "admin_usercountry",
-  "admin_userdepartment",
-  "admin_userjobtitle",
-  "admin_userisguest",
-];
-
-const start = new Date("2026-03-05T00:00:00Z");
-const tenant = {
-  days: 1,
-  futureDays: 2,
-  apps: 5,
-  environments: 2,
-  // More than one batch of 20, with guests and deleted users among them.
-  users: 47,
-  launchesPerDay: 400,
-  deletes: 0,
-  abandonedApps: 0,
-  legacySchemaShare: 0.3,
-};
+import { start, tenant, USER_COLUMNS } from "./user-details-tenant";
 
 /**
  * AUDIT_DATAVERSE_USER_DETAILS: off, the sink never calls Graph for users and the user columns
