@@ -236,10 +236,10 @@ describe("fault suite", () => {
           startTime: START,
           tenant: TENANT,
           content: CONTENT,
-          // The full form needs the outage mid-pass. A stopping Azurite still answers on its open
-          // connections for up to 3 s (graceful SIGTERM), and with answers at once the 43 blobs
-          // after the fifth were stored within that time, so the pass ended well (seen in 3 of 8
-          // full runs). At 300-400 ms per answer and two blobs in flight they take about 8 s.
+          // The full form needs the pass still storing when Azurite goes down. A stopping Azurite
+          // still answers on its open connections for up to 3 s (graceful SIGTERM), and with
+          // answers at once the 43 blobs after the fifth could all be stored by then. At 300-400
+          // ms per answer and two blobs in flight they take about 8 s.
           ...(FULL ? { latencyMs: [300, 400] as [number, number] } : {}),
         },
         {
