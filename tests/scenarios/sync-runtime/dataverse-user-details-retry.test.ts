@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { DataverseRow, RunningEmulator } from "../../../emulator/index";
+import type { DataverseRow } from "../../../emulator/index";
 import { TABLES } from "../../../sync-runtime/contract";
 import { USER_DETAILS_RETRY } from "../../../sync-runtime/src/app/dataverse-sink";
 import { MissingUserDetails } from "../../../sync-runtime/src/storage/dataverse-user-details";
 import { DAY, HOUR, startTestEnv, type TestEnv } from "./harness";
-import { start, tenant, USER_COLUMNS } from "./user-details-tenant";
+import { expectUserRows, start, tenant, USER_COLUMNS } from "./user-details-tenant";
 
 /**
  * Right after `pulumi up` the User.Read.All consent has not taken effect yet and Graph answers
@@ -70,7 +70,7 @@ describe("the Dataverse sink's user details after Graph refused them", () => {
       const filled = await runtime.syncDataverse!();
       const rows3 = dv.rows("admin_auditlogs");
       expect(rows3).toHaveLength(rows2.length);
-      const deleted = expectUserRows(emulator, rows3);
+      const { deleted } = expectUserRows(emulator, rows3);
       expect(deleted).toBeGreaterThan(0);
       expect(filled).toMatchObject({ launchesWritten: 0, detailsAbandoned: 0 });
       expect(filled.detailsFilled).toBe(rows3.length - deleted);
@@ -120,7 +120,7 @@ describe("the Dataverse sink's user details after Graph refused them", () => {
 
     emulator.setGraphUsersOutage(0);
     const filled = await runtime.syncDataverse!();
-    const deleted = expectUserRows(emulator, dv.rows("admin_auditlogs"));
+    const { deleted } = expectUserRows(emulator, dv.rows("admin_auditlogs"));
     expect(filled.detailsFilled).toBe(rows.length - deleted);
     expect(dv.rows("admin_auditlogs")).toHaveLength(rows.length);
     expect(await missing().count()).toBe(0);
@@ -159,33 +159,4 @@ function withoutUserColumns(row: DataverseRow): DataverseRow {
 
 function snapshot(rows: DataverseRow[]): Map<string, DataverseRow> {
   return new Map(rows.map((r) => [String(r.admin_auditlogid), { ...r }]));
-}
-
-/**
- * Each row's user columns equal the emulated Graph's profile of its user, a deleted user's row
- * none. Returns how many rows are a deleted user's.
- */
-function expectUserRows(emulator: RunningEmulator, rows: DataverseRow[]): number {
-  const users = new Map(emulator.graphUsers().map((u) => [u.id.toLowerCase(), u]));
-  let deleted = 0;
-  for (const row of rows) {
-    const user = users.get(String(row.admin_userid).toLowerCase());
-    expect(user).toBeDefined();
-    const actual = Object.fromEntries(USER_COLUMNS.map((c) => [c, row[c] ?? null]));
-    if (user!.deleted) {
-      deleted++;
-      expect(actual).toEqual(Object.fromEntries(USER_COLUMNS.map((c) => [c, null])));
-      continue;
-    }
-    const p = user!.profile;
-    expect(actual).toEqual({
-      admin_username: p.displayName,
-      admin_usercity: p.city,
-      admin_usercountry: p.country,
-      admin_userdepartment: p.department,
-      admin_userjobtitle: p.jobTitle,
-      admin_userisguest: p.userType === "Guest",
-    });
-  }
-  return deleted;
 }

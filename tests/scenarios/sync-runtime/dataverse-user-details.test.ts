@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { DataverseRow, EmulatorOptions, RunningEmulator } from "../../../emulator/index";
+import type { DataverseRow, EmulatorOptions } from "../../../emulator/index";
 import { USER_CACHE } from "../../../sync-runtime/src/app/dataverse-sink";
 import { HOUR, startTestEnv, type TestEnv } from "./harness";
-import { start, tenant, USER_COLUMNS } from "./user-details-tenant";
+import { expectUserRows, start, tenant, USER_COLUMNS } from "./user-details-tenant";
 
 /**
  * AUDIT_DATAVERSE_USER_DETAILS: off, the sink never calls Graph for users and the user columns
@@ -137,36 +137,3 @@ describe("the Dataverse sink's user details", () => {
     expect(t!.logs.some((l) => /User\.Read\.All/.test(l) && /"level":"warn"/.test(l))).toBe(true);
   }, 120_000);
 });
-
-/**
- * Each row's user columns equal the emulated Graph's profile of its user (a property Graph has
- * empty stays empty), guests flagged; a deleted user's row has none. Returns what it saw.
- */
-function expectUserRows(
-  emulator: RunningEmulator,
-  rows: DataverseRow[],
-): { guests: number; deleted: number } {
-  const users = new Map(emulator.graphUsers().map((u) => [u.id.toLowerCase(), u]));
-  const seen = { guests: 0, deleted: 0 };
-  for (const row of rows) {
-    const user = users.get(String(row.admin_userid).toLowerCase());
-    expect(user).toBeDefined();
-    const actual = Object.fromEntries(USER_COLUMNS.map((c) => [c, row[c] ?? null]));
-    if (user!.deleted) {
-      seen.deleted++;
-      expect(actual).toEqual(Object.fromEntries(USER_COLUMNS.map((c) => [c, null])));
-      continue;
-    }
-    const p = user!.profile;
-    if (p.userType === "Guest") seen.guests++;
-    expect(actual).toEqual({
-      admin_username: p.displayName,
-      admin_usercity: p.city,
-      admin_usercountry: p.country,
-      admin_userdepartment: p.department,
-      admin_userjobtitle: p.jobTitle,
-      admin_userisguest: p.userType === "Guest",
-    });
-  }
-  return seen;
-}
