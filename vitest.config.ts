@@ -85,6 +85,7 @@ export default defineConfig({
           // Pulumi's mocks are process-wide state: one process per file.
           include: ["tests/pulumi/**/*.test.ts", "tests/policy/**/*.test.ts", PROGRAM_LOAD],
           pool: "forks",
+          setupFiles: ["tests/setup/pulumi-stacks.ts"],
         },
       },
       {
