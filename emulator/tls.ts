@@ -1,7 +1,7 @@
 /**
- * A throwaway certificate authority and a server certificate for 127.0.0.1/localhost, made at
- * start (no files committed, no openssl binary). Clients trust the CA, not the leaf: a leaf that
- * is its own trust anchor is rejected by some TLS stacks.
+ * A throwaway certificate authority and a server certificate for 127.0.0.1/localhost, made when
+ * the process first needs them (no files committed, no openssl binary). Clients trust the CA, not
+ * the leaf: a leaf that is its own trust anchor is rejected by some TLS stacks.
  */
 import { generate } from "selfsigned";
 
@@ -11,9 +11,37 @@ export interface EmulatorCertificates {
   keyPem: string;
 }
 
-export async function makeCertificates(): Promise<EmulatorCertificates> {
-  const notBeforeDate = new Date(Date.now() - 60 * 60 * 1000);
-  const notAfterDate = new Date(Date.now() + 30 * 24 * 60 * 60 * 1000);
+const DAY_MS = 24 * 60 * 60 * 1000;
+const VALID_MS = 30 * DAY_MS;
+/** Valid from an hour before they are made, for a client whose clock is a little behind. */
+const EARLY_MS = 60 * 60 * 1000;
+
+let made:
+  | { certificates: Promise<EmulatorCertificates>; validFromMs: number; renewAtMs: number }
+  | undefined;
+
+/**
+ * The process's pair: every emulator of a process listens on 127.0.0.1 and serves the same one,
+ * so a test worker that starts twenty emulators signs two certificates, not forty (a thirtieth
+ * of a second of CPU each). Made again a day before it would expire, for a process that runs for weeks, or
+ * when the clock is set back before it was valid.
+ */
+export function makeCertificates(): Promise<EmulatorCertificates> {
+  const now = Date.now();
+  if (!made || now < made.validFromMs || now >= made.renewAtMs) {
+    const certificates = generatePair(now);
+    made = { certificates, validFromMs: now - EARLY_MS, renewAtMs: now + VALID_MS - DAY_MS };
+    // A failure is not kept: the next emulator tries again.
+    certificates.catch(() => {
+      if (made?.certificates === certificates) made = undefined;
+    });
+  }
+  return made.certificates;
+}
+
+async function generatePair(nowMs: number): Promise<EmulatorCertificates> {
+  const notBeforeDate = new Date(nowMs - EARLY_MS);
+  const notAfterDate = new Date(nowMs + VALID_MS);
   const ca = await generate([{ name: "commonName", value: "coe-audit-sync emulator CA" }], {
     keyType: "ec",
     curve: "P-256",
