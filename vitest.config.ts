@@ -82,9 +82,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: "pulumi",
-          // Pulumi's mocks are process-wide state: one process per file.
+          // Pulumi's mocks are process-wide state, and every program run sets them, the config
+          // and a fresh copy of the program first: files share a fork (isolate: false) instead of
+          // loading @pulumi/pulumi and the providers again each, a quarter of the project's CPU.
           include: ["tests/pulumi/**/*.test.ts", "tests/policy/**/*.test.ts", PROGRAM_LOAD],
           pool: "forks",
+          isolate: false,
           setupFiles: ["tests/setup/pulumi-stacks.ts"],
         },
       },
