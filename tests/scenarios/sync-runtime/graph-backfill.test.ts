@@ -32,6 +32,8 @@ function simulatedTime(emu: RunningEmulator): {
 
 /** A small tenant: few records a day, so that 180 days of them are stored in seconds. */
 const TENANT = { futureDays: 0, apps: 4, users: 5, launchesPerDay: 3, deletes: 1 };
+/** Graph reads no content blobs: hourly ones (not every 10 minutes) are fewer for the emulator to plan. */
+const CONTENT = { blobIntervalMinutes: 60 };
 /** Queries of 1-3 simulated minutes; polls do not move them on, only the clock does. */
 const QUERIES = { queryRunMs: 2 * 60_000, pollProgressMs: 0 };
 
@@ -43,6 +45,7 @@ describe("a 180-day backfill through Graph", () => {
       seed: "graph-180",
       startTime: start,
       tenant: { ...TENANT, days: 181 },
+      content: CONTENT,
       graph: QUERIES,
     });
     // Every record of the last day is available (at most 12 hours late).
@@ -100,6 +103,7 @@ describe("a Graph backfill killed midway", () => {
       seed: "graph-kill",
       startTime: start,
       tenant: { ...TENANT, days: 31 },
+      content: CONTENT,
       graph: QUERIES,
     });
     t.emulator.clock.set(new Date(start.getTime() + 13 * HOUR));
@@ -162,6 +166,7 @@ describe("a Graph backfill on a small allocation", () => {
       seed: "graph-budget",
       startTime: start,
       tenant: { ...TENANT, days: 17 },
+      content: CONTENT,
       // Fewer queued or running queries than the runtime asks for, and few submissions a day.
       graph: { ...QUERIES, queriesPer24Hours: 12, maxConcurrentQueries: 3 },
     });

@@ -25,6 +25,8 @@ describe("the Graph source on the same tenant as the Management API", () => {
         seed: "graph-equal",
         startTime: start,
         tenant: { days: 3, futureDays: 0, apps: 8, users: 15, launchesPerDay: 120, deletes: 2 },
+        // Hourly content blobs for the Management API's side: its report is what is compared.
+        content: { blobIntervalMinutes: 60 },
         // A limit below a day's records: windows must be split to be read whole.
         graph: { recordCountLimit: 60, pageSize: 25 },
       }),
@@ -86,8 +88,9 @@ describe("Graph passes every 6 hours, with records that arrive late", () => {
       seed: "graph-late",
       startTime: start,
       tenant: { days: 1, futureDays: 3, apps: 6, users: 10, launchesPerDay: 150, deletes: 2 },
-      // A tenth of the records arrive up to 12 hours late.
-      content: { lateAvailabilityShare: 0.1, maxAvailabilityHours: 12 },
+      // A tenth of the records arrive up to 12 hours late. (Graph reads no content blobs: hourly
+      // ones are fewer to plan.)
+      content: { lateAvailabilityShare: 0.1, maxAvailabilityHours: 12, blobIntervalMinutes: 60 },
     });
   });
   afterAll(async () => t?.stop());
@@ -114,6 +117,8 @@ describe("a 30-day backfill through Graph", () => {
       seed: "graph-30",
       startTime: start,
       tenant: { days: 31, futureDays: 0, apps: 6, users: 10, launchesPerDay: 40, deletes: 2 },
+      // Graph reads no content blobs: hourly ones are fewer to plan.
+      content: { blobIntervalMinutes: 60 },
     });
     t.emulator.clock.set(new Date(start.getTime() + DAY));
   });
