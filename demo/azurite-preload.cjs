@@ -18,6 +18,14 @@ const { dirname } = require("node:path");
 
 const azurite = process.argv[1];
 const resolve = (name) => require.resolve(name, { paths: [dirname(azurite)] });
+/** Where Azurite would load `name` from, or undefined if a later Azurite no longer has it. */
+const resolveIfPresent = (name) => {
+  try {
+    return resolve(name);
+  } catch {
+    return undefined;
+  }
+};
 
 const Loki = require(resolve("lokijs"));
 const findOne = Loki.Collection.prototype.findOne;
@@ -42,9 +50,9 @@ Loki.Collection.prototype.findOne = function (query) {
  * tests. A compiled uri-templates template holds no state between matches, so one per template
  * string serves every request.
  */
-{
-  const path = resolve("uri-templates");
-  const UriTemplate = require(path);
+const uriTemplates = resolveIfPresent("uri-templates");
+if (uriTemplates !== undefined) {
+  const UriTemplate = require(uriTemplates);
   const compiled = new Map();
   function compiledOnce(template) {
     let t = compiled.get(template);
@@ -55,7 +63,7 @@ Loki.Collection.prototype.findOne = function (query) {
     return t;
   }
   compiledOnce.prototype = UriTemplate.prototype;
-  require.cache[path].exports = compiledOnce;
+  require.cache[uriTemplates].exports = compiledOnce;
 }
 
 /*
@@ -65,10 +73,10 @@ Loki.Collection.prototype.findOne = function (query) {
  * `enableTelemetry`). With --disableTelemetry, which demo/azurite.ts always passes, an empty
  * module stands in: 440 fewer modules to load, a third of Azurite's start-up time.
  */
-if (process.argv.includes("--disableTelemetry")) {
-  const path = resolve("applicationinsights");
-  const empty = new Module(path);
-  empty.filename = path;
+const telemetrySdk = resolveIfPresent("applicationinsights");
+if (telemetrySdk !== undefined && process.argv.includes("--disableTelemetry")) {
+  const empty = new Module(telemetrySdk);
+  empty.filename = telemetrySdk;
   empty.loaded = true;
-  require.cache[path] = empty;
+  require.cache[telemetrySdk] = empty;
 }
