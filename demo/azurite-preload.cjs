@@ -3,11 +3,11 @@
  * and the demo spend in Azurite. Each part changes how Azurite computes an answer, never the
  * answer.
  *
- * 1. Lookups by key. Azurite's table store
- * (LokiTableMetadataStore) finds an entity with LokiJS `findOne({ PartitionKey, RowKey })` on a
- * collection indexed on both keys, but LokiJS uses an index only for the first key of a query
- * (lokijs 1.5.12, Resultset.prototype.find: "only enabling where it is the first filter applied")
- * and scans the rest of the partition for the RowKey. Every point read, insert, upsert and
+ * 1. Lookups by key. Azurite's table store (LokiTableMetadataStore) finds an entity with LokiJS
+ * `findOne({ PartitionKey, RowKey })` on a collection indexed on both keys, but LokiJS uses an
+ * index only for the first key of a query (lokijs 1.5.12, Resultset.prototype.find: "only
+ * enabling where it is the first filter applied") and scans the rest of the partition for the
+ * RowKey. Every point read, insert, upsert and
  * delete of a row then costs as much as the rows of its partition: a partition of 6,000 rows
  * (a day of launches, the Dataverse outbox) made filling it quadratic, and the Azurites took a
  * third of the test suite's CPU time. Asking for the RowKey first uses its index instead; the

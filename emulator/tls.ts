@@ -16,21 +16,19 @@ const VALID_MS = 30 * DAY_MS;
 /** Valid from an hour before they are made, for a client whose clock is a little behind. */
 const EARLY_MS = 60 * 60 * 1000;
 
-let made:
-  | { certificates: Promise<EmulatorCertificates>; validFromMs: number; renewAtMs: number }
-  | undefined;
+let made: { certificates: Promise<EmulatorCertificates>; atMs: number } | undefined;
 
 /**
  * The process's pair: every emulator of a process listens on 127.0.0.1 and serves the same one,
  * so a test worker that starts twenty emulators signs two certificates, not forty (a thirtieth
- * of a second of CPU each). Made again a day before it would expire, for a process that runs for weeks, or
- * when the clock is set back before it was valid.
+ * of a second of CPU each). Made again a day before it would expire, for a process that runs for
+ * weeks, or when the clock is set back before it was valid.
  */
 export function makeCertificates(): Promise<EmulatorCertificates> {
   const now = Date.now();
-  if (!made || now < made.validFromMs || now >= made.renewAtMs) {
+  if (!made || now < made.atMs - EARLY_MS || now >= made.atMs + VALID_MS - DAY_MS) {
     const certificates = generatePair(now);
-    made = { certificates, validFromMs: now - EARLY_MS, renewAtMs: now + VALID_MS - DAY_MS };
+    made = { certificates, atMs: now };
     // A failure is not kept: the next emulator tries again.
     certificates.catch(() => {
       if (made?.certificates === certificates) made = undefined;
